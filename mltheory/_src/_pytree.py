@@ -1,0 +1,55 @@
+"""Frozen dataclasses registered as JAX pytrees.
+
+Results in mltheory are frozen dataclasses whose array fields are pytree
+leaves and whose configuration fields (ints, strings, flags) are static, so a
+result can cross :func:`jax.jit`, :func:`jax.vmap` and :func:`jax.lax.scan`
+boundaries unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, TypeVar, dataclass_transform, overload
+
+import jax
+
+__all__ = ["pytree_dataclass", "static_field"]
+
+T = TypeVar("T")
+
+
+def static_field(**kwargs: Any) -> Any:
+    """A dataclass field that is static (part of the treedef, not a leaf)."""
+    metadata = dict(kwargs.pop("metadata", None) or {})
+    metadata["static"] = True
+    return dataclasses.field(metadata=metadata, **kwargs)
+
+
+@overload
+def pytree_dataclass(cls: type[T]) -> type[T]: ...
+@overload
+def pytree_dataclass(
+    cls: None = None, *, frozen: bool = True
+) -> Callable[[type[T]], type[T]]: ...
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
+def pytree_dataclass(cls: Any = None, *, frozen: bool = True) -> Any:
+    """Make ``cls`` a frozen dataclass registered as a JAX pytree.
+
+    Fields declared with :func:`static_field` (or ``field(metadata={"static":
+    True})``) are static; all others are leaves.
+    """
+
+    def wrap(klass: type[T]) -> type[T]:
+        klass = dataclasses.dataclass(frozen=frozen)(klass)
+        fields = dataclasses.fields(klass)  # type: ignore[arg-type]
+        data = [f.name for f in fields if not f.metadata.get("static", False)]
+        meta = [f.name for f in fields if f.metadata.get("static", False)]
+        jax.tree_util.register_dataclass(klass, data_fields=data, meta_fields=meta)
+        return klass
+
+    if cls is None:
+        return wrap
+    return wrap(cls)

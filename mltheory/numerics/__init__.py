@@ -1,0 +1,40 @@
+"""Shared numerical kernels: the one layer every subpackage builds on.
+
+:mod:`mltheory.numerics` holds the computations that more than one theory
+needs, written once, jitted and tested against independent references:
+
+* Gaussian expectations and Hermite series (probabilists' convention);
+* fixed-step ODE and SDE integrators on :func:`jax.lax.scan`, and a hand-off
+  to SciPy's implicit solvers for stiff problems;
+* the polar factor (SVD and Newton–Schulz), PSD square roots and projections,
+  rank-one Cholesky updates;
+* linear assignment, one problem or a batch;
+* kernel (Gram) matrices;
+* Gumbel noise, Gumbel top-k with per-row counts, and key helpers.
+
+Nothing in this module knows about a paper.
+"""
+
+from mltheory.numerics._assignment import *
+from mltheory.numerics._assignment import __all__ as _assignment_all
+from mltheory.numerics._gaussian import *
+from mltheory.numerics._gaussian import __all__ as _gaussian_all
+from mltheory.numerics._integrate import *
+from mltheory.numerics._integrate import __all__ as _integrate_all
+from mltheory.numerics._kernels import *
+from mltheory.numerics._kernels import __all__ as _kernels_all
+from mltheory.numerics._linalg import *
+from mltheory.numerics._linalg import __all__ as _linalg_all
+from mltheory.numerics._random import *
+from mltheory.numerics._random import __all__ as _random_all
+
+__all__ = sorted(
+    [
+        *_assignment_all,
+        *_gaussian_all,
+        *_integrate_all,
+        *_kernels_all,
+        *_linalg_all,
+        *_random_all,
+    ]
+)

@@ -1,0 +1,3 @@
+"""Numerics: assignment (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Numerics: gaussian (being written)."""
+
+__all__: list[str] = []

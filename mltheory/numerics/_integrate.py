@@ -1,0 +1,3 @@
+"""Numerics: integrate (being written)."""
+
+__all__: list[str] = []

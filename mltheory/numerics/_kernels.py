@@ -1,0 +1,3 @@
+"""Numerics: kernels (being written)."""
+
+__all__: list[str] = []

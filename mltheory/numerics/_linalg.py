@@ -1,0 +1,3 @@
+"""Numerics: linalg (being written)."""
+
+__all__: list[str] = []

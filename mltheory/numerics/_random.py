@@ -1,0 +1,3 @@
+"""Numerics: random (being written)."""
+
+__all__: list[str] = []
