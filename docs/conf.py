@@ -1,0 +1,59 @@
+"""Sphinx configuration for mltheory's documentation."""
+
+import os
+from importlib.metadata import version as _version
+
+os.environ.setdefault("MLTHEORY_PROGRESS", "0")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+project = "mltheory"
+author = "The mltheory developers"
+copyright = "2026, The mltheory developers"  # noqa: A001
+release = _version("mltheory")
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+    "myst_parser",
+    "sphinx_copybutton",
+]
+
+# No intersphinx: CI builds offline, and a failed inventory fetch is a warning (-W).
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build", "**/*.inc", "Thumbs.db", ".DS_Store"]
+templates_path = ["_templates"]
+
+autosummary_generate = True
+autodoc_typehints = "none"
+autodoc_default_options = {"members": False}
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+
+html_theme = "pydata_sphinx_theme"
+html_title = f"mltheory {release}"
+html_static_path = ["_static"]
+html_theme_options = {
+    "navbar_align": "left",
+    "show_toc_level": 2,
+}
+
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "doc_module": ("mltheory",),
+    "backreferences_dir": "gen_modules/backreferences",
+    "reference_url": {"mltheory": None},
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "matplotlib_animations": False,
+    "within_subsection_order": "FileNameSortKey",
+}
+
+myst_heading_anchors = 3

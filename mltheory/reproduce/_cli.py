@@ -1,0 +1,111 @@
+"""The ``mltheory`` command line: ``mltheory reproduce [NAME ...] [--full] ...``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+EPILOG = """\
+exit status: 0 when every check passes, 1 when a check fails or a reproduction
+raised, 2 on bad arguments, 130 when interrupted (the finished reproductions
+are kept in the report).
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from mltheory import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="mltheory",
+        description="mltheory: machine-learning theory as tested tools.",
+    )
+    parser.add_argument("--version", action="version", version=f"mltheory {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    rep = sub.add_parser(
+        "reproduce",
+        help="reproduce the papers' headline results with pass/fail checks",
+        description=(
+            "Run the reproductions: PNG figures under OUT/<name>/, and OUT/report.md "
+            "and OUT/report.json with every check (measured value, target, pass/fail)."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rep.add_argument("names", nargs="*", metavar="NAME", help="reproductions to run (default: all)")
+    size = rep.add_mutually_exclusive_group()
+    size.add_argument("--quick", dest="full", action="store_false",
+                      help="small sizes, minutes on a laptop (the default)")
+    size.add_argument("--full", dest="full", action="store_true",
+                      help="paper-sized runs, for a workstation or GPU")
+    rep.add_argument("--out", default="mltheory-results", metavar="DIR",
+                     help="output directory (default: mltheory-results)")
+    rep.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
+    rep.add_argument("--list", action="store_true", help="list the reproductions and exit")
+    rep.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+    return parser
+
+
+def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from mltheory.reproduce import list_reproductions, run_reproductions
+
+    available = list_reproductions()
+    if args.list:
+        width = max(map(len, available))
+        for name, text in available.items():
+            print(f"{name:<{width}}  {text}")
+        return 0
+    unknown = [n for n in args.names if n not in available]
+    if unknown:
+        print(
+            f"mltheory reproduce: unknown reproduction {', '.join(map(repr, unknown))}; "
+            f"valid names are: {', '.join(available)}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.seed < 0:
+        print(f"mltheory reproduce: --seed must be >= 0; got {args.seed}", file=sys.stderr)
+        return 2
+    size = "full" if args.full else "quick"
+    names = args.names or None
+    try:
+        reps = run_reproductions(
+            names,
+            size=size,
+            seed=args.seed,
+            out_dir=args.out,
+            show_progress=False if args.no_progress else None,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: the finished reproductions are in {os.path.join(args.out, 'report.md')}",
+            file=sys.stderr,
+        )
+        return 130
+    for r in reps:
+        status = "PASS" if r.passed else "FAIL"
+        print(f"{status} {r.name}: {r.n_passed}/{len(r.checks)} checks pass ({r.seconds:.1f} s)")
+        for c in r.checks:
+            if not c.passed:
+                print(f"    FAILED {c.name}: {c.value:.4g} (target {c.target})")
+        if r.error:
+            print("    raised: " + r.error.strip().splitlines()[-1])
+    print(f"report: {os.path.join(args.out, 'report.md')} and report.json")
+    return 0 if all(r.passed for r in reps) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mltheory`` console script and ``python -m mltheory``."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "reproduce":
+        return _reproduce(args, parser)
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""Run registered reproductions and keep the report current after each one."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import jax
+
+from mltheory._src._progress import progress
+from mltheory._src._validation import check_in, check_scalar
+from mltheory._src._x64 import float64_scope
+from mltheory.reproduce._registry import ENTRIES, load_runner
+from mltheory.reproduce._report import write_report
+from mltheory.reproduce._types import Check, Reproduction
+
+__all__ = ["list_reproductions", "run_reproductions"]
+
+
+def list_reproductions() -> dict[str, str]:
+    """The registered reproductions and what each one shows.
+
+    Returns
+    -------
+    dict of str to str
+        Name to a one-line description, in registry order.
+
+    Examples
+    --------
+    >>> from mltheory.reproduce import list_reproductions
+    >>> "numerics" in list_reproductions()
+    True
+    """
+    return {name: entry.description for name, entry in ENTRIES.items()}
+
+
+def _version() -> str:
+    from mltheory import __version__
+
+    return __version__
+
+
+def _relative_figures(figures: Sequence[str | Path], root: Path) -> tuple[str, ...]:
+    out = []
+    for fig in figures:
+        path = Path(fig)
+        if not path.is_absolute():
+            path = root / path
+        if not path.exists():
+            raise FileNotFoundError(f"the reproduction reported a figure {fig} it did not write")
+        out.append(path.resolve().relative_to(root.resolve()).as_posix())
+    return tuple(out)
+
+
+def _run_one(
+    name: str, *, size: Literal["quick", "full"], seed: int, root: Path
+) -> Reproduction:
+    entry = ENTRIES[name]
+    out_dir = root / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Each reproduction gets its own stream, so adding one never changes another.
+    key = jax.random.fold_in(jax.random.key(seed), sum(map(ord, name)))
+    start = time.perf_counter()
+    try:
+        with float64_scope():
+            rep = load_runner(name)(size=size, key=key, out_dir=out_dir)
+        figures = _relative_figures(rep.figures, root)
+    except KeyboardInterrupt:
+        raise
+    except Exception:  # a crash is reported as a failed reproduction, not lost
+        return Reproduction(
+            name=name,
+            title=entry.title,
+            figures=(),
+            checks=(Check.at_least("finished without an exception", 0.0, 1.0),),
+            seconds=time.perf_counter() - start,
+            error=traceback.format_exc(),
+        )
+    return Reproduction(
+        name=name,
+        title=rep.title or entry.title,
+        figures=figures,
+        checks=tuple(rep.checks),
+        numbers=dict(rep.numbers),
+        summary=rep.summary,
+        seconds=time.perf_counter() - start,
+        error=rep.error,
+    )
+
+
+def run_reproductions(
+    names: Sequence[str] | None = None,
+    *,
+    size: Literal["quick", "full"] = "quick",
+    seed: int = 0,
+    out_dir: str | Path = "mltheory-results",
+    show_progress: bool | None = None,
+) -> list[Reproduction]:
+    """Run reproductions, writing figures and the report as each one finishes.
+
+    Each reproduction runs with float64 enabled in a scoped context (the global
+    JAX flag is restored afterwards) and writes its figures under
+    ``out_dir/<name>/``. After every reproduction, ``out_dir/report.json`` and
+    ``out_dir/report.md`` are rewritten, so an interrupted run (Ctrl-C) keeps
+    everything that finished. A reproduction that raises is recorded as failed,
+    with its traceback in ``report.md``, and the others still run.
+
+    Parameters
+    ----------
+    names : sequence of str or None, default=None
+        Which reproductions to run; ``None`` runs all of them in registry order.
+    size : {"quick", "full"}, default="quick"
+        ``"quick"`` runs every paper in minutes on a laptop; ``"full"`` is the
+        paper-sized run for a workstation or GPU.
+    seed : int, default=0
+        The seed from which every reproduction's key is derived.
+    out_dir : str or path, default="mltheory-results"
+        Where the figures and reports go (created if missing).
+    show_progress : bool or None, default=None
+        Draw a progress bar; ``None`` draws one only on a terminal.
+
+    Returns
+    -------
+    list of Reproduction
+        One per name, in the order run.
+
+    Raises
+    ------
+    ValueError
+        If a name is not registered (the message lists the valid names) or
+        ``size`` is not ``"quick"``/``"full"``.
+    TypeError
+        If ``seed`` is not an integer.
+    KeyboardInterrupt
+        Re-raised after the report of the finished reproductions is written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from mltheory.reproduce import run_reproductions
+    >>> with tempfile.TemporaryDirectory() as tmp:  # doctest: +SKIP
+    ...     reps = run_reproductions(["numerics"], out_dir=tmp)
+    ...     print(reps[0].passed)
+    True
+    """
+    check_in(size, name="size", options=("quick", "full"))
+    seed = check_scalar(seed, name="seed", kind=int, lower=0)
+    chosen = list(ENTRIES) if names is None else list(names)
+    if not chosen:
+        raise ValueError(f"names must not be empty; valid names are {', '.join(ENTRIES)}.")
+    for name in chosen:
+        check_in(name, name="reproduction name", options=list(ENTRIES))
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    version = _version()
+    done: list[Reproduction] = []
+    try:
+        for name in progress(chosen, desc="reproduce", disable=None if show_progress is None else not show_progress):
+            done.append(_run_one(name, size=size, seed=seed, root=root))
+            write_report(root, done, version=version, size=size, seed=seed)
+    except KeyboardInterrupt:
+        pending = chosen[len(done):]
+        write_report(root, done, version=version, size=size, seed=seed, pending=pending)
+        raise
+    return done
