@@ -9,7 +9,7 @@ import os
 os.environ.setdefault("MLTHEORY_PROGRESS", "0")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import jax  # noqa: E402
+import jax
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")

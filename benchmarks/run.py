@@ -66,8 +66,12 @@ def _time(fn: Any, inputs: Any, repeats: int) -> tuple[float, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller inputs, 3 repeats")
-    parser.add_argument("-k", dest="pattern", default=None, help="run cases containing this")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller inputs, 3 repeats"
+    )
+    parser.add_argument(
+        "-k", dest="pattern", default=None, help="run cases containing this"
+    )
     args = parser.parse_args(argv)
     cases = _load_cases()
     if args.pattern:
@@ -80,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         f"# {datetime.date.today()} | {platform.platform()} | "
         f"{os.cpu_count()} cores | jax {jax.__version__} on {jax.default_backend()}"
     )
-    print("# ratio = ours_s / baseline_s (below 1: ours is faster); medians of "
-          f"{repeats} runs after a warm-up call")
+    print(
+        "# ratio = ours_s / baseline_s (below 1: ours is faster); medians of "
+        f"{repeats} runs after a warm-up call"
+    )
     width = max(len(k) for k in cases)
     print(f"{'case':<{width}}  {'baseline_s':>11}  {'ours_s':>11}  {'ratio':>8}")
     for name, case in cases.items():
@@ -91,8 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         ours_s, ours_out = _time(ours, inputs, repeats)
         if rest:
             rest[0](base_out, ours_out)
-        print(f"{name:<{width}}  {base_s:11.3e}  {ours_s:11.3e}  {ours_s / base_s:8.3f}",
-              flush=True)
+        print(
+            f"{name:<{width}}  {base_s:11.3e}  {ours_s:11.3e}  {ours_s / base_s:8.3f}",
+            flush=True,
+        )
     return 0
 
 

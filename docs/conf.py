@@ -8,7 +8,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 project = "mltheory"
 author = "The mltheory developers"
-copyright = "2026, The mltheory developers"  # noqa: A001
+copyright = "2026, The mltheory developers"
 release = _version("mltheory")
 version = ".".join(release.split(".")[:2])
 
@@ -49,7 +49,6 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "doc_module": ("mltheory",),
     "backreferences_dir": "gen_modules/backreferences",
-    "reference_url": {"mltheory": None},
     "download_all_examples": False,
     "remove_config_comments": True,
     "matplotlib_animations": False,

@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="mltheory",
         description="mltheory: machine-learning theory as tested tools.",
     )
-    parser.add_argument("--version", action="version", version=f"mltheory {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"mltheory {__version__}"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     rep = sub.add_parser(
         "reproduce",
@@ -35,17 +37,38 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    rep.add_argument("names", nargs="*", metavar="NAME", help="reproductions to run (default: all)")
+    rep.add_argument(
+        "names", nargs="*", metavar="NAME", help="reproductions to run (default: all)"
+    )
     size = rep.add_mutually_exclusive_group()
-    size.add_argument("--quick", dest="full", action="store_false",
-                      help="small sizes, minutes on a laptop (the default)")
-    size.add_argument("--full", dest="full", action="store_true",
-                      help="paper-sized runs, for a workstation or GPU")
-    rep.add_argument("--out", default="mltheory-results", metavar="DIR",
-                     help="output directory (default: mltheory-results)")
-    rep.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
-    rep.add_argument("--list", action="store_true", help="list the reproductions and exit")
-    rep.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+    size.add_argument(
+        "--quick",
+        dest="full",
+        action="store_false",
+        help="small sizes, minutes on a laptop (the default)",
+    )
+    size.add_argument(
+        "--full",
+        dest="full",
+        action="store_true",
+        help="paper-sized runs, for a workstation or GPU",
+    )
+    rep.set_defaults(full=False)  # --quick is the default size
+    rep.add_argument(
+        "--out",
+        default="mltheory-results",
+        metavar="DIR",
+        help="output directory (default: mltheory-results)",
+    )
+    rep.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed (default: 0)"
+    )
+    rep.add_argument(
+        "--list", action="store_true", help="list the reproductions and exit"
+    )
+    rep.add_argument(
+        "--no-progress", action="store_true", help="do not draw a progress bar"
+    )
     return parser
 
 
@@ -67,7 +90,9 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         )
         return 2
     if args.seed < 0:
-        print(f"mltheory reproduce: --seed must be >= 0; got {args.seed}", file=sys.stderr)
+        print(
+            f"mltheory reproduce: --seed must be >= 0; got {args.seed}", file=sys.stderr
+        )
         return 2
     size = "full" if args.full else "quick"
     names = args.names or None
@@ -87,7 +112,9 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return 130
     for r in reps:
         status = "PASS" if r.passed else "FAIL"
-        print(f"{status} {r.name}: {r.n_passed}/{len(r.checks)} checks pass ({r.seconds:.1f} s)")
+        print(
+            f"{status} {r.name}: {r.n_passed}/{len(r.checks)} checks pass ({r.seconds:.1f} s)"
+        )
         for c in r.checks:
             if not c.passed:
                 print(f"    FAILED {c.name}: {c.value:.4g} (target {c.target})")

@@ -12,7 +12,9 @@ from typing import Any
 __all__ = ["loglog_fit", "new_figure", "save_figure"]
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.2, height: float = 3.4) -> tuple[Any, Any]:
+def new_figure(
+    ncols: int = 1, nrows: int = 1, *, width: float = 4.2, height: float = 3.4
+) -> tuple[Any, Any]:
     """A figure with a grid of axes (always a 2-D array of axes)."""
     from matplotlib.figure import Figure
 

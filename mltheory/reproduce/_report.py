@@ -74,12 +74,21 @@ def _markdown_report(
         if r.summary:
             lines += [r.summary, ""]
         if r.error:
-            lines += ["The reproduction raised an error:", "", "```", r.error, "```", ""]
+            lines += [
+                "The reproduction raised an error:",
+                "",
+                "```",
+                r.error,
+                "```",
+                "",
+            ]
         if r.checks:
             lines += ["| check | value | target | result |", "|---|---|---|---|"]
             for c in r.checks:
                 res = "pass" if c.passed else "**FAIL**"
-                lines.append(f"| {c.name} | {_md_value(c.value)} | {c.target} | {res} |")
+                lines.append(
+                    f"| {c.name} | {_md_value(c.value)} | {c.target} | {res} |"
+                )
             lines.append("")
         if r.numbers:
             lines += ["| number | value |", "|---|---|"]

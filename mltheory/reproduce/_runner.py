@@ -50,7 +50,9 @@ def _relative_figures(figures: Sequence[str | Path], root: Path) -> tuple[str, .
         if not path.is_absolute():
             path = root / path
         if not path.exists():
-            raise FileNotFoundError(f"the reproduction reported a figure {fig} it did not write")
+            raise FileNotFoundError(
+                f"the reproduction reported a figure {fig} it did not write"
+            )
         out.append(path.resolve().relative_to(root.resolve()).as_posix())
     return tuple(out)
 
@@ -150,7 +152,9 @@ def run_reproductions(
     seed = check_scalar(seed, name="seed", kind=int, lower=0)
     chosen = list(ENTRIES) if names is None else list(names)
     if not chosen:
-        raise ValueError(f"names must not be empty; valid names are {', '.join(ENTRIES)}.")
+        raise ValueError(
+            f"names must not be empty; valid names are {', '.join(ENTRIES)}."
+        )
     for name in chosen:
         check_in(name, name="reproduction name", options=list(ENTRIES))
     root = Path(out_dir)
@@ -158,11 +162,15 @@ def run_reproductions(
     version = _version()
     done: list[Reproduction] = []
     try:
-        for name in progress(chosen, desc="reproduce", disable=None if show_progress is None else not show_progress):
+        for name in progress(
+            chosen,
+            desc="reproduce",
+            disable=None if show_progress is None else not show_progress,
+        ):
             done.append(_run_one(name, size=size, seed=seed, root=root))
             write_report(root, done, version=version, size=size, seed=seed)
     except KeyboardInterrupt:
-        pending = chosen[len(done):]
+        pending = chosen[len(done) :]
         write_report(root, done, version=version, size=size, seed=seed, pending=pending)
         raise
     return done

@@ -236,8 +236,10 @@ class Reproduction:
     @property
     def passed(self) -> bool:
         """True when it finished, has at least one check, and every check passed."""
-        return self.error is None and bool(self.checks) and all(
-            c.passed for c in self.checks
+        return (
+            self.error is None
+            and bool(self.checks)
+            and all(c.passed for c in self.checks)
         )
 
     @property

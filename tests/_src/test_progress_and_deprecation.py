@@ -28,13 +28,18 @@ def test_deprecated_function_warns_and_documents():
         """Return x."""
         return x
 
-    with pytest.warns(DeprecationWarning, match=r"old_name is deprecated since mltheory 0.2.*Use new_name"):
+    with pytest.warns(
+        DeprecationWarning,
+        match=r"old_name is deprecated since mltheory 0.2.*Use new_name",
+    ):
         assert old_name(3) == 3
     assert ".. deprecated:: 0.2" in old_name.__doc__
 
 
 def test_deprecated_module_getattr():
-    getter = deprecated_module_getattr("mltheory.fake", {"old": (42, "new", "0.2", "0.4")})
+    getter = deprecated_module_getattr(
+        "mltheory.fake", {"old": (42, "new", "0.2", "0.4")}
+    )
     with pytest.warns(DeprecationWarning, match=r"mltheory.fake.old is deprecated"):
         assert getter("old") == 42
     with pytest.raises(AttributeError, match="has no attribute 'missing'"):

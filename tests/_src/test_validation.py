@@ -22,7 +22,9 @@ def test_as_array_promotes_integers_and_keeps_float32():
 
 
 def test_as_array_checks_ndim_with_shape_hint():
-    with pytest.raises(ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(5,\)"):
+    with pytest.raises(
+        ValueError, match=r"X must be 2-D \(n_samples, n_features\); got shape \(5,\)"
+    ):
         as_array(np.ones(5), name="X", ndim=2, shape_hint="(n_samples, n_features)")
     with pytest.raises(ValueError, match="X must be 1-D or 2-D"):
         as_array(np.ones((2, 2, 2)), name="X", ndim=(1, 2))
@@ -92,7 +94,9 @@ def test_check_scalar_types():
 
 
 def test_check_in_lists_the_options():
-    with pytest.raises(ValueError, match=r"method must be one of 'euler', 'rk4'; got 'rk5'"):
+    with pytest.raises(
+        ValueError, match=r"method must be one of 'euler', 'rk4'; got 'rk5'"
+    ):
         check_in("rk5", name="method", options=("euler", "rk4"))
     assert check_in("rk4", name="method", options=("euler", "rk4")) == "rk4"
     with pytest.raises(ValueError, match="method must be one of"):
@@ -102,7 +106,10 @@ def test_check_in_lists_the_options():
 def test_check_key_accepts_typed_and_raw_keys():
     assert check_key(jax.random.key(1)).shape == ()
     assert check_key(jax.random.PRNGKey(1)).shape == (2,)
-    with pytest.raises(TypeError, match=r"key must be a JAX PRNG key such as jax.random.key\(0\); got 0"):
+    with pytest.raises(
+        TypeError,
+        match=r"key must be a JAX PRNG key such as jax.random.key\(0\); got 0",
+    ):
         check_key(0)
     with pytest.raises(ValueError, match="single PRNG key"):
         check_key(jax.random.split(jax.random.key(0), 3))
@@ -112,5 +119,7 @@ def test_check_callable_and_shape():
     with pytest.raises(TypeError, match="f must be callable; got 3"):
         check_callable(3, name="f")
     check_shape(np.ones((2, 3)), name="A", shape=(2, None))
-    with pytest.raises(ValueError, match=r"A must have shape \(3, \*\); got shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"A must have shape \(3, \*\); got shape \(2, 3\)"
+    ):
         check_shape(np.ones((2, 3)), name="A", shape=(3, None))

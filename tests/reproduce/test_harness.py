@@ -4,8 +4,14 @@ import json
 
 import pytest
 
-from mltheory.reproduce import Check, Reproduction, list_reproductions, run_reproductions
-from mltheory.reproduce import _registry, _runner
+from mltheory.reproduce import (
+    Check,
+    Reproduction,
+    _registry,
+    _runner,
+    list_reproductions,
+    run_reproductions,
+)
 from mltheory.reproduce._cli import main
 from mltheory.reproduce._plotting import new_figure, save_figure
 
@@ -18,7 +24,10 @@ def _passing_run(*, size, key, out_dir):
         name="fake-pass",
         title="A passing fake",
         figures=(str(path),),
-        checks=(Check.within("slope", 1.0, 0.9, 1.1), Check.at_most("error", 1e-12, 1e-9)),
+        checks=(
+            Check.within("slope", 1.0, 0.9, 1.1),
+            Check.at_most("error", 1e-12, 1e-9),
+        ),
         numbers={"slope": 1.0, "nan number": float("nan")},
         summary=f"size={size}",
     )
@@ -29,7 +38,10 @@ def _failing_run(*, size, key, out_dir):
         name="fake-fail",
         title="A failing fake",
         figures=(),
-        checks=(Check.at_most("error", 0.5, 1e-3), Check.at_most("nan", float("nan"), 1.0)),
+        checks=(
+            Check.at_most("error", 0.5, 1e-3),
+            Check.at_most("nan", float("nan"), 1.0),
+        ),
     )
 
 
@@ -53,10 +65,14 @@ RUNNERS = {
 def fakes(monkeypatch):
     for name in RUNNERS:
         monkeypatch.setitem(
-            _registry.ENTRIES, name, _registry.Entry(name, "unused", f"{name} title", f"{name} text")
+            _registry.ENTRIES,
+            name,
+            _registry.Entry(name, "unused", f"{name} title", f"{name} text"),
         )
     real = _runner.load_runner
-    monkeypatch.setattr(_runner, "load_runner", lambda n: RUNNERS[n] if n in RUNNERS else real(n))
+    monkeypatch.setattr(
+        _runner, "load_runner", lambda n: RUNNERS[n] if n in RUNNERS else real(n)
+    )
 
 
 def test_report_json_has_exactly_the_documented_shape(fakes, tmp_path):
@@ -95,12 +111,17 @@ def test_a_crash_is_a_failed_reproduction_and_the_others_still_run(fakes, tmp_pa
     reps = run_reproductions(["fake-crash", "fake-pass"], out_dir=tmp_path)
     assert not reps[0].passed and "the fake reproduction broke" in reps[0].error
     assert reps[1].passed
-    assert "RuntimeError: the fake reproduction broke" in (tmp_path / "report.md").read_text()
+    assert (
+        "RuntimeError: the fake reproduction broke"
+        in (tmp_path / "report.md").read_text()
+    )
 
 
 def test_an_interrupted_run_keeps_what_finished(fakes, tmp_path):
     with pytest.raises(KeyboardInterrupt):
-        run_reproductions(["fake-pass", "fake-interrupt", "fake-fail"], out_dir=tmp_path)
+        run_reproductions(
+            ["fake-pass", "fake-interrupt", "fake-fail"], out_dir=tmp_path
+        )
     data = json.loads((tmp_path / "report.json").read_text())
     assert [r["name"] for r in data["reproductions"]] == ["fake-pass"]
     md = (tmp_path / "report.md").read_text()
@@ -127,9 +148,17 @@ def test_the_key_depends_on_seed_and_name(fakes, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"names": ["nope"]}, ValueError, r"reproduction name must be one of .*'numerics'.*got 'nope'"),
+        (
+            {"names": ["nope"]},
+            ValueError,
+            r"reproduction name must be one of .*'numerics'.*got 'nope'",
+        ),
         ({"names": []}, ValueError, "names must not be empty"),
-        ({"size": "medium"}, ValueError, r"size must be one of 'quick', 'full'; got 'medium'"),
+        (
+            {"size": "medium"},
+            ValueError,
+            r"size must be one of 'quick', 'full'; got 'medium'",
+        ),
         ({"seed": -1}, ValueError, "seed must be >= 0"),
         ({"seed": 1.5}, TypeError, "seed must be an integer"),
     ],
@@ -174,3 +203,17 @@ def test_checks_compute_their_own_verdict():
     with pytest.raises(TypeError, match="value must be a real number"):
         Check.at_most("x", "small", 1.0)
     assert not Reproduction("r", "t", (), ()).passed  # no checks is not a pass
+
+
+def test_cli_default_size_is_quick_and_full_is_opt_in(monkeypatch, tmp_path):
+    sizes = []
+
+    def record(names, *, size, seed, out_dir, show_progress):
+        sizes.append(size)
+        return []
+
+    monkeypatch.setattr("mltheory.reproduce.run_reproductions", record)
+    main(["reproduce", "--out", str(tmp_path)])
+    main(["reproduce", "--full", "--out", str(tmp_path)])
+    main(["reproduce", "--quick", "--out", str(tmp_path)])
+    assert sizes == ["quick", "full", "quick"]
