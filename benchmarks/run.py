@@ -44,7 +44,8 @@ def _load_cases() -> dict[str, tuple[Any, ...]]:
     cases: dict[str, tuple[Any, ...]] = {}
     for path in sorted(HERE.glob("bench_*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert spec is not None and spec.loader is not None
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load benchmark module {path}")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         for name, case in module.CASES.items():

@@ -24,8 +24,8 @@ jax.config.update("jax_enable_x64", True)
 
 relu = numerics.activation_series("relu", degree=16)
 tanh = numerics.activation_series("tanh", degree=16)
-print("relu c_0..c_4:", np.round(np.asarray(relu.coeffs[:5]), 5))
-print("tanh c_0..c_5:", np.round(np.asarray(tanh.coeffs[:6]), 5))
+print("relu c_0..c_4:", np.round(np.asarray(relu.coeffs[:5]), 5) + 0.0)
+print("tanh c_0..c_5:", np.round(np.asarray(tanh.coeffs[:6]), 5) + 0.0)
 
 # %%
 # Parseval: the series carries the whole second moment

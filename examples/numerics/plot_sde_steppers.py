@@ -44,7 +44,8 @@ paths = jax.vmap(
 )(keys)
 exact_var = s**2 / (2 * lam) * (1 - np.exp(-2 * lam * np.asarray(grid.ts)))
 print(
-    f"variance at T: empirical {float(paths[:, -1].var()):.4f}, exact {exact_var[-1]:.4f}"
+    f"variance at T: empirical {float(paths[:, -1].var()):.4f}, "
+    f"exact {exact_var[-1]:.4f}"
 )
 
 # %%
@@ -52,12 +53,12 @@ print(
 # ------------------------------
 # :func:`mltheory.numerics.brownian_increments` returns the increments
 # ``solve_sde`` would draw; summing them coarsens one path to any grid.
-mu, sigma = 1.0, 0.5
-fine = numerics.TimeGrid(1.0, 2**10)
+mu, sigma = 0.5, 1.0
+fine = numerics.TimeGrid(1.0, 2**11)
 dw = jax.vmap(lambda k: numerics.brownian_increments(k, grid=fine, shape=()))(keys)
 exact = jnp.exp((mu - sigma**2 / 2) + sigma * dw.sum(axis=1))
 dts, errors = [], []
-for level in range(2, 9):
+for level in range(4, 10):
     n = 2**level
     coarse = dw.reshape(len(keys), n, -1).sum(axis=2)
     end = jax.vmap(

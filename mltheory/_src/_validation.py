@@ -69,7 +69,8 @@ def _check_array_common(
         if arr.ndim not in allowed:
             hint = f" {shape_hint}" if shape_hint else ""
             raise ValueError(
-                f"{name} must be {_ndim_text(ndim)}{hint}; got shape {tuple(arr.shape)}."
+                f"{name} must be {_ndim_text(ndim)}{hint}; "
+                f"got shape {tuple(arr.shape)}."
             )
     if min_ndim is not None and arr.ndim < min_ndim:
         hint = f" {shape_hint}" if shape_hint else ""
@@ -79,16 +80,16 @@ def _check_array_common(
         )
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} must not be empty; got shape {tuple(arr.shape)}.")
-    if not allow_nonfinite and not is_traced(arr):
-        if jnp.issubdtype(arr.dtype, jnp.inexact):
-            finite = np.isfinite(np.asarray(arr))
-            if not finite.all():
-                bad = int(finite.size - finite.sum())
-                raise ValueError(
-                    f"{name} must be finite; got {bad} non-finite (NaN or inf) "
-                    f"entr{'y' if bad == 1 else 'ies'} in an array of shape "
-                    f"{tuple(arr.shape)}."
-                )
+    check_values = not allow_nonfinite and not is_traced(arr)
+    if check_values and jnp.issubdtype(arr.dtype, jnp.inexact):
+        finite = np.isfinite(np.asarray(arr))
+        if not finite.all():
+            bad = int(finite.size - finite.sum())
+            raise ValueError(
+                f"{name} must be finite; got {bad} non-finite (NaN or inf) "
+                f"entr{'y' if bad == 1 else 'ies'} in an array of shape "
+                f"{tuple(arr.shape)}."
+            )
 
 
 def _reject_non_numeric(x: Any, name: str) -> None:

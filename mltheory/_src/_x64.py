@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterator
+from typing import Any
 
 import jax
 
@@ -17,8 +19,8 @@ def float64_scope() -> Iterator[None]:
     Used by entry points (the reproductions) whose checks need double precision;
     library functions never change the flag.
     """
-    enable = getattr(jax, "enable_x64", None)
-    if enable is None:  # jax < 0.7 keeps the context manager in jax.experimental
-        from jax.experimental import enable_x64 as enable
+    enable: Any = getattr(jax, "enable_x64", None)
+    if enable is None:  # older jax keeps the context manager in jax.experimental
+        enable = importlib.import_module("jax.experimental").enable_x64
     with enable(True):
         yield

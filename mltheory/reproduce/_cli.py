@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Literal
 
 __all__ = ["main"]
 
@@ -84,7 +85,8 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     unknown = [n for n in args.names if n not in available]
     if unknown:
         print(
-            f"mltheory reproduce: unknown reproduction {', '.join(map(repr, unknown))}; "
+            "mltheory reproduce: unknown reproduction "
+            f"{', '.join(map(repr, unknown))}; "
             f"valid names are: {', '.join(available)}",
             file=sys.stderr,
         )
@@ -94,7 +96,7 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             f"mltheory reproduce: --seed must be >= 0; got {args.seed}", file=sys.stderr
         )
         return 2
-    size = "full" if args.full else "quick"
+    size: Literal["quick", "full"] = "full" if args.full else "quick"
     names = args.names or None
     try:
         reps = run_reproductions(
@@ -106,14 +108,16 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: the finished reproductions are in {os.path.join(args.out, 'report.md')}",
+            "\ninterrupted: the finished reproductions are in "
+            + os.path.join(args.out, "report.md"),
             file=sys.stderr,
         )
         return 130
     for r in reps:
         status = "PASS" if r.passed else "FAIL"
         print(
-            f"{status} {r.name}: {r.n_passed}/{len(r.checks)} checks pass ({r.seconds:.1f} s)"
+            f"{status} {r.name}: {r.n_passed}/{len(r.checks)} checks pass "
+            f"({r.seconds:.1f} s)"
         )
         for c in r.checks:
             if not c.passed:

@@ -31,7 +31,9 @@ ENTRIES: dict[str, Entry] = {
         Entry(
             name="numerics",
             module="mltheory.reproduce._numerics",
-            title="The shared numerics layer: convergence orders and quadrature accuracy",
+            title=(
+                "The shared numerics layer: convergence orders and quadrature accuracy"
+            ),
             description=(
                 "measured orders of the ODE/SDE steppers and the accuracy of Gaussian "
                 "expectations and Hermite coefficients against closed forms"

@@ -1,4 +1,4 @@
-"""Write the reproduction report: ``report.json`` (machine) and ``report.md`` (people)."""
+"""Write the reproduction report: ``report.json`` (machines), ``report.md`` (people)."""
 
 from __future__ import annotations
 

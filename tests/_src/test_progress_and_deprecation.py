@@ -1,4 +1,4 @@
-"""Progress bars stay silent off a terminal; deprecations warn and document themselves."""
+"""Progress bars stay silent off a terminal; deprecations warn and say so in docs."""
 
 import pytest
 

@@ -84,7 +84,7 @@ def test_check_scalar_types():
     assert check_scalar(3, name="n", kind=int) == 3
     assert check_scalar(np.int64(3), name="n", kind=int) == 3
     assert check_scalar(4.0, name="n", kind=int) == 4
-    with pytest.raises(TypeError, match="n must be an integer; got 2.5"):
+    with pytest.raises(TypeError, match=r"n must be an integer; got 2\.5"):
         check_scalar(2.5, name="n", kind=int)
     with pytest.raises(TypeError, match="n must be a real number; got True"):
         check_scalar(True, name="n", kind=int)
