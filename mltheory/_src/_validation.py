@@ -22,6 +22,7 @@ __all__ = [
     "as_array",
     "as_numpy",
     "check_callable",
+    "check_float_dtype",
     "check_in",
     "check_key",
     "check_scalar",
@@ -287,3 +288,30 @@ def check_shape(x: Any, *, name: str, shape: tuple[int | None, ...]) -> None:
     if not ok:
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} must have shape {want}; got shape {got}.")
+
+
+def check_float_dtype(dtype: Any, *, name: str, default: Any = None) -> Any:
+    """Check a floating dtype option; ``None`` means ``default``.
+
+    Without float64 enabled, a float64 request is canonicalised to float32,
+    as everywhere in JAX. ``default=None`` means JAX's default float.
+
+    Raises
+    ------
+    TypeError
+        If ``dtype`` is not a dtype, or not a floating one.
+    """
+    if dtype is None:
+        dtype = jnp.result_type(float) if default is None else default
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(
+            f"{name} must be a floating dtype such as jnp.float32; "
+            f"got {describe(dtype)}."
+        ) from err
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise TypeError(
+            f"{name} must be a floating dtype such as jnp.float32; got dtype {dt}."
+        )
+    return jax.dtypes.canonicalize_dtype(dt)

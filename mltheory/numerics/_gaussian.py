@@ -56,6 +56,7 @@ from mltheory._src._validation import (
     describe,
     is_traced,
 )
+from mltheory.numerics._linalg import _sqrtm_psd
 
 __all__ = [
     "HermiteSeries",
@@ -228,12 +229,12 @@ def _weighted_sum(weights: Array, values: PyTree) -> PyTree:
 
 
 def _psd_factor(cov: Array) -> Array:
-    """A factor L with L @ L.T = cov that also exists for singular cov."""
-    sym = 0.5 * (cov + cov.T)
-    eigenvalues, eigenvectors = jnp.linalg.eigh(sym)
-    # Rounding can make a zero eigenvalue of a singular cov slightly negative.
-    scale = jnp.sqrt(jnp.maximum(eigenvalues, 0.0))
-    return eigenvectors * scale[None, :]
+    """A factor S with S @ S.T = cov that also exists for singular cov.
+
+    The symmetric root from the linalg module (eigenvalues clipped at 0, since
+    rounding can make a zero eigenvalue of a singular cov slightly negative).
+    """
+    return _sqrtm_psd(cov, jnp.zeros((), cov.dtype), inverse=False)[0]
 
 
 @functools.partial(jax.jit, static_argnames=("f", "n_nodes"))

@@ -37,6 +37,7 @@ from mltheory._src._validation import (
     as_array,
     as_numpy,
     check_callable,
+    check_float_dtype,
     check_in,
     check_key,
     check_scalar,
@@ -649,22 +650,8 @@ def brownian_increments(
     key = check_key(key)
     grid = _check_grid(grid)
     shape = _check_noise_shape(shape, name="shape")
-    dtype = _check_float_dtype(dtype)
+    dtype = check_float_dtype(dtype, name="dtype")
     return _brownian_jit(key, grid=grid, shape=shape, dtype=dtype)
-
-
-def _check_float_dtype(dtype: Any) -> Any:
-    if dtype is None:
-        return jnp.result_type(float)
-    try:
-        dt = jnp.dtype(dtype)
-    except TypeError as err:
-        raise TypeError(
-            f"dtype must be a floating dtype; got {describe(dtype)}."
-        ) from err
-    if not jnp.issubdtype(dt, jnp.floating):
-        raise TypeError(f"dtype must be a floating dtype; got {dt}.")
-    return jax.dtypes.canonicalize_dtype(dt)
 
 
 def _linear_kind(

@@ -29,6 +29,7 @@ from jax import lax
 from mltheory._src._typing import Array, ArrayLike, DTypeLike
 from mltheory._src._validation import (
     as_array,
+    check_float_dtype,
     check_in,
     check_scalar,
     describe,
@@ -101,24 +102,6 @@ def _check_symmetric(a: Array, *, name: str) -> None:
             f"{name} must be symmetric: expected ||A - A^T||_F <= {tol:.1e} "
             f"||A||_F; got a relative asymmetry of {worst:.2e}."
         )
-
-
-def _check_dtype(compute_dtype: Any) -> Any:
-    if compute_dtype is None:
-        return None
-    try:
-        dtype = jnp.dtype(compute_dtype)
-    except TypeError as err:
-        raise TypeError(
-            f"compute_dtype must be a floating dtype such as jnp.bfloat16 or None; "
-            f"got {describe(compute_dtype)}."
-        ) from err
-    if not jnp.issubdtype(dtype, jnp.floating):
-        raise ValueError(
-            f"compute_dtype must be a floating dtype such as jnp.bfloat16 or None; "
-            f"got {dtype}."
-        )
-    return dtype
 
 
 def _coefficient_table(coeffs: str | ArrayLike, steps: int | None) -> Any:
@@ -318,7 +301,11 @@ def newton_schulz(
     x = _as_matrix(G, name="G")
     table = _coefficient_table(coeffs, steps)
     eps = check_scalar(eps, name="eps", lower=0.0)
-    dtype = _check_dtype(compute_dtype)
+    dtype = (
+        None
+        if compute_dtype is None
+        else check_float_dtype(compute_dtype, name="compute_dtype")
+    )
     return _newton_schulz(x, table, eps, compute_dtype=dtype)
 
 

@@ -31,6 +31,7 @@ from jax import lax
 from mltheory._src._typing import Array, ArrayLike, DTypeLike, KeyArray
 from mltheory._src._validation import (
     as_array,
+    check_float_dtype,
     check_key,
     check_scalar,
     describe,
@@ -55,24 +56,6 @@ _MAX_SEED = 2**63 - 1
 
 def _is_integer(x: Any) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool | np.bool_)
-
-
-def _float_dtype(dtype: Any, *, name: str, default: Any) -> np.dtype:
-    if dtype is None:
-        return jax.dtypes.canonicalize_dtype(default)
-    try:
-        dt = np.dtype(dtype)
-    except TypeError as err:
-        raise TypeError(
-            f"{name} must be a floating dtype such as jnp.float32; got "
-            f"{describe(dtype)}."
-        ) from err
-    if not jnp.issubdtype(dt, jnp.floating):
-        raise TypeError(
-            f"{name} must be a floating dtype such as jnp.float32; got dtype {dt}."
-        )
-    # without x64, float64 silently means float32 (as everywhere in JAX)
-    return jax.dtypes.canonicalize_dtype(dt)
 
 
 def _check_shape_arg(shape: Any) -> tuple[int, ...]:
@@ -421,7 +404,7 @@ def gumbel_noise(
     """
     key = check_key(key)
     dims = _check_shape_arg(shape)
-    dt = _float_dtype(dtype, name="dtype", default=float)
+    dt = check_float_dtype(dtype, name="dtype")
     return _gumbel_core(key, dims, dt)
 
 
@@ -558,7 +541,7 @@ def gumbel_topk(
                     f"max_k must be >= every value of k; got max_k={max_k} and "
                     f"maximum k {largest}."
                 )
-    noise_dt = _float_dtype(noise_dtype, name="noise_dtype", default=scores.dtype)
+    noise_dt = check_float_dtype(noise_dtype, name="noise_dtype", default=scores.dtype)
     mask = _gumbel_topk_core(
         key,
         jnp.reshape(scores, (n_rows, n_positions)),
@@ -658,5 +641,5 @@ def gumbel_topk_indices(
         raise TypeError(f"k must be an int (a static count); got {describe(k)}.")
     k = int(k)
     _check_count(k, n_positions=n_positions)
-    noise_dt = _float_dtype(noise_dtype, name="noise_dtype", default=logits.dtype)
+    noise_dt = check_float_dtype(noise_dtype, name="noise_dtype", default=logits.dtype)
     return _gumbel_topk_indices_core(key, logits, k, noise_dt)

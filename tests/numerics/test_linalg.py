@@ -355,7 +355,7 @@ def test_polar_matches_optax_orthogonalization():
         ),
         ({"eps": -1e-3}, ValueError, "eps must be >= 0.0"),
         ({"eps": float("nan")}, ValueError, "eps must be finite"),
-        ({"compute_dtype": jnp.int32}, ValueError, "compute_dtype must be a floating"),
+        ({"compute_dtype": jnp.int32}, TypeError, "compute_dtype must be a floating"),
         ({"compute_dtype": "nonsense"}, TypeError, "compute_dtype must be a floating"),
     ],
 )
