@@ -46,9 +46,11 @@ def _version() -> str:
 def _relative_figures(figures: Sequence[str | Path], root: Path) -> tuple[str, ...]:
     out = []
     for fig in figures:
-        path = Path(fig)
-        if not path.is_absolute():
-            path = root / path
+        # A relative figure path may be relative to the working directory (as
+        # out_dir / "name.png" is when out_dir is relative) or to the root.
+        path = Path(fig).resolve()
+        if not path.exists():
+            path = (root / fig).resolve()
         if not path.exists():
             raise FileNotFoundError(
                 f"the reproduction reported a figure {fig} it did not write"
@@ -157,7 +159,9 @@ def run_reproductions(
         )
     for name in chosen:
         check_in(name, name="reproduction name", options=list(ENTRIES))
-    root = Path(out_dir)
+    # Absolute, so each reproduction's out_dir and figures do not depend on
+    # the working directory.
+    root = Path(out_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     version = _version()
     done: list[Reproduction] = []

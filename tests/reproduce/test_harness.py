@@ -217,3 +217,16 @@ def test_cli_default_size_is_quick_and_full_is_opt_in(monkeypatch, tmp_path):
     main(["reproduce", "--full", "--out", str(tmp_path)])
     main(["reproduce", "--quick", "--out", str(tmp_path)])
     assert sizes == ["quick", "full", "quick"]
+
+
+def test_a_relative_out_dir_works_from_the_working_directory(
+    fakes, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (rep,) = run_reproductions(["fake-pass"], out_dir="results")
+    assert rep.passed, rep.error
+    assert rep.figures == ("fake-pass/line.png",)
+    assert (tmp_path / "results" / "fake-pass" / "line.png").exists()
+    assert main(["reproduce", "fake-pass", "--out", "cli-results"]) == 0
+    data = json.loads((tmp_path / "cli-results" / "report.json").read_text())
+    assert data["reproductions"][0]["figures"] == ["fake-pass/line.png"]
