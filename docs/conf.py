@@ -30,7 +30,6 @@ templates_path = ["_templates"]
 
 autosummary_generate = True
 autodoc_typehints = "none"
-autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
