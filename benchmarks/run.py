@@ -12,6 +12,10 @@ case name to ``(setup, baseline, ours)`` or ``(setup, baseline, ours, check)``:
 * ``check(baseline_result, ours_result)`` (optional) asserts they agree, so a
   fast wrong answer cannot pass as a speed-up.
 
+A side with nothing to compile (a SciPy loop that takes minutes) may set the
+attribute ``needs_warmup = False`` on its function: its first run is then timed
+rather than thrown away. ``--repeats N`` overrides the number of timed runs.
+
 Each side is called once to compile and warm up (not timed), then timed over
 repeats (7, or 3 with ``--quick``) with :func:`jax.block_until_ready`; the
 median is reported. The table is ``case baseline_s ours_s ratio`` with
@@ -56,12 +60,17 @@ def _load_cases() -> dict[str, tuple[Any, ...]]:
 
 
 def _time(fn: Any, inputs: Any, repeats: int) -> tuple[float, Any]:
-    result = jax.block_until_ready(fn(inputs))  # compile + warm up, not timed
+    # A side with nothing to compile (a SciPy loop) may set
+    # ``fn.needs_warmup = False``: its first run is then timed, not thrown away.
+    result = None
+    if getattr(fn, "needs_warmup", True):
+        result = jax.block_until_ready(fn(inputs))  # compile + warm up, not timed
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        jax.block_until_ready(fn(inputs))
+        out = jax.block_until_ready(fn(inputs))
         times.append(time.perf_counter() - start)
+        result = out if result is None else result
     return statistics.median(times), result
 
 
@@ -73,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "-k", dest="pattern", default=None, help="run cases containing this"
     )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed runs per side (median)"
+    )
     args = parser.parse_args(argv)
     cases = _load_cases()
     if args.pattern:
@@ -80,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if not cases:
             print(f"no benchmark case matches {args.pattern!r}", file=sys.stderr)
             return 2
-    repeats = 3 if args.quick else 7
+    repeats = args.repeats or (3 if args.quick else 7)
     print(
         f"# {datetime.date.today()} | {platform.platform()} | "
         f"{os.cpu_count()} cores | jax {jax.__version__} on {jax.default_backend()}"

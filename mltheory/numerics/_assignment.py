@@ -228,9 +228,15 @@ def _solve_numba(costs: np.ndarray, n_threads: int | None) -> np.ndarray:
     # Imported here: numba is heavy and only this backend needs it.
     import numba
 
-    from mltheory.numerics._numba import _solve_batch_numba
+    from mltheory.numerics._numba import _solve_batch_numba, _solve_batch_serial
 
     out = np.empty(costs.shape[:2], dtype=np.int64)
+    n_problems, n_rows, n_cols = costs.shape
+    # Below ~2e6 inner-loop operations (e.g. 16 problems of 50 x 50) the
+    # parallel launch costs more than it saves; see _solve_batch_serial.
+    if n_problems == 1 or n_problems * n_rows * n_rows * n_cols < 2_000_000:
+        _solve_batch_serial(costs, out)
+        return out
     previous = numba.get_num_threads()
     if n_threads is not None:
         # numba cannot run more threads than its pool was started with.

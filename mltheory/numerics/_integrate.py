@@ -1003,6 +1003,28 @@ def solve_sde(
 # --------------------------------------------------------------------------- #
 
 
+@functools.lru_cache(maxsize=32)
+def _stiff_rhs_and_jacobian(
+    vector_field: Callable[..., Any],
+    treedef: Any,
+    specs: tuple[tuple[tuple[int, ...], str], ...],
+) -> tuple[Callable[..., Array], Callable[..., Array]]:
+    # Cached per (field, state structure), so that repeated solves of the same
+    # field (a sweep over ``args``) compile the right-hand side and its
+    # Jacobian once rather than on every call.
+    template = jax.tree_util.tree_unflatten(
+        treedef, [jnp.zeros(shape, dtype) for shape, dtype in specs]
+    )
+    _, unravel = ravel_pytree(template)
+    work_dtype = jnp.result_type(float)
+
+    def flat_field(t: Array, y: Array, a: Any) -> Array:
+        out = vector_field(t.astype(work_dtype), unravel(y), a)
+        return ravel_pytree(_cast_like(out, template))[0]
+
+    return jax.jit(flat_field), jax.jit(jax.jacfwd(flat_field, argnums=1))
+
+
 def solve_ode_stiff(
     vector_field: Callable[[Array, PyTree, Any], PyTree],
     y0: PyTree,
@@ -1131,13 +1153,14 @@ def solve_ode_stiff(
     )
 
     flat0, unravel = ravel_pytree(y0_work)
-
-    def flat_field(t: Array, y: Array, a: Any) -> Array:
-        out = vector_field(t.astype(work_dtype), unravel(y), a)
-        return ravel_pytree(_cast_like(out, y0_work))[0]
-
-    rhs = jax.jit(flat_field)
-    jac = jax.jit(jax.jacfwd(flat_field, argnums=1))
+    leaves, treedef = jax.tree_util.tree_flatten(y0_work)
+    specs = tuple((leaf.shape, str(leaf.dtype)) for leaf in leaves)
+    try:
+        hash(vector_field)
+    except TypeError:  # an unhashable callable object: build, don't cache
+        rhs, jac = _stiff_rhs_and_jacobian.__wrapped__(vector_field, treedef, specs)
+    else:
+        rhs, jac = _stiff_rhs_and_jacobian(vector_field, treedef, specs)
 
     def fun(t: float, y: np.ndarray) -> np.ndarray:
         return np.asarray(rhs(np.asarray(t, work_dtype), y.astype(work_dtype), args))

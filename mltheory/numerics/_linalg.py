@@ -40,6 +40,7 @@ __all__ = [
     "cholesky_downdate",
     "cholesky_update",
     "newton_schulz",
+    "ns_coefficient_table",
     "polar",
     "polar_svd",
     "project_psd",
@@ -135,6 +136,52 @@ def _coefficient_table(coeffs: str | ArrayLike, steps: int | None) -> Any:
             f"({table.shape[0]}) or be left as None; got steps={steps}."
         )
     return table
+
+
+def ns_coefficient_table(
+    coeffs: str | ArrayLike = "muon", *, steps: int | None = None
+) -> np.ndarray:
+    """Return the per-step (a, b, c) table that :func:`newton_schulz` iterates.
+
+    Step ``k`` applies the odd polynomial
+    :math:`p_k(s) = a_k s + b_k s^3 + c_k s^5` to every singular value, so the
+    table also gives the scalar map a Newton–Schulz polar factor applies to a
+    spectrum (what a theory of SpecGD with approximate polar factors needs).
+    The resolution rules and errors are exactly those of
+    :func:`newton_schulz`.
+
+    Parameters
+    ----------
+    coeffs : {"muon", "cubic", "dion"} or array_like of shape (3,) or (K, 3), \
+default="muon"
+        A preset name, one (a, b, c) used at every step, or one row per step.
+    steps : int or None, default=None
+        Number of steps. ``None`` means 5 for a preset or a single row, and
+        ``K`` for a ``(K, 3)`` table (which ``steps`` must then equal if given).
+
+    Returns
+    -------
+    numpy.ndarray of shape (steps, 3)
+        The coefficients, float64.
+
+    Raises
+    ------
+    ValueError
+        If the preset is unknown, the array is not of shape (3,) or (K, 3),
+        ``steps < 1``, or ``steps`` disagrees with a (K, 3) table.
+
+    See Also
+    --------
+    newton_schulz : The iteration that uses this table.
+
+    Examples
+    --------
+    >>> from mltheory import numerics
+    >>> table = numerics.ns_coefficient_table("cubic", steps=3)
+    >>> table.shape, table[0].tolist()
+    ((3, 3), [1.5, -0.5, 0.0])
+    """
+    return np.array(_coefficient_table(coeffs, steps), dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- #

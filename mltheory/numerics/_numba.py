@@ -107,6 +107,14 @@ def _solve_batch_numba(costs: np.ndarray, out: np.ndarray) -> None:
         _shortest_augmenting_path(costs[b], out[b])
 
 
+@numba.njit(cache=True, nogil=True)
+def _solve_batch_serial(costs: np.ndarray, out: np.ndarray) -> None:
+    # Waking numba's thread pool costs milliseconds (far more on a busy
+    # machine), which dominates small batches; these run on one thread.
+    for b in range(costs.shape[0]):
+        _shortest_augmenting_path(costs[b], out[b])
+
+
 # --------------------------------------------------------------------------- #
 # validation
 # --------------------------------------------------------------------------- #

@@ -652,3 +652,32 @@ def test_cholesky_batched_jit_vmap_and_float32(spd_factor):
 def test_cholesky_rejects_bad_input(fn, L, x, match):
     with pytest.raises(ValueError, match=match):
         fn(L, x)
+
+
+def test_ns_coefficient_table_is_the_map_newton_schulz_applies():
+    """Iterating the table's odd polynomials on the normalised singular values
+    reproduces newton_schulz on a diagonal matrix."""
+    sigma = jnp.array([1.0, 0.5, 0.1, 0.01])
+    G = jnp.diag(sigma)
+    for preset in ("muon", "cubic", "dion"):
+        table = mn.ns_coefficient_table(preset)
+        s = np.asarray(sigma) / np.linalg.norm(np.asarray(sigma))
+        for a, b, c in table:
+            s = a * s + b * s**3 + c * s**5
+        out = mn.newton_schulz(G, coeffs=preset)
+        np.testing.assert_allclose(np.diag(np.asarray(out)), s, rtol=1e-5)
+    assert mn.ns_coefficient_table([1.5, -0.5, 0.0], steps=7).shape == (7, 3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"coeffs": "nope"}, "coeffs"),
+        ({"coeffs": np.ones((2, 4))}, "coeffs must have shape"),
+        ({"coeffs": "muon", "steps": 0}, "steps"),
+        ({"coeffs": np.ones((2, 3)), "steps": 3}, "steps must equal"),
+    ],
+)
+def test_ns_coefficient_table_bad_inputs(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        mn.ns_coefficient_table(**kwargs)
