@@ -55,3 +55,22 @@ sphinx_gallery_conf = {
 }
 
 myst_heading_anchors = 3
+
+
+def _autosummary_stubs_for_includes(app):
+    """Generate the stub pages of the ``*.inc`` API fragments.
+
+    ``autosummary_generate`` only scans documents, and the fragments are
+    excluded as documents (they are included into the API pages), so their
+    ``autosummary`` tables would otherwise link to pages that never get made.
+    """
+    from pathlib import Path
+
+    from sphinx.ext.autosummary.generate import generate_autosummary_docs
+
+    includes = sorted(str(p) for p in Path(app.srcdir).glob("api/*.inc"))
+    generate_autosummary_docs(includes, app=app, suffix=".rst", overwrite=False)
+
+
+def setup(app):
+    app.connect("builder-inited", _autosummary_stubs_for_includes)

@@ -39,6 +39,55 @@ ENTRIES: dict[str, Entry] = {
                 "expectations and Hermite coefficients against closed forms"
             ),
         ),
+        Entry(
+            name="fast-slow",
+            module="mltheory.reproduce._fast_slow",
+            title="Feature learning vs unlearning: fast–slow ODEs, two-layer network",
+            description=(
+                "the 2-D macroscopic ODE against finite-width large-batch SGD, the "
+                "phase diagram of unlearning over (c*_p, a0) with its predicted "
+                "boundary, and the scaling laws of unlearning"
+            ),
+        ),
+        Entry(
+            name="dmft-sgf",
+            module="mltheory.reproduce._dmft_sgf",
+            title="DMFT of stochastic gradient flow on GLMs",
+            description=(
+                "DMFT loss curves against simulated SGD/SGF for linear and logistic "
+                "regression, and the approach to the online limit as delta grows"
+            ),
+        ),
+        Entry(
+            name="specgd",
+            module="mltheory.reproduce._specgd",
+            title="Spectral gradient descent vs gradient descent in phase retrieval",
+            description=(
+                "the reduced three-variable recursion against full-matrix "
+                "simulation; GD amplifies the spike above its threshold, SpecGD "
+                "never does and contracts the bulk earlier"
+            ),
+        ),
+        Entry(
+            name="shuffled",
+            module="mltheory.reproduce._shuffled",
+            title="Inference for shuffled linear regression",
+            description=(
+                "Type-I error and power of the conditional Monte Carlo test, "
+                "repro-samples candidate-set coverage, LAP against brute force, "
+                "coefficient-set coverage"
+            ),
+        ),
+        Entry(
+            name="masked-samplers",
+            module="mltheory.reproduce._masked_samplers",
+            title="Masked-diffusion samplers: MaskGIT, moment sampler, caching",
+            description=(
+                "total variation to the exact law against the number of steps, the "
+                "implicit-temperature relation of MaskGIT, and partial caching "
+                "quality per full-pass equivalent"
+            ),
+        ),
     ]
 }
 
