@@ -1,0 +1,859 @@
+r"""Stochastic gradient flow (SGF): the SDE limit of multi-pass mini-batch SGD.
+
+The library convention (stated once, used by :mod:`mltheory.dynamics.dmft` too):
+the data matrix :math:`X \in \mathbb{R}^{n \times d}` has rows
+:math:`x_i \sim N(0, I_d / d)`, :math:`\delta = n / d`, the parameters
+:math:`\theta \in \mathbb{R}^{d \times k}` have :math:`O(1)` coordinates and
+the pre-activations are :math:`r_i = \theta^\top x_i \in \mathbb{R}^k`. SGF is
+
+.. math::
+
+    d\theta = -\big[h(\theta) + \delta^{-1} X^\top \ell(X\theta)\big]\,dt
+        + \sqrt{\tau/\delta}\, X^\top \big(\ell(X\theta) \odot dB\big),
+
+with :math:`\ell_i = \nabla_r L(r_i; y_i)`, one scalar Brownian motion
+:math:`B_i` per sample and temperature :math:`\tau = \eta / B` (learning rate
+over batch size). One unit of SGF time is :math:`d / \eta` SGD steps; see
+:func:`sgd_to_sgf`, the one place where this mapping lives. The papers may
+scale time and :math:`X` differently (by factors of :math:`d`); the
+convention here is self-consistent and is the one the DMFT solver uses.
+
+The noise increment is drawn as :math:`X^\top(\ell \odot \xi)` with
+:math:`\xi \sim N(0, \Delta t\, I_n)`, one :math:`O(nd)` matrix-vector
+product per step; the :math:`d \times d` diffusion matrix is never formed.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from mltheory._src._pytree import pytree_dataclass
+from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
+from mltheory._src._validation import (
+    as_array,
+    check_callable,
+    check_in,
+    check_key,
+    check_scalar,
+    describe,
+    is_traced,
+)
+from mltheory.numerics import TimeGrid, solve_sde
+
+__all__ = [
+    "SGFTrajectory",
+    "sgd_to_sgf",
+    "simulate_sgd",
+    "simulate_sgf",
+]
+
+SGFMethod = Literal["euler_maruyama", "drift_implicit_em", "heun_drift"]
+Sampling = Literal["epoch_shuffle", "with_replacement"]
+_SGF_METHODS = ("euler_maruyama", "drift_implicit_em", "heun_drift")
+_SAMPLINGS = ("epoch_shuffle", "with_replacement")
+
+
+@pytree_dataclass
+class SGFTrajectory:
+    r"""Recorded observables of one simulated SGF or SGD run.
+
+    A frozen dataclass registered as a JAX pytree, so it can be returned from
+    :func:`jax.jit` and stacked by :func:`jax.vmap` (over seeds, say).
+
+    Parameters
+    ----------
+    ts : jax.Array of shape (n_records,)
+        Record times on the SGF time axis (SGD step ``m`` is time
+        ``m * lr / d``).
+    train_loss : jax.Array of shape (n_records,)
+        :math:`\frac1n \sum_i L(r_i; y_i)` at each record.
+    test_loss : jax.Array of shape (n_records,) or None
+        ``test_loss(theta)`` at each record, when a ``test_loss`` was given.
+    overlaps : jax.Array of shape (n_records, k, k)
+        Self-overlaps :math:`q = \theta^\top \theta / d`.
+    teacher_overlaps : jax.Array of shape (n_records, k, k_star) or None
+        :math:`m = \theta^\top \theta^* / d`, when ``theta_star`` was given.
+    theta_final : jax.Array of shape (d, k)
+        The parameters at the last step.
+    observed : pytree or None
+        ``observables(theta)`` at each record (leading axis ``n_records``).
+
+    See Also
+    --------
+    simulate_sgf, simulate_sgd : The simulators returning it.
+
+    Examples
+    --------
+    >>> from mltheory.optim.sgf import SGFTrajectory
+    >>> traj = SGFTrajectory(ts=jnp.zeros(3), train_loss=jnp.ones(3),
+    ...                      test_loss=None, overlaps=jnp.zeros((3, 1, 1)),
+    ...                      teacher_overlaps=None, theta_final=jnp.zeros((4, 1)),
+    ...                      observed=None)
+    >>> leaves, tree = jax.tree_util.tree_flatten(traj)
+    >>> jax.tree_util.tree_unflatten(tree, leaves).train_loss.shape
+    (3,)
+    """
+
+    ts: Array
+    train_loss: Array
+    test_loss: Array | None
+    overlaps: Array
+    teacher_overlaps: Array | None
+    theta_final: Array
+    observed: PyTree
+
+
+# --------------------------------------------------------------------------- #
+# SGD <-> SGF mapping
+# --------------------------------------------------------------------------- #
+
+
+def sgd_to_sgf(lr: float, batch_size: int, d: int) -> tuple[float, float]:
+    r"""Map SGD's learning rate and batch size to SGF's temperature and time step.
+
+    SGD :math:`\theta_{m+1} = \theta_m - \frac{\eta}{B}\sum_{i \in B_m}
+    x_i \ell_i - \frac{\eta}{d} h(\theta_m)` is, to leading order, SGF with
+    temperature :math:`\tau = \eta / B` observed at times :math:`t_m = m\eta/d`.
+    This is the one place where the convention lives.
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate :math:`\eta > 0`.
+    batch_size : int
+        The mini-batch size :math:`B \geq 1`.
+    d : int
+        The dimension (number of features) :math:`d \geq 1`.
+
+    Returns
+    -------
+    tau : float
+        The SGF temperature :math:`\eta / B`.
+    time_per_step : float
+        The SGF time of one SGD step, :math:`\eta / d`.
+
+    Raises
+    ------
+    TypeError
+        If ``batch_size`` or ``d`` is not an integer.
+    ValueError
+        If ``lr <= 0``, ``batch_size < 1`` or ``d < 1``.
+
+    See Also
+    --------
+    simulate_sgd : Reports SGD on this time axis.
+    simulate_sgf : The SDE at temperature ``tau``.
+
+    Notes
+    -----
+    The mean SGD increment per unit time is the SGF drift
+    :math:`-h - \delta^{-1} X^\top \ell`; the per-unit-time covariance of the
+    mini-batch noise is :math:`(\eta/B)\delta^{-1}\sum_i x_i x_i^\top
+    \ell_i^2`, the SGF diffusion. One epoch (:math:`n/B` steps) lasts
+    :math:`\delta\tau` time units, and the online-SGD limit is
+    :math:`\delta \to \infty` at fixed :math:`\tau` and horizon.
+
+    References
+    ----------
+    .. [1] S. Nishiyama and M. Imaizumi, "High-Dimensional Limit of Stochastic
+       Gradient Flow via Dynamical Mean-Field Theory", arXiv:2602.06320, 2026.
+
+    Examples
+    --------
+    >>> from mltheory.optim.sgf import sgd_to_sgf
+    >>> tau, dt = sgd_to_sgf(0.5, 8, 1000)
+    >>> print(tau, dt)
+    0.0625 0.0005
+    """
+    lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
+    batch_size = check_scalar(batch_size, name="batch_size", kind=int, lower=1)
+    d = check_scalar(d, name="d", kind=int, lower=1)
+    return lr / batch_size, lr / d
+
+
+# --------------------------------------------------------------------------- #
+# Validation shared by both simulators
+# --------------------------------------------------------------------------- #
+
+
+def _check_data(
+    X: ArrayLike, y: ArrayLike, theta0: ArrayLike
+) -> tuple[Array, Array, Array, bool]:
+    X = as_array(X, name="X", ndim=2, shape_hint="(n_samples, n_features)")
+    n, d = X.shape
+    y = as_array(y, name="y", min_ndim=1)
+    if y.shape[0] != n:
+        raise ValueError(
+            f"y must have length n_samples = {n} (one label per row of X); got "
+            f"shape {tuple(y.shape)}."
+        )
+    theta0 = as_array(theta0, name="theta0", ndim=(1, 2))
+    vector = theta0.ndim == 1
+    if vector:
+        theta0 = theta0[:, None]
+    if theta0.shape[0] != d:
+        raise ValueError(
+            f"theta0 must have shape (d, k) = ({d}, k) (or (d,)) with d = "
+            f"X.shape[1]; got shape {tuple(theta0.shape)}."
+        )
+    if d < 100:
+        warnings.warn(
+            f"d = {d} < 100: finite-size effects dominate; the high-dimensional "
+            "theory (DMFT) describes d -> infinity.",
+            UserWarning,
+            stacklevel=3,
+        )
+    dtype = jnp.result_type(X.dtype, theta0.dtype)
+    return X.astype(dtype), y, theta0.astype(dtype), vector
+
+
+def _check_theta_star(theta_star: ArrayLike | None, d: int) -> Array | None:
+    if theta_star is None:
+        return None
+    ts = as_array(theta_star, name="theta_star", ndim=(1, 2))
+    if ts.ndim == 1:
+        ts = ts[:, None]
+    if ts.shape[0] != d:
+        raise ValueError(
+            f"theta_star must have shape (d, k_star) with d = {d}; got shape "
+            f"{tuple(ts.shape)}."
+        )
+    return ts
+
+
+def _row_gradient(
+    loss: Callable[..., Any], dloss: Callable[..., Any] | None
+) -> Callable[..., Any]:
+    if dloss is not None:
+        return check_callable(dloss, name="dloss")
+    return _grad_of(loss)
+
+
+@functools.lru_cache(maxsize=64)
+def _grad_of(loss: Callable[..., Any]) -> Callable[..., Any]:
+    # Cached so that the same loss gives the same gradient object, hence the
+    # same static argument and one compilation across calls.
+    return jax.grad(loss)
+
+
+def _check_loss(
+    loss: Callable[..., Any],
+    dloss: Callable[..., Any] | None,
+    theta0: Array,
+    y: Array,
+) -> Callable[..., Any]:
+    """Trace the per-sample loss and its gradient once (no FLOPs)."""
+    check_callable(loss, name="loss")
+    return _checked_gradient(
+        loss, dloss, theta0.shape[1], theta0.dtype, tuple(y.shape[1:]), y.dtype
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _checked_gradient(
+    loss: Callable[..., Any],
+    dloss: Callable[..., Any] | None,
+    k: int,
+    dtype: Any,
+    y_shape: tuple[int, ...],
+    y_dtype: Any,
+) -> Callable[..., Any]:
+    # Cached on the functions and the shapes: tracing the loss is pure host
+    # work that repeated calls (a loop over seeds or sizes) need only once.
+    ell = _row_gradient(loss, dloss)
+    r = jax.ShapeDtypeStruct((k,), dtype)
+    yi = jax.ShapeDtypeStruct(y_shape, y_dtype)
+    try:
+        out = jax.eval_shape(loss, r, yi)
+        grad_out = jax.eval_shape(ell, r, yi)
+    except TypeError as err:
+        raise TypeError(
+            "loss(r, y_i) must be a JAX-differentiable function of r of shape "
+            f"({k},); it failed under jax.grad ({err}). Pass dloss=... (the "
+            "gradient in r) for a loss JAX cannot differentiate."
+        ) from err
+    if tuple(out.shape) != ():
+        raise ValueError(
+            f"loss(r, y_i) must return a scalar; got shape {tuple(out.shape)}."
+        )
+    if tuple(grad_out.shape) != (k,):
+        raise ValueError(
+            f"dloss(r, y_i) must return shape ({k},) (one entry per column of "
+            f"theta); got shape {tuple(grad_out.shape)}."
+        )
+    return ell
+
+
+def _check_reg(reg_grad: Callable[..., Any] | None, theta0: Array) -> None:
+    if reg_grad is None:
+        return
+    check_callable(reg_grad, name="reg_grad")
+    _check_reg_shape(reg_grad, theta0.shape[1], theta0.dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _check_reg_shape(reg_grad: Callable[..., Any], k: int, dtype: Any) -> None:
+    out = jax.eval_shape(reg_grad, jax.ShapeDtypeStruct((k,), dtype))
+    if tuple(out.shape) != (k,):
+        raise ValueError(
+            f"reg_grad(theta_row) must return shape ({k},); got "
+            f"shape {tuple(out.shape)}."
+        )
+
+
+def _check_tau(tau: Any) -> Any:
+    if is_traced(tau):
+        return tau
+    return check_scalar(tau, name="tau (=lr/batch)", lower=0.0)
+
+
+def _check_optional_callable(f: Any, name: str) -> None:
+    if f is not None:
+        check_callable(f, name=name)
+
+
+# --------------------------------------------------------------------------- #
+# Per-sample pieces, jitted, shared by both simulators
+# --------------------------------------------------------------------------- #
+
+
+def _ell(ell_fn: Callable[..., Any], X: Array, y: Array, theta: Array) -> Array:
+    """Per-sample loss gradients ell_i = grad_r L(x_i^T theta; y_i), shape (n, k)."""
+    return jax.vmap(ell_fn)(X @ theta, y).astype(theta.dtype)
+
+
+def _xt_dot(X: Array, v: Array) -> Array:
+    """``X^T v`` for (n, d) ``X`` and (n, k) ``v``, as ``(v^T X)^T``.
+
+    Written as a row-vector product so that XLA streams ``X`` in its stored
+    layout: ``X.T @ v`` inside a scan makes the CPU backend transpose (copy)
+    all of ``X`` at every step, which cost more than the product itself.
+    """
+    return (v.T @ X).T
+
+
+def _reg(reg_grad: Callable[..., Any] | None, ridge: Any, theta: Array) -> Array:
+    out = ridge * theta
+    if reg_grad is not None:
+        out = out + jax.vmap(reg_grad)(theta)
+    return out
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("loss", "test_loss", "observables", "has_star", "vector"),
+)
+def _record_observables(
+    thetas: Array,
+    X: Array,
+    y: Array,
+    theta_star: Array,
+    *,
+    loss: Callable[..., Any],
+    test_loss: Callable[..., Any] | None,
+    observables: Callable[..., Any] | None,
+    has_star: bool,
+    vector: bool,
+) -> tuple[Any, ...]:
+    d = X.shape[1]
+
+    def one(theta: Array) -> tuple[Any, ...]:
+        train = jnp.mean(jax.vmap(loss)(X @ theta, y))
+        q = theta.T @ theta / d
+        m = theta.T @ theta_star / d if has_star else None
+        test = test_loss(theta) if test_loss is not None else None
+        obs = observables(theta) if observables is not None else None
+        return train, test, q, m, obs
+
+    final = thetas[-1][:, 0] if vector else thetas[-1]
+    return (*jax.lax.map(one, thetas), final)
+
+
+def _finish(
+    ts: Array,
+    thetas: Array,
+    X: Array,
+    y: Array,
+    theta_star: Array | None,
+    *,
+    loss: Callable[..., Any],
+    test_loss: Callable[..., Any] | None,
+    observables: Callable[..., Any] | None,
+    vector: bool,
+) -> SGFTrajectory:
+    star = theta_star if theta_star is not None else jnp.zeros((X.shape[1], 1))
+    train, test, q, m, obs, final = _record_observables(
+        thetas,
+        X,
+        y,
+        star,
+        loss=loss,
+        test_loss=test_loss,
+        observables=observables,
+        has_star=theta_star is not None,
+        vector=vector,
+    )
+    return SGFTrajectory(
+        ts=ts,
+        train_loss=train,
+        test_loss=test,
+        overlaps=q,
+        teacher_overlaps=m,
+        theta_final=final,
+        observed=obs,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# SGF
+# --------------------------------------------------------------------------- #
+
+
+@functools.lru_cache(maxsize=64)
+def _sgf_terms(
+    ell_fn: Callable[..., Any],
+    reg_grad: Callable[..., Any] | None,
+    implicit: bool,
+    fused: bool,
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Build (drift, diffusion) once per user function, so solve_sde's jit caches.
+
+    With ``implicit`` the ridge term is left out of the drift: the
+    drift-implicit scheme applies it exactly as the linear part. With
+    ``fused`` (Euler–Maruyama and drift-implicit EM, where the drift enters
+    only as ``dt * f``) the data term ``-dt X^T ell / delta`` is added inside
+    the noise product, ``X^T (ell * (sqrt(tau/delta) dw - dt/delta))``: the
+    same update with one ``X theta`` and one ``X^T v`` per step instead of
+    two of each.
+    """
+
+    def drift(t: Array, theta: Array, args: tuple[Array, ...]) -> Array:
+        X, y, _, delta, ridge, _ = args
+        reg = _reg(reg_grad, 0.0 if implicit else ridge, theta)
+        if fused:
+            return -reg
+        ell = _ell(ell_fn, X, y, theta)
+        return -(reg + _xt_dot(X, ell) / delta)
+
+    def diffusion(t: Array, theta: Array, args: tuple[Array, ...], dw: Array) -> Array:
+        X, y, tau, delta, _, dt = args
+        ell = _ell(ell_fn, X, y, theta)
+        # X^T (ell * xi): O(nd), never the d x d covariance.
+        weights = jnp.sqrt(tau / delta) * dw
+        if fused:
+            weights = weights - dt / delta
+        return _xt_dot(X, ell * weights[:, None])
+
+    return drift, diffusion
+
+
+def _scalar(x: Any, dtype: Any) -> Any:
+    # A NumPy scalar goes to the device with the jitted call's arguments; a
+    # jnp.asarray per scalar would dispatch one small device op each.
+    return jnp.asarray(x, dtype) if is_traced(x) else np.asarray(x, dtype)
+
+
+def simulate_sgf(
+    key: KeyArray,
+    X: ArrayLike,
+    y: ArrayLike,
+    theta0: ArrayLike,
+    *,
+    loss: Callable[[Array, Array], Array],
+    tau: float,
+    grid: TimeGrid,
+    dloss: Callable[[Array, Array], Array] | None = None,
+    ridge: float = 0.0,
+    reg_grad: Callable[[Array], Array] | None = None,
+    method: SGFMethod = "euler_maruyama",
+    record_every: int = 1,
+    theta_star: ArrayLike | None = None,
+    test_loss: Callable[[Array], Array] | None = None,
+    observables: Callable[[Array], PyTree] | None = None,
+) -> SGFTrajectory:
+    r"""Simulate stochastic gradient flow on a data set with a fixed-step SDE scheme.
+
+    Integrates the SGF of the module docstring with
+    :func:`mltheory.numerics.solve_sde` (one jitted :func:`jax.lax.scan`), the
+    noise drawn as :math:`X^\top(\ell \odot \xi)` at :math:`O(nd)` cost.
+
+    Parameters
+    ----------
+    key : jax.Array
+        PRNG key of the Brownian increments (one per sample and step).
+    X : array_like of shape (n, d)
+        The data; rows should be :math:`N(0, I_d/d)` for the DMFT scaling.
+    y : array_like of shape (n,) or (n, m)
+        Per-sample targets (or any per-sample latent) passed to ``loss``.
+    theta0 : array_like of shape (d, k) or (d,)
+        Initial parameters.
+    loss : callable
+        ``loss(r, y_i) -> scalar`` with ``r`` of shape ``(k,)``: the
+        per-sample loss :math:`L(r; y_i)`; JAX-traceable.
+    tau : float
+        Temperature :math:`\tau \geq 0` (``lr / batch_size`` of the SGD it
+        models); ``tau = 0`` is gradient flow.
+    grid : TimeGrid
+        Time grid of the scheme (SGF time).
+    dloss : callable, optional
+        ``dloss(r, y_i) -> array of shape (k,)``, the gradient of ``loss`` in
+        ``r``; default ``jax.grad(loss)``.
+    ridge : float, default=0.0
+        Ridge coefficient :math:`\lambda \geq 0`: adds :math:`\lambda\theta`
+        to the drift's regulariser.
+    reg_grad : callable, optional
+        ``reg_grad(theta_row) -> array of shape (k,)``: an extra separable
+        regulariser gradient :math:`h`, applied row-wise.
+    method : {"euler_maruyama", "drift_implicit_em", "heun_drift"}
+        The SDE scheme; ``"drift_implicit_em"`` treats the ridge term
+        implicitly (exactly), ``"heun_drift"`` is predictor–corrector on the
+        drift with Euler–Maruyama noise.
+    record_every : int, default=1
+        Record every ``record_every`` steps; must divide ``grid.n_steps``.
+    theta_star : array_like of shape (d, k_star), optional
+        Teacher, for the teacher overlaps.
+    test_loss : callable, optional
+        ``test_loss(theta) -> scalar`` recorded at each record.
+    observables : callable, optional
+        ``observables(theta) -> pytree`` recorded at each record.
+
+    Returns
+    -------
+    SGFTrajectory
+        Train loss, test loss, overlaps and observables at the record times,
+        and the final parameters (shaped like ``theta0``).
+
+    Raises
+    ------
+    TypeError
+        If ``key`` is not a PRNG key, ``grid`` not a :class:`TimeGrid`, a
+        callable is not callable, or ``loss`` cannot be differentiated by JAX
+        and no ``dloss`` is given.
+    ValueError
+        If ``X`` is not 2-D, ``y`` has the wrong length, ``theta0`` has the
+        wrong shape, an input holds NaN/inf, ``tau < 0``, ``ridge < 0``,
+        ``method`` is unknown, ``record_every`` is invalid, or ``loss``/
+        ``dloss``/``reg_grad`` return the wrong shapes.
+
+    Warns
+    -----
+    UserWarning
+        If ``d < 100`` (finite-size effects dominate).
+
+    See Also
+    --------
+    simulate_sgd : The discrete SGD it approximates.
+    sgd_to_sgf : The time and temperature mapping.
+    mltheory.numerics.solve_sde : The stepper underneath.
+    mltheory.dynamics.dmft.solve_dmft : Its :math:`d \to \infty` limit.
+
+    Notes
+    -----
+    With step :math:`\Delta`, Euler–Maruyama is
+
+    .. math::
+
+        \theta_{k+1} = \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
+            + \delta^{-1} X^\top \ell_k\big]
+            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k),
+        \quad \Delta B_k \sim N(0, \Delta I_n).
+
+    The DMFT of :mod:`mltheory.dynamics.dmft` describes exactly this
+    recursion as :math:`d \to \infty` at the same :math:`\Delta`.
+
+    References
+    ----------
+    .. [1] S. Nishiyama and M. Imaizumi, "High-Dimensional Limit of Stochastic
+       Gradient Flow via Dynamical Mean-Field Theory", arXiv:2602.06320, 2026.
+
+    Examples
+    --------
+    >>> from mltheory.numerics import TimeGrid
+    >>> from mltheory.optim.sgf import simulate_sgf
+    >>> kx, kt, kn = jax.random.split(jax.random.key(0), 3)
+    >>> d, n = 200, 400
+    >>> X = jax.random.normal(kx, (n, d)) / np.sqrt(d)
+    >>> star = jax.random.normal(kt, (d, 1))
+    >>> y = (X @ star)[:, 0]
+    >>> sq = lambda r, yi: 0.5 * (r[0] - yi) ** 2
+    >>> traj = simulate_sgf(kn, X, y, jnp.zeros((d, 1)), loss=sq, tau=0.5,
+    ...                     grid=TimeGrid(2.0, 40), record_every=20)
+    >>> traj.train_loss.shape
+    (3,)
+    >>> print(bool(traj.train_loss[-1] < 0.2 * traj.train_loss[0]))
+    True
+    """
+    key = check_key(key)
+    if not isinstance(grid, TimeGrid):
+        raise TypeError(
+            f"grid must be a TimeGrid, e.g. TimeGrid(4.0, 80); got {describe(grid)}."
+        )
+    method = check_in(method, name="method", options=_SGF_METHODS)
+    record_every = check_scalar(record_every, name="record_every", kind=int, lower=1)
+    tau = _check_tau(tau)
+    ridge = check_scalar(ridge, name="ridge", lower=0.0)
+    for f, name in ((test_loss, "test_loss"), (observables, "observables")):
+        _check_optional_callable(f, name)
+    X, y, theta0, vector = _check_data(X, y, theta0)
+    ell_fn = _check_loss(loss, dloss, theta0, y)
+    _check_reg(reg_grad, theta0)
+    star = _check_theta_star(theta_star, X.shape[1])
+    n, d = X.shape
+    implicit = method == "drift_implicit_em"
+    fused = method != "heun_drift"
+    drift, diffusion = _sgf_terms(ell_fn, reg_grad, implicit, fused)
+    dtype = theta0.dtype
+    args = (
+        X,
+        y,
+        _scalar(tau, dtype),
+        _scalar(n / d, dtype),
+        _scalar(ridge, dtype),
+        _scalar(grid.dt, dtype),
+    )
+    sol = solve_sde(
+        drift,
+        diffusion,
+        theta0,
+        grid=grid,
+        key=key,
+        noise_shape=(n,),
+        method=method,
+        linear_part=-ridge if implicit else None,
+        args=args,
+        record_every=record_every,
+    )
+    return _finish(
+        sol.ts,
+        sol.ys,
+        X,
+        y,
+        star,
+        loss=loss,
+        test_loss=test_loss,
+        observables=observables,
+        vector=vector,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# SGD
+# --------------------------------------------------------------------------- #
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "ell_fn",
+        "reg_grad",
+        "batch_size",
+        "n_steps",
+        "record_every",
+        "sampling",
+    ),
+)
+def _sgd_jit(
+    key: KeyArray,
+    X: Array,
+    y: Array,
+    theta0: Array,
+    lr: Array,
+    ridge: Array,
+    *,
+    ell_fn: Callable[..., Any],
+    reg_grad: Callable[..., Any] | None,
+    batch_size: int,
+    n_steps: int,
+    record_every: int,
+    sampling: str,
+) -> Array:
+    n, d = X.shape
+    per_epoch = n // batch_size
+
+    def batch_indices(m: Array) -> Array:
+        if sampling == "with_replacement":
+            return jax.random.randint(jax.random.fold_in(key, m), (batch_size,), 0, n)
+        # A fresh permutation per epoch; each step takes the next B indices
+        # (the last n mod B samples of an epoch are skipped).
+        epoch, pos = m // per_epoch, m % per_epoch
+        perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
+        return lax.dynamic_slice(perm, (pos * batch_size,), (batch_size,))
+
+    def step(theta: Array, m: Array) -> tuple[Array, None]:
+        idx = batch_indices(m)
+        xb, yb = X[idx], y[idx]
+        ell = jax.vmap(ell_fn)(xb @ theta, yb).astype(theta.dtype)
+        grad = _xt_dot(xb, ell) / batch_size
+        theta = theta - lr * grad - (lr / d) * _reg(reg_grad, ridge, theta)
+        return theta, None
+
+    def record(theta: Array, ms: Array) -> tuple[Array, Array]:
+        theta, _ = lax.scan(step, theta, ms)
+        return theta, theta
+
+    steps = jnp.arange(n_steps).reshape(n_steps // record_every, record_every)
+    _, thetas = lax.scan(record, theta0, steps)
+    return jnp.concatenate([theta0[None], thetas])
+
+
+def simulate_sgd(
+    key: KeyArray,
+    X: ArrayLike,
+    y: ArrayLike,
+    theta0: ArrayLike,
+    *,
+    loss: Callable[[Array, Array], Array],
+    lr: float,
+    batch_size: int,
+    n_steps: int,
+    dloss: Callable[[Array, Array], Array] | None = None,
+    ridge: float = 0.0,
+    reg_grad: Callable[[Array], Array] | None = None,
+    sampling: Sampling = "epoch_shuffle",
+    record_every: int = 1,
+    theta_star: ArrayLike | None = None,
+    test_loss: Callable[[Array], Array] | None = None,
+    observables: Callable[[Array], PyTree] | None = None,
+) -> SGFTrajectory:
+    r"""Simulate multi-pass mini-batch SGD, reported on the SGF time axis.
+
+    The update is :math:`\theta_{m+1} = \theta_m - \frac{\eta}{B}
+    \sum_{i\in B_m} x_i \ell_i - \frac{\eta}{d}(\lambda\theta_m +
+    h(\theta_m))`; step :math:`m` is recorded at SGF time :math:`m\eta/d`
+    (see :func:`sgd_to_sgf`), so the run is comparable with
+    :func:`simulate_sgf` at :math:`\tau = \eta/B`.
+
+    Parameters
+    ----------
+    key : jax.Array
+        PRNG key of the mini-batch draws.
+    X : array_like of shape (n, d)
+        The data.
+    y : array_like of shape (n,) or (n, m)
+        Per-sample targets passed to ``loss``.
+    theta0 : array_like of shape (d, k) or (d,)
+        Initial parameters.
+    loss : callable
+        ``loss(r, y_i) -> scalar`` with ``r`` of shape ``(k,)``.
+    lr : float
+        Learning rate :math:`\eta > 0`.
+    batch_size : int
+        Mini-batch size :math:`B`, in ``[1, n]``.
+    n_steps : int
+        Number of SGD steps; must be a multiple of ``record_every``.
+    dloss : callable, optional
+        ``dloss(r, y_i) -> array of shape (k,)``; default ``jax.grad(loss)``.
+    ridge : float, default=0.0
+        Ridge coefficient :math:`\lambda \geq 0`.
+    reg_grad : callable, optional
+        Extra row-wise regulariser gradient :math:`h`.
+    sampling : {"epoch_shuffle", "with_replacement"}, default="epoch_shuffle"
+        A fresh permutation per epoch, consumed ``batch_size`` at a time, or
+        i.i.d. uniform batches.
+    record_every : int, default=1
+        Record every ``record_every`` steps.
+    theta_star : array_like of shape (d, k_star), optional
+        Teacher, for the teacher overlaps.
+    test_loss : callable, optional
+        ``test_loss(theta) -> scalar`` recorded at each record.
+    observables : callable, optional
+        ``observables(theta) -> pytree`` recorded at each record.
+
+    Returns
+    -------
+    SGFTrajectory
+        Observables at SGF times ``m * lr / d`` for the recorded steps.
+
+    Raises
+    ------
+    TypeError
+        If ``key`` is not a PRNG key, an integer option is not an integer, a
+        callable is not callable, or ``loss`` is not JAX-differentiable and no
+        ``dloss`` is given.
+    ValueError
+        If ``X`` is not 2-D, ``y`` or ``theta0`` have the wrong shape, an input
+        holds NaN/inf, ``lr <= 0``, ``batch_size`` is outside ``[1, n]``,
+        ``n_steps < 1``, ``record_every < 1`` or does not divide
+        ``n_steps``, ``ridge < 0`` or ``sampling`` is unknown.
+
+    Warns
+    -----
+    UserWarning
+        If ``d < 100`` (finite-size effects dominate).
+
+    See Also
+    --------
+    simulate_sgf : The SDE surrogate.
+    sgd_to_sgf : The time and temperature mapping.
+
+    References
+    ----------
+    .. [1] S. Nishiyama and M. Imaizumi, "High-Dimensional Limit of Stochastic
+       Gradient Flow via Dynamical Mean-Field Theory", arXiv:2602.06320, 2026.
+
+    Examples
+    --------
+    >>> from mltheory.optim.sgf import simulate_sgd
+    >>> kx, kt, kb = jax.random.split(jax.random.key(0), 3)
+    >>> d, n = 200, 400
+    >>> X = jax.random.normal(kx, (n, d)) / np.sqrt(d)
+    >>> y = (X @ jax.random.normal(kt, (d, 1)))[:, 0]
+    >>> sq = lambda r, yi: 0.5 * (r[0] - yi) ** 2
+    >>> traj = simulate_sgd(kb, X, y, jnp.zeros((d, 1)), loss=sq, lr=0.5,
+    ...                     batch_size=4, n_steps=800, record_every=400)
+    >>> print(np.asarray(traj.ts))
+    [0. 1. 2.]
+    """
+    key = check_key(key)
+    lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
+    n_steps = check_scalar(n_steps, name="n_steps", kind=int, lower=1)
+    record_every = check_scalar(record_every, name="record_every", kind=int, lower=1)
+    if n_steps % record_every:
+        raise ValueError(
+            f"record_every must divide n_steps (={n_steps}); got {record_every}."
+        )
+    sampling = check_in(sampling, name="sampling", options=_SAMPLINGS)
+    ridge = check_scalar(ridge, name="ridge", lower=0.0)
+    for f, name in ((test_loss, "test_loss"), (observables, "observables")):
+        _check_optional_callable(f, name)
+    X, y, theta0, vector = _check_data(X, y, theta0)
+    n, d = X.shape
+    batch_size = check_scalar(batch_size, name="batch_size", kind=int, lower=1, upper=n)
+    ell_fn = _check_loss(loss, dloss, theta0, y)
+    _check_reg(reg_grad, theta0)
+    star = _check_theta_star(theta_star, d)
+    dtype = theta0.dtype
+    thetas = _sgd_jit(
+        key,
+        X,
+        y,
+        theta0,
+        _scalar(lr, dtype),
+        _scalar(ridge, dtype),
+        ell_fn=ell_fn,
+        reg_grad=reg_grad,
+        batch_size=batch_size,
+        n_steps=n_steps,
+        record_every=record_every,
+        sampling=sampling,
+    )
+    ts = jnp.arange(n_steps // record_every + 1, dtype=dtype) * (record_every * lr / d)
+    return _finish(
+        ts,
+        thetas,
+        X,
+        y,
+        star,
+        loss=loss,
+        test_loss=test_loss,
+        observables=observables,
+        vector=vector,
+    )

@@ -1,0 +1,310 @@
+"""Tests of mltheory.optim.sgf: the SGD <-> SGF mapping and the simulators."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+from mltheory.numerics import TimeGrid
+from mltheory.optim.sgf import SGFTrajectory, sgd_to_sgf, simulate_sgd, simulate_sgf
+
+D, N = 100, 200  # d = 100 is the smallest size without the finite-size warning
+
+
+def square(r, y):
+    return 0.5 * (r[0] - y) ** 2
+
+
+@pytest.fixture(scope="module")
+def data():
+    kx, kt, ke = jax.random.split(jax.random.key(0), 3)
+    X = jax.random.normal(kx, (N, D)) / np.sqrt(D)
+    star = jax.random.normal(kt, (D, 1))
+    y = (X @ star)[:, 0] + 0.5 * jax.random.normal(ke, (N,))
+    return X, y, star
+
+
+# --- mapping ------------------------------------------------------------------
+
+
+def test_sgd_to_sgf_is_lr_over_batch_and_lr_over_d():
+    tau, dt = sgd_to_sgf(0.3, 6, 600)
+    assert tau == pytest.approx(0.05)
+    assert dt == pytest.approx(0.0005)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [((0.0, 1, 10), "lr must be > 0"), ((0.1, 0, 10), "batch_size must be >= 1")],
+)
+def test_sgd_to_sgf_rejects_bad_values(args, match):
+    with pytest.raises(ValueError, match=match):
+        sgd_to_sgf(*args)
+
+
+# --- SGF ----------------------------------------------------------------------
+
+
+def test_sgf_at_zero_temperature_is_gradient_descent(data):
+    """tau = 0 Euler-Maruyama is GD: theta_k = th_inf + (I - dt A)^k (th0 - th_inf)."""
+    X, y, _ = data
+    # The grid of the Heun test (the grid is static): one compilation.
+    grid = TimeGrid(1.0, 10)
+    traj = simulate_sgf(
+        jax.random.key(1), X, y, jnp.zeros((D, 1)), loss=square, tau=0.0, grid=grid
+    )
+    Xn, yn = np.asarray(X), np.asarray(y)
+    A = Xn.T @ Xn * D / N
+    b = Xn.T @ yn * D / N
+    th_inf = np.linalg.lstsq(A, b, rcond=None)[0]
+    step = np.linalg.matrix_power(np.eye(D) - grid.dt * A, grid.n_steps)
+    theta = th_inf + step @ (np.zeros(D) - th_inf)
+    np.testing.assert_allclose(traj.theta_final[:, 0], theta, atol=1e-10)
+    train = 0.5 * np.mean((Xn @ theta - yn) ** 2)
+    assert float(traj.train_loss[-1]) == pytest.approx(train, rel=1e-10)
+
+
+def test_sgf_noise_covariance_is_tau_over_delta_sum_x_xT_ell2(data):
+    """One EM step's increment has covariance (tau dt / delta) sum_i x_i x_i^T ell_i^2.
+
+    Checked on the quadratic form v^T Cov v for two directions with 4000 draws;
+    the tolerance is 4 standard errors of a variance estimate (sqrt(2/n)).
+    """
+    X, y, _ = data
+    grid, tau = TimeGrid(0.01, 1), 0.5
+    theta0 = jnp.zeros((D, 1))
+
+    def increment(key):
+        out = simulate_sgf(key, X, y, theta0, loss=square, tau=tau, grid=grid)
+        return out.theta_final[:, 0]
+
+    incs = jax.vmap(increment)(jax.random.split(jax.random.key(2), 4000))
+    ell = -np.asarray(y)
+    drift = -grid.dt * (np.asarray(X).T @ ell) * D / N
+    noise = np.asarray(incs) - drift
+    cov = tau * grid.dt * D / N * (np.asarray(X).T * ell**2) @ np.asarray(X)
+    for v in (np.ones(D) / np.sqrt(D), np.asarray(X)[0] / np.linalg.norm(X[0])):
+        want = v @ cov @ v
+        got = np.mean((noise @ v) ** 2)
+        assert abs(got / want - 1) < 4 * np.sqrt(2 / 4000)
+
+
+def test_heun_drift_has_smaller_drift_error_than_euler(data):
+    """tau = 0, against the exact flow exp(-t A): Heun beats Euler on a coarse grid."""
+    X, y, _ = data
+    grid = TimeGrid(1.0, 10)
+    Xn, yn = np.asarray(X), np.asarray(y)
+    A = Xn.T @ Xn * D / N
+    b = Xn.T @ yn * D / N
+    exact = -scipy.linalg.expm(-A) @ np.linalg.lstsq(A, b, rcond=None)[0]
+    exact = exact + np.linalg.lstsq(A, b, rcond=None)[0]
+    errs = {}
+    for method in ("euler_maruyama", "heun_drift"):
+        traj = simulate_sgf(
+            jax.random.key(0),
+            X,
+            y,
+            jnp.zeros((D, 1)),
+            loss=square,
+            tau=0.0,
+            grid=grid,
+            method=method,
+        )
+        errs[method] = np.linalg.norm(np.asarray(traj.theta_final[:, 0]) - exact)
+    assert errs["heun_drift"] < 0.2 * errs["euler_maruyama"]
+
+
+def test_drift_implicit_em_is_stable_for_a_stiff_ridge(data):
+    """dt * ridge = 3 > 2: explicit EM explodes, the implicit scheme decays."""
+    X, y, _ = data
+    grid = TimeGrid(3.0, 10)
+    kw = dict(loss=square, tau=0.1, grid=grid, ridge=10.0)
+    theta0 = jnp.ones((D, 1))
+    em = simulate_sgf(jax.random.key(0), X, y, theta0, **kw)
+    imp = simulate_sgf(
+        jax.random.key(0), X, y, theta0, method="drift_implicit_em", **kw
+    )
+    assert float(em.overlaps[-1, 0, 0]) > 1e6
+    assert float(imp.overlaps[-1, 0, 0]) < 0.1
+
+
+def test_same_key_same_result_and_records(data):
+    X, y, star = data
+    kw = dict(
+        loss=square,
+        tau=0.5,
+        grid=TimeGrid(1.0, 10),
+        record_every=5,
+        theta_star=star,
+        observables=lambda th: jnp.sum(th),
+    )
+    a = simulate_sgf(jax.random.key(3), X, y, jnp.zeros(D), **kw)
+    b = simulate_sgf(jax.random.key(3), X, y, jnp.zeros(D), **kw)
+    c = simulate_sgf(jax.random.key(4), X, y, jnp.zeros(D), **kw)
+    np.testing.assert_array_equal(a.train_loss, b.train_loss)
+    assert not np.allclose(a.train_loss[1:], c.train_loss[1:])
+    assert a.ts.shape == (3,) and a.theta_final.shape == (D,)
+    assert a.teacher_overlaps.shape == (3, 1, 1) and a.observed.shape == (3,)
+
+
+def test_trajectory_is_a_pytree(data):
+    X, y, _ = data
+    traj = simulate_sgf(
+        jax.random.key(0),
+        X,
+        y,
+        jnp.zeros((D, 1)),
+        loss=square,
+        tau=0.5,
+        grid=TimeGrid(1.0, 10),
+    )
+    leaves, tree = jax.tree_util.tree_flatten(traj)
+    back = jax.tree_util.tree_unflatten(tree, leaves)
+    assert isinstance(back, SGFTrajectory)
+    np.testing.assert_array_equal(back.train_loss, traj.train_loss)
+    assert dataclasses.replace(traj, test_loss=None).test_loss is None
+
+
+# --- SGD ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_sgd_matches_sgf_at_the_same_temperature(data, batch_size):
+    """Mean loss curves of SGD (lr = tau B) and SGF agree (6 seeds each).
+
+    Tolerance: 10 % of the initial loss, about 4 standard errors of the
+    difference of the two seed means at these sizes.
+    """
+    X, y, _ = data
+    tau, t_max = 0.25, 2.0
+    lr = tau * batch_size
+    n_steps = int(t_max * D / lr)
+    keys = jax.random.split(jax.random.key(5), 6)
+    sgd = jax.vmap(
+        lambda k: (
+            simulate_sgd(
+                k,
+                X,
+                y,
+                jnp.zeros((D, 1)),
+                loss=square,
+                lr=lr,
+                batch_size=batch_size,
+                n_steps=n_steps,
+                record_every=n_steps // 4,
+            ).train_loss
+        )
+    )(keys)
+    sgf = jax.vmap(
+        lambda k: (
+            simulate_sgf(
+                k,
+                X,
+                y,
+                jnp.zeros((D, 1)),
+                loss=square,
+                tau=tau,
+                grid=TimeGrid(t_max, 40),
+                record_every=10,
+            ).train_loss
+        )
+    )(keys)
+    diff = np.abs(np.asarray(sgd.mean(0) - sgf.mean(0)))
+    assert diff.max() < 0.1 * float(sgf[0, 0])
+
+
+@pytest.mark.parametrize("sampling", ["epoch_shuffle", "with_replacement"])
+def test_sgd_time_axis_and_descent(data, sampling):
+    X, y, _ = data
+    traj = simulate_sgd(
+        jax.random.key(0),
+        X,
+        y,
+        jnp.zeros((D, 1)),
+        loss=square,
+        lr=0.5,
+        batch_size=4,
+        n_steps=400,
+        record_every=200,
+        sampling=sampling,
+    )
+    np.testing.assert_allclose(traj.ts, [0.0, 1.0, 2.0])
+    assert float(traj.train_loss[-1]) < 0.5 * float(traj.train_loss[0])
+
+
+def test_epoch_shuffle_visits_each_sample_once_per_epoch():
+    """With lr tiny, one epoch of B = n/4 batches sums every gradient exactly once."""
+    d, n = 100, 8
+    X = jnp.eye(n, d)
+    y = jnp.arange(1.0, n + 1.0)
+    traj = simulate_sgd(
+        jax.random.key(0),
+        X,
+        y,
+        jnp.zeros((d, 1)),
+        loss=square,
+        lr=1e-3,
+        batch_size=2,
+        n_steps=4,
+    )
+    # theta_j moves by lr / B * y_j for each sample j = row j, once.
+    np.testing.assert_allclose(traj.theta_final[:n, 0], 1e-3 / 2 * y, rtol=1e-3)
+
+
+# --- bad inputs ---------------------------------------------------------------
+
+
+def test_bad_inputs_raise_clear_errors(data):
+    X, y, _ = data
+    th = jnp.zeros((D, 1))
+    grid = TimeGrid(1.0, 4)
+    kw = dict(loss=square, tau=0.5, grid=grid)
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        simulate_sgf(key, X[0], y, th, **kw)
+    with pytest.raises(ValueError, match="y must have length n_samples = 200"):
+        simulate_sgf(key, X, y[:10], th, **kw)
+    with pytest.raises(ValueError, match=r"theta0 must have shape \(d, k\)"):
+        simulate_sgf(key, X, y, jnp.zeros((5, 1)), **kw)
+    with pytest.raises(ValueError, match="must be finite"):
+        simulate_sgf(key, X.at[0, 0].set(jnp.nan), y, th, **kw)
+    with pytest.raises(ValueError, match="tau"):
+        simulate_sgf(key, X, y, th, loss=square, tau=-1.0, grid=grid)
+    with pytest.raises(ValueError, match="record_every must be >= 1"):
+        simulate_sgf(key, X, y, th, record_every=0, **kw)
+    with pytest.raises(ValueError, match="method must be one of"):
+        simulate_sgf(key, X, y, th, method="rk4", **kw)
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        simulate_sgf(0, X, y, th, **kw)
+    with pytest.raises(ValueError, match=r"dloss\(r, y_i\) must return shape \(1,\)"):
+        simulate_sgf(key, X, y, th, dloss=lambda r, yi: jnp.zeros(3), **kw)
+    with pytest.raises(TypeError, match="Pass dloss"):
+        simulate_sgf(key, X, y, th, loss=lambda r, yi: float(r[0]), tau=0.5, grid=grid)
+    sgd = dict(loss=square, lr=0.1, n_steps=4)
+    with pytest.raises(ValueError, match="batch_size must be <= 200"):
+        simulate_sgd(key, X, y, th, batch_size=201, **sgd)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        simulate_sgd(key, X, y, th, batch_size=0, **sgd)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        simulate_sgd(key, X, y, th, loss=square, lr=0.0, batch_size=1, n_steps=4)
+    with pytest.raises(ValueError, match="record_every must divide n_steps"):
+        simulate_sgd(key, X, y, th, batch_size=1, record_every=3, **sgd)
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        simulate_sgd(key, X, y, th, batch_size=1, sampling="cyclic", **sgd)
+
+
+def test_small_d_warns():
+    X = jnp.ones((20, 10)) / 10
+    with pytest.warns(UserWarning, match="finite-size effects dominate"):
+        simulate_sgf(
+            jax.random.key(0),
+            X,
+            jnp.zeros(20),
+            jnp.zeros((10, 1)),
+            loss=square,
+            tau=0.0,
+            grid=TimeGrid(1.0, 2),
+        )
