@@ -14,15 +14,14 @@ same alternation on a *batch* of problems that share one design ``X``:
    matching (its coefficient, the noise scale, clipped at 0).
 
 All assignment steps of a batch go to one call of
-:func:`mltheory.numerics.solve_assignment_batched` (numba, parallel over the
-batch), in chunks that bound the memory of the cost matrices.
+:func:`mltheory.numerics.solve_assignment_sq_diff` (numba, parallel over the
+batch), which builds each problem's cost inside the solver.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Literal
 
 import numpy as np
 
@@ -56,11 +55,6 @@ def auto_penalty_factor(n: int) -> float:
     return 2.0 * math.log(max(n, 2))
 
 
-# Cost-matrix entries per batched solve (2**23 float64 = 64 MiB).
-_CHUNK_ENTRIES = 2**23
-# Batches up to this size go to SciPy one problem at a time.
-_SMALL_BATCH = 4
-BATCH_BACKEND: Literal["auto", "numba", "threads"] = "auto"
 # median |N(0, 1)|: turns a median absolute residual into a scale estimate.
 _MAD_TO_SD = 1.0 / 0.6744897501960817
 
@@ -205,28 +199,14 @@ def assign(
     r = target - a
     n = design.n
     rows = np.arange(n) if design.movable is None else np.flatnonzero(design.movable)
-    m = rows.size
     perm = np.broadcast_to(np.arange(n), target.shape).copy()
     if design.movable is not None:
         r, g = np.ascontiguousarray(r[:, rows]), np.ascontiguousarray(g[:, rows])
-    chunk = max(1, _CHUNK_ENTRIES // (m * m))
-    for start in range(0, target.shape[0], chunk):
-        sl = slice(start, start + chunk)
-        b = r[sl].shape[0]
-        # Built in place, in C order: the cost of a batch is the hot spot.
-        cost = np.empty((b, m, m))
-        np.subtract(r[sl, :, None], g[sl, None, :], out=cost)
-        np.square(cost, out=cost)
-        cost += penalty[sl, None, None]
-        cost.reshape(b, m * m)[:, :: m + 1] -= penalty[sl, None]  # diagonal: free
-        if b <= _SMALL_BATCH:
-            # A batched call has a fixed cost (the threading layer starts:
-            # ~15 ms measured on a loaded 2-core machine) that dwarfs a few
-            # assignment problems; SciPy's solver has none.
-            cols = np.stack([numerics.solve_assignment(c) for c in cost])
-        else:
-            cols = numerics.solve_assignment_batched(cost, backend=BATCH_BACKEND)
-        perm[sl][:, rows] = rows[cols]
+    # The costs (r_i - g_j)^2 + penalty * [i != j] are built inside the
+    # parallel solver, problem by problem: a (batch, m, m) cost array would
+    # cost more memory traffic than the assignments themselves.
+    cols = numerics.solve_assignment_sq_diff(r, g, off_diagonal=penalty)
+    perm[:, rows] = rows[cols]
     return perm
 
 

@@ -23,7 +23,9 @@ module gives
 
 Everything runs on the host on NumPy arrays (JAX arrays are accepted as
 input) and returns NumPy arrays; every assignment problem is solved by
-:func:`mltheory.numerics.solve_assignment_batched`. Permutations are ``int64``
+:func:`mltheory.numerics.solve_assignment_sq_diff` (the batched solver of
+:func:`mltheory.numerics.solve_assignment_batched` with the costs built in
+place). Permutations are ``int64``
 index arrays ``perm`` with :math:`(\Pi X)_i = X_{\mathrm{perm}[i]}`.
 Randomness comes from ``rng``, an int seed or a
 :class:`numpy.random.Generator`: the same seed gives the same result.
@@ -860,7 +862,7 @@ def lap_assignment(
     the order of the fitted values (sort-matching); the penalty keeps rows in
     place unless moving them lowers the squared error by more than
     :math:`\lambda_h`. The problem is solved exactly by
-    :func:`mltheory.numerics.solve_assignment_batched` in :math:`O(n^3)`.
+    :func:`mltheory.numerics.solve_assignment_sq_diff` in :math:`O(n^3)`.
 
     Examples
     --------

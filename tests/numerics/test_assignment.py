@@ -239,3 +239,36 @@ def test_solve_assignment_rejects_bad_input(cost, kwargs, error, match):
 def test_solve_assignment_batched_rejects_bad_input(costs, kwargs, error, match):
     with pytest.raises(error, match=match):
         mn.solve_assignment_batched(costs, **kwargs)
+
+
+@pytest.mark.parametrize("n_problems", [3, 300])  # serial and parallel kernels
+def test_sq_diff_equals_the_batched_solver_on_explicit_costs(n_problems):
+    """Same assignments, ties included, as solving the stacked costs."""
+    gen = np.random.default_rng(3)
+    n = 12
+    r = gen.standard_normal((n_problems, n))
+    g = r[:, gen.permutation(n)] + 0.3 * gen.standard_normal((n_problems, n))
+    off = gen.uniform(0.0, 0.5, n_problems)
+    costs = (r[:, :, None] - g[:, None, :]) ** 2 + off[:, None, None]
+    costs.reshape(n_problems, n * n)[:, :: n + 1] -= off[:, None]
+    expected = mn.solve_assignment_batched(costs)
+    got = mn.solve_assignment_sq_diff(r, g, off_diagonal=off)
+    np.testing.assert_array_equal(got, expected)
+    # the penalty matters: with a huge one nobody moves
+    stay = mn.solve_assignment_sq_diff(r, g, off_diagonal=1e9)
+    np.testing.assert_array_equal(stay, np.broadcast_to(np.arange(n), r.shape))
+
+
+@pytest.mark.parametrize(
+    ("r", "g", "off", "match"),
+    [
+        (np.zeros(3), np.zeros(3), 0.0, "r"),
+        (np.zeros((2, 3)), np.zeros((2, 4)), 0.0, "g must have the shape"),
+        (np.zeros((2, 3)), np.zeros((2, 3)), np.zeros(3), "off_diagonal"),
+        (np.full((2, 3), np.nan), np.zeros((2, 3)), 0.0, "r"),
+        (np.zeros((2, 3)), np.zeros((2, 3)), np.inf, "off_diagonal"),
+    ],
+)
+def test_sq_diff_bad_inputs(r, g, off, match):
+    with pytest.raises(ValueError, match=match):
+        mn.solve_assignment_sq_diff(r, g, off_diagonal=off)
