@@ -275,9 +275,22 @@ def _m_row(
     return lax.cond(independent, split, correlated)
 
 
+def time_blocks(n_steps: int, n_blocks: int) -> tuple[int, ...]:
+    """Ends of ``n_blocks`` near-equal blocks of the time indices ``0..K``."""
+    n_times = n_steps + 1
+    n_blocks = max(1, min(n_blocks, n_times))
+    return tuple(-(-n_times * (b + 1) // n_blocks) for b in range(n_blocks))
+
+
+def _pad_rows(x: Array, n_rows: int) -> Array:
+    """Zero-pad the leading axis of ``x`` to ``n_rows``."""
+    pad = [(0, n_rows - x.shape[0])] + [(0, 0)] * (x.ndim - 1)
+    return jnp.pad(x, pad)
+
+
 @functools.partial(
     jax.jit,
-    static_argnames=("model", "n_steps", "dt", "n_samples"),
+    static_argnames=("model", "n_steps", "dt", "n_samples", "n_blocks"),
 )
 def solve_causal(
     key: KeyArray,
@@ -289,10 +302,16 @@ def solve_causal(
     dt: float,
     n_samples: int,
     independent: Any = False,
+    n_blocks: int = 1,
 ) -> dict[str, Array]:
     """March the DMFT forward in time in one pass (spec §3.4 b).
 
     ``independent`` (traced) selects the negative-control noise kernel.
+    The time loop runs in ``n_blocks`` blocks (:func:`time_blocks`); a block
+    ending at time ``J`` holds histories of ``J`` times and reads only the
+    first ``ks + J k`` columns of the Gaussian inputs. Every contraction of
+    a step streams these O(J N) arrays from memory, so blocks cut the work of
+    a solve towards half; each block compiles its own loop body.
     """
     K, N = n_steps, n_samples
     k, ks = model.k, model.k_star
@@ -302,6 +321,7 @@ def solve_causal(
     dtype = draws.xi.dtype
     delta = jnp.asarray(delta, dtype)
     tau = jnp.asarray(tau, dtype)
+    independent = jnp.asarray(independent, bool)
     theta_star = draws.theta_star
     gram_xi = _gram_cholesky(draws.xi)
     gram_zeta = _gram_cholesky(draws.zeta)
@@ -317,20 +337,122 @@ def solve_causal(
         bad = bad | _psd_violation(cv, cov_star[a, a])
     w_star = draws.xi[:, :ks] @ L[:ks, :ks].T
 
-    # The (K+1, k, N) histories are carried with the newest entry pending
+    def block_step(J: int) -> Callable[..., tuple[dict[str, Array], Array]]:
+        """The step for times ``kk < J``, on histories of ``J`` times."""
+        P_J, Q_J = ks + J * k, J * k
+        xi_J, zeta_J = draws.xi[:, :P_J], draws.zeta[:, :Q_J]
+        live = jnp.arange(J)
+
+        def step(c: dict[str, Array], kk: Array) -> tuple[dict[str, Array], Array]:
+            t = kk.astype(dtype) * dt
+            theta_k = c["theta_k"]
+            prev = jnp.maximum(kk - 1, 0)  # at kk = 0 this writes zeros over zeros
+            theta_hist = _put_rows(c["theta_hist"], kk, theta_k)
+            dz_hist = _put_rows(c["dz_hist"], prev, c["dz_prev"])
+            ell_hist = _put_rows(c["ell_hist"], prev, c["ell_prev"])
+            # 1. Extend the sample-side factor by the k rows of w_k.
+            cov_time = _cross_row(theta_k, theta_hist) / N
+            cov_time = jnp.where((live <= kk)[:, None, None], cov_time, 0.0)
+            rows = _flat_row(theta_k.T @ theta_star / N, _pad_rows(cov_time, K + 1))
+            L = c["L"]
+            psd_bad = jnp.asarray(False)
+            for a in range(k):
+                idx = ks + kk * k + a
+                L, cv = _extend_cholesky(L, idx, rows[a], rows[a, idx])
+                psd_bad = psd_bad | _psd_violation(cv, rows[a, idx])
+            w_rows = lax.dynamic_slice(L, (ks + kk * k, 0), (k, P_J))
+            w_k = xi_J @ w_rows.T
+            # 2. Sample side at time k.
+            _, ell_k, dz_k, losses = _sample_side_step(
+                model,
+                ell,
+                t,
+                w_k,
+                c["R"][kk, :J],
+                dz_hist,
+                w_star,
+                draws.eps,
+                draws.dB[kk],
+                dt=dt,
+                delta=delta,
+                tau=tau,
+            )
+            # 3. D[k, :k], G[k] by Gaussian integration by parts (regression).
+            b = jnp.pad(ell_k.T @ xi_J / N, ((0, 0), (0, P - P_J)))
+            end = ks + (kk + 1) * k
+            coef = jax.vmap(lambda bb: _regress(gram_xi, L, bb, end))(b)
+            G_k = coef[:, :ks]
+            D_k = jnp.transpose(coef[:, ks:].reshape(k, K + 1, k), (1, 0, 2))
+            # 4. Noise kernel row k and its Cholesky rows.
+            M_k = _m_row(
+                dz_k,
+                ell_k,
+                dz_hist,
+                ell_hist,
+                delta=delta,
+                tau=tau,
+                dt=dt,
+                k_idx=kk,
+                independent=independent,
+            )
+            M_k = _pad_rows(jnp.where((live <= kk)[:, None, None], M_k, 0.0), K + 1)
+            M = c["M"].at[kk].set(M_k).at[:, kk].set(jnp.swapaxes(M_k, 1, 2))
+            mrows = jnp.transpose(M_k, (1, 0, 2)).reshape(k, Q)
+            LM = c["LM"]
+            for a in range(k):
+                idx = kk * k + a
+                LM, cv = _extend_cholesky(LM, idx, mrows[a], mrows[a, idx])
+                psd_bad = psd_bad | _psd_violation(cv, mrows[a, idx])
+            dU = zeta_J @ lax.dynamic_slice(LM, (kk * k, 0), (k, Q_J)).T
+            # 5. Parameter side: theta_{k+1}.
+            memory = _apply_row(D_k[:J], theta_hist)
+            force = -dt * (theta_star @ G_k.T + memory) - dU
+            state_next = _param_step(model, t, c["state"], force, dt)
+            theta_next = _readout(model, state_next)
+            # 6. Response row k+1 by Gaussian integration by parts on the
+            # parameter side: the kick H_j enters exactly like -dU_j.
+            bz = jnp.pad(theta_next.T @ zeta_J / N, ((0, 0), (0, Q - Q_J)))
+            cz = jax.vmap(lambda bb: _regress(gram_zeta, LM, bb, (kk + 1) * k))(bz)
+            R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
+            R = c["R"].at[kk + 1].set(R_next)
+            finite = jnp.all(jnp.isfinite(theta_next)) & jnp.all(jnp.isfinite(ell_k))
+            now_bad = psd_bad | ~finite
+            bad_idx = jnp.where((c["bad"] < 0) & now_bad, kk, c["bad"])
+            new = dict(
+                state=state_next,
+                theta_k=theta_next,
+                dz_prev=dz_k,
+                ell_prev=ell_k,
+                theta_hist=theta_hist,
+                dz_hist=dz_hist,
+                ell_hist=ell_hist,
+                L=L,
+                LM=LM,
+                D=c["D"].at[kk].set(D_k),
+                G=c["G"].at[kk].set(G_k),
+                R=R,
+                M=M,
+                bad=bad_idx,
+            )
+            return new, losses
+
+        return step
+
+    # The (J k, N) histories are carried with the newest entry pending
     # (theta_k, dz_{k-1}, ell_{k-1} as (N, k) rows) and written at the start
     # of the next step: every read in a step then sees the updated buffer
     # and nothing reads the old one, so XLA updates them in place instead of
-    # copying O(KN) data every step.
+    # copying O(JN) data every step.
+    ends = time_blocks(K, n_blocks)
     zeros_rows = jnp.zeros((N, k), dtype)
-    carry0 = dict(
+    c = dict(
         state=draws.state0,
         theta_k=_readout(model, draws.state0),
         dz_prev=zeros_rows,
         ell_prev=zeros_rows,
-        theta_hist=_history(K + 1, N, k, dtype),
-        dz_hist=_history(K + 1, N, k, dtype),
-        ell_hist=_history(K + 1, N, k, dtype),
+        theta_hist=_history(ends[0], N, k, dtype),
+        dz_hist=_history(ends[0], N, k, dtype),
+        ell_hist=_history(ends[0], N, k, dtype),
         L=L,
         LM=jnp.eye(Q, dtype=dtype),
         D=jnp.zeros((K + 1, K + 1, k, k), dtype),
@@ -339,101 +461,15 @@ def solve_causal(
         M=jnp.zeros((K + 1, K + 1, k, k), dtype),
         bad=jnp.full((), -1),
     )
-
-    def step(c: dict[str, Array], kk: Array) -> tuple[dict[str, Array], Array]:
-        t = kk.astype(dtype) * dt
-        theta_k = c["theta_k"]
-        prev = jnp.maximum(kk - 1, 0)  # at kk = 0 this writes zeros over zeros
-        theta_hist = _put_rows(c["theta_hist"], kk, theta_k)
-        dz_hist = _put_rows(c["dz_hist"], prev, c["dz_prev"])
-        ell_hist = _put_rows(c["ell_hist"], prev, c["ell_prev"])
-        # 1. Extend the sample-side factor by the k rows of w_k.
-        cov_time = _cross_row(theta_k, theta_hist) / N
-        cov_time = jnp.where((jnp.arange(K + 1) <= kk)[:, None, None], cov_time, 0.0)
-        rows = _flat_row(theta_k.T @ theta_star / N, cov_time)
-        L = c["L"]
-        psd_bad = jnp.asarray(False)
-        for a in range(k):
-            idx = ks + kk * k + a
-            L, cv = _extend_cholesky(L, idx, rows[a], rows[a, idx])
-            psd_bad = psd_bad | _psd_violation(cv, rows[a, idx])
-        w_rows = lax.dynamic_slice(L, (ks + kk * k, 0), (k, P))
-        w_k = draws.xi @ w_rows.T
-        # 2. Sample side at time k.
-        _, ell_k, dz_k, losses = _sample_side_step(
-            model,
-            ell,
-            t,
-            w_k,
-            c["R"][kk, : K + 1],
-            dz_hist,
-            w_star,
-            draws.eps,
-            draws.dB[kk],
-            dt=dt,
-            delta=delta,
-            tau=tau,
-        )
-        # 3. D[k, :k], G[k] by Gaussian integration by parts (regression).
-        b = ell_k.T @ draws.xi / N
-        end = ks + (kk + 1) * k
-        coef = jax.vmap(lambda bb: _regress(gram_xi, L, bb, end))(b)
-        G_k = coef[:, :ks]
-        D_k = jnp.transpose(coef[:, ks:].reshape(k, K + 1, k), (1, 0, 2))
-        # 4. Noise kernel row k and its Cholesky rows.
-        M_k = _m_row(
-            dz_k,
-            ell_k,
-            dz_hist,
-            ell_hist,
-            delta=delta,
-            tau=tau,
-            dt=dt,
-            k_idx=kk,
-            independent=jnp.asarray(independent, bool),
-        )
-        M_k = jnp.where((jnp.arange(K + 1) <= kk)[:, None, None], M_k, 0.0)
-        M = c["M"].at[kk].set(M_k).at[:, kk].set(jnp.swapaxes(M_k, 1, 2))
-        mrows = jnp.transpose(M_k, (1, 0, 2)).reshape(k, Q)
-        LM = c["LM"]
-        for a in range(k):
-            idx = kk * k + a
-            LM, cv = _extend_cholesky(LM, idx, mrows[a], mrows[a, idx])
-            psd_bad = psd_bad | _psd_violation(cv, mrows[a, idx])
-        dU = draws.zeta @ lax.dynamic_slice(LM, (kk * k, 0), (k, Q)).T
-        # 5. Parameter side: theta_{k+1}.
-        memory = _apply_row(D_k, theta_hist)
-        force = -dt * (theta_star @ G_k.T + memory) - dU
-        state_next = _param_step(model, t, c["state"], force, dt)
-        theta_next = _readout(model, state_next)
-        # 6. Response row k+1 by Gaussian integration by parts on the
-        # parameter side: the kick H_j enters exactly like -dU_j.
-        bz = theta_next.T @ draws.zeta / N
-        cz = jax.vmap(lambda bb: _regress(gram_zeta, LM, bb, (kk + 1) * k))(bz)
-        R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
-        R = c["R"].at[kk + 1].set(R_next)
-        finite = jnp.all(jnp.isfinite(theta_next)) & jnp.all(jnp.isfinite(ell_k))
-        now_bad = psd_bad | ~finite
-        bad_idx = jnp.where((c["bad"] < 0) & now_bad, kk, c["bad"])
-        new = dict(
-            state=state_next,
-            theta_k=theta_next,
-            dz_prev=dz_k,
-            ell_prev=ell_k,
-            theta_hist=theta_hist,
-            dz_hist=dz_hist,
-            ell_hist=ell_hist,
-            L=L,
-            LM=LM,
-            D=c["D"].at[kk].set(D_k),
-            G=c["G"].at[kk].set(G_k),
-            R=R,
-            M=M,
-            bad=bad_idx,
-        )
-        return new, losses
-
-    c, losses = lax.scan(step, carry0, jnp.arange(K + 1))
+    losses_blocks = []
+    begin = 0
+    for J in ends:
+        for name in ("theta_hist", "dz_hist", "ell_hist"):
+            c[name] = _pad_rows(c[name], J * k)
+        c, losses_b = lax.scan(block_step(J), c, jnp.arange(begin, J))
+        losses_blocks.append(losses_b)
+        begin = J
+    losses = jnp.concatenate(losses_blocks)
     ell_hist = _put_rows(c["ell_hist"], K, c["ell_prev"])
     out_thetas = _sample_major(c["theta_hist"], k)
     out = _summaries(out_thetas, _sample_major(ell_hist, k), theta_star, losses)

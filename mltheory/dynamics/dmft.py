@@ -255,6 +255,17 @@ class DMFTConfig:
         Fixed-point tolerance on the relative sup-norm change of the kernels.
     max_iter : int, default=200
         Maximum fixed-point iterations.
+    time_blocks : int or None, default=None
+        Split the causal time loop into this many blocks; a block ending at
+        time index ``J`` reads only the first ``J`` times of the histories,
+        so the work of a solve (it is bound by memory traffic over the
+        ``O(K N k)`` histories) falls towards half as the count grows. Each
+        block compiles its own loop body (about +4 s of compilation for 4
+        blocks on 2 CPU cores, against 25--30 % less run time), so blocks pay
+        off for large solves and for sweeps, which reuse one compilation
+        (``delta`` and ``tau`` are traced). ``None`` picks 4 when
+        :math:`(K+1)^2 N k \ge 4 \cdot 10^8` and 1 otherwise. The result
+        does not depend on it beyond rounding.
 
     Raises
     ------
@@ -262,7 +273,7 @@ class DMFTConfig:
         If an integer option is not an integer.
     ValueError
         If ``n_samples < 100``, ``method`` is unknown, ``damping`` is not in
-        ``(0, 1]``, ``tol <= 0`` or ``max_iter < 1``.
+        ``(0, 1]``, ``tol <= 0``, ``max_iter < 1`` or ``time_blocks < 1``.
 
     Warns
     -----
@@ -285,6 +296,7 @@ class DMFTConfig:
     damping: float = 0.5
     tol: float = 1e-6
     max_iter: int = 200
+    time_blocks: int | None = None
 
     def __post_init__(self) -> None:
         n = check_scalar(self.n_samples, name="n_samples", kind=int, lower=100)
@@ -301,6 +313,8 @@ class DMFTConfig:
         )
         check_scalar(self.tol, name="tol", lower=0.0, lower_inclusive=False)
         check_scalar(self.max_iter, name="max_iter", kind=int, lower=1)
+        if self.time_blocks is not None:
+            check_scalar(self.time_blocks, name="time_blocks", kind=int, lower=1)
 
 
 @pytree_dataclass
@@ -1077,8 +1091,9 @@ def _solve(
         n_samples=config.n_samples,
         independent=independent,
     )
+    blocks = _time_blocks(config, n_steps=grid.n_steps, k=model.k)
     if config.method == "causal":
-        out = _dmft_solver.solve_causal(key, delta, tau, **static)
+        out = _dmft_solver.solve_causal(key, delta, tau, n_blocks=blocks, **static)
         res = _result(
             model,
             out,
@@ -1092,7 +1107,18 @@ def _solve(
         )
         _raise_if_diverged(res, bad_index=out["bad"], psd_bad=out["psd_bad"])
         return res
-    return _solve_fixed_point(model, delta, tau, grid, key, config, static)
+    return _solve_fixed_point(model, delta, tau, grid, key, config, static, blocks)
+
+
+# Below this size a solve is shorter than the extra compilation of blocks.
+_BLOCKS_MIN_WORK = 4e8
+
+
+def _time_blocks(config: DMFTConfig, *, n_steps: int, k: int) -> int:
+    if config.time_blocks is not None:
+        return config.time_blocks
+    work = (n_steps + 1) ** 2 * config.n_samples * k
+    return 4 if work >= _BLOCKS_MIN_WORK else 1
 
 
 def _solve_fixed_point(
@@ -1103,6 +1129,7 @@ def _solve_fixed_point(
     key: KeyArray,
     config: DMFTConfig,
     static: dict[str, Any],
+    blocks: int,
 ) -> DMFTResult:
     if is_traced(delta) or is_traced(tau):
         raise TypeError(
@@ -1112,7 +1139,9 @@ def _solve_fixed_point(
     # Warm start: the causal pass with an independent key (any start works;
     # a degenerate one such as frozen zero parameters makes the first
     # regressions ill-posed). The iteration then uses `key` throughout.
-    start = _dmft_solver.solve_causal(jax.random.fold_in(key, 1), delta, tau, **static)
+    start = _dmft_solver.solve_causal(
+        jax.random.fold_in(key, 1), delta, tau, n_blocks=blocks, **static
+    )
     sigma = _dmft_solver.flat_sigma(start["C"], start["m"], start["rho"])
     R = start["R"]
     gamma = config.damping

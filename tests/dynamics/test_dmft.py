@@ -1,5 +1,7 @@
 """Tests of mltheory.dynamics.dmft: the SGF-DMFT solvers and their special cases."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -382,6 +384,54 @@ def test_two_layer_dmft_matches_simulation_and_is_symmetric():
     assert np.abs(m[:, 0] - m[:, 1]).max() < 4 * np.sqrt(2) * sd / np.sqrt(N_MC)
 
 
+def test_state_step_hook_solves_a_reparametrised_model(causal):
+    """The hook for reparametrised models (diagonal linear networks, a later
+    issue): theta = u + v with each half taking half the force is plain SGF, so
+    the solver must return the plain model's solution through readout."""
+
+    def half_force(t, state, force, dt):
+        return state + 0.5 * jnp.concatenate([force, force])
+
+    split = dataclasses.replace(
+        SQ,
+        sample_theta0=lambda key, n: jnp.zeros((n, 2)),
+        state_step=half_force,
+        readout=lambda state: state[:1] + state[1:],
+    )
+    res = dmft.solve_dmft(
+        split, delta=2.0, tau=0.5, grid=GRID, key=jax.random.key(0), config=CFG
+    )
+    assert res.theta_samples.shape == (N_MC, 1)
+    for name in ("train_loss", "test_loss", "C_theta", "R_theta", "noise_cov"):
+        want = np.asarray(getattr(causal, name))
+        np.testing.assert_allclose(
+            getattr(res, name), want, rtol=0, atol=1e-9 * np.abs(want).max()
+        )
+
+
+@pytest.mark.slow
+def test_time_blocks_do_not_change_the_solution():
+    """Blocks only skip the unfilled part of the histories: k = 2 units, 3 blocks
+    of unequal fill against one block, equal to rounding."""
+    model = dmft.two_layer(2)
+    grid = TimeGrid(1.0, 10)
+    one, three = (
+        dmft.solve_dmft(
+            model,
+            delta=2.0,
+            tau=0.5,
+            grid=grid,
+            key=jax.random.key(3),
+            config=dmft.DMFTConfig(n_samples=1000, time_blocks=blocks),
+        )
+        for blocks in (1, 3)
+    )
+    for name in ("C_theta", "R_theta", "R_ell", "noise_cov", "train_loss"):
+        a, b = np.asarray(getattr(one, name)), np.asarray(getattr(three, name))
+        assert np.abs(a).max() > 0, name
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-10 * np.abs(a).max())
+
+
 # --- bad inputs ------------------------------------------------------------------
 
 
@@ -424,6 +474,10 @@ def test_bad_config_raises():
         dmft.DMFTConfig(max_iter=0)
     with pytest.raises(ValueError, match="method must be one of"):
         dmft.DMFTConfig(method="newton")
+    with pytest.raises(ValueError, match="time_blocks must be >= 1"):
+        dmft.DMFTConfig(time_blocks=0)
+    with pytest.raises(TypeError, match="time_blocks"):
+        dmft.DMFTConfig(time_blocks=2.5)
 
 
 def _model(**changes):
