@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -281,16 +282,51 @@ def _abstract(tree: PyTree) -> PyTree:
     )
 
 
+def _signature(tree: PyTree) -> tuple[Any, ...]:
+    """Hashable structure, shapes and dtypes of a pytree (what eval_shape sees)."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return (
+        treedef,
+        tuple((jnp.shape(x), jnp.result_type(x), is_traced(x)) for x in leaves),
+    )
+
+
+# fn -> {argument signature: output signature}; weak, so a cached answer
+# never keeps a user's closure (and the arrays it holds) alive.
+_OUTPUT_SIGNATURES: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _output_signature(fn: Callable[..., Any], abstract: Any) -> tuple[str, Any]:
+    out = jax.eval_shape(fn, *abstract)
+    leaves, treedef = jax.tree_util.tree_flatten(out)
+    return str(treedef), [tuple(x.shape) for x in leaves]
+
+
 def _check_output_like_state(
     fn: Callable[..., Any], fn_args: tuple[Any, ...], y0: PyTree, *, what: str
 ) -> None:
-    """Trace ``fn`` abstractly (no FLOPs) to check it returns a pytree like y0."""
-    out = jax.eval_shape(fn, *_abstract(fn_args))
-    want = jax.tree_util.tree_structure(y0)
-    got = jax.tree_util.tree_structure(out)
+    """Trace ``fn`` abstractly (no FLOPs) to check it returns a pytree like y0.
+
+    The abstract trace costs about a millisecond, as much as a whole small
+    solve, so its answer is cached per (function, argument signature): a
+    function of the same shapes and dtypes traces to the same output shapes.
+    """
+    abstract = _abstract(fn_args)
+    try:
+        per_fn = _OUTPUT_SIGNATURES.setdefault(fn, {})
+        sig = _signature(fn_args)
+        if sig not in per_fn:
+            per_fn[sig] = _output_signature(fn, abstract)
+        got, got_shapes = per_fn[sig]
+    except TypeError as err:  # unhashable or not weakly referable: no cache
+        if "unhashable" not in str(err) and "weak reference" not in str(err):
+            raise
+        got, got_shapes = _output_signature(fn, abstract)
+    want = str(jax.tree_util.tree_structure(y0))
     want_shapes = [jnp.shape(x) for x in jax.tree_util.tree_leaves(y0)]
-    got_shapes = [tuple(x.shape) for x in jax.tree_util.tree_leaves(out)]
-    if str(want) != str(got) or want_shapes != got_shapes:
+    if want != got or want_shapes != got_shapes:
         raise ValueError(
             f"{what} must return a pytree with the structure and leaf shapes of "
             f"y0 ({want}, shapes {want_shapes}); got {got}, shapes {got_shapes}."

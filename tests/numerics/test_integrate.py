@@ -290,6 +290,21 @@ def test_solve_ode_rejects_bad_inputs():
         solve_ode(decay, {}, grid=grid, args=1.0)
 
 
+def test_output_check_is_cached_per_signature_but_sees_a_new_shape():
+    """The shape check remembers (function, argument shapes), not the function alone."""
+    grid = TimeGrid(1.0, 4)
+
+    def first_two(t, y, args):
+        return -y[:2]
+
+    solve_ode(first_two, jnp.ones(2), grid=grid)
+    solve_ode(first_two, jnp.ones(2), grid=grid)  # answered from the cache
+    with pytest.raises(
+        ValueError, match=r"shapes \[\(3,\)\]\); got .*shapes \[\(2,\)\]"
+    ):
+        solve_ode(first_two, jnp.ones(3), grid=grid)
+
+
 # --------------------------------------------------------------------------- #
 # Brownian increments
 # --------------------------------------------------------------------------- #
