@@ -32,6 +32,7 @@ import dataclasses
 import functools
 import math
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -732,10 +733,27 @@ def _check_grid(grid: Any) -> TimeGrid:
     return grid
 
 
+# model -> dtypes it passed _check_callables in; weak, so that the cache keeps
+# no user closure alive. The abstract traces cost ~15 ms a call, as much as a
+# small solve.
+_CHECKED: weakref.WeakKeyDictionary[SGFModel, set[Any]] = weakref.WeakKeyDictionary()
+
+
 def _check_callables(model: SGFModel) -> None:
     """Trace every callable once (no FLOPs) and compare output shapes."""
-    k, ks = model.k, model.k_star
     dtype = jnp.result_type(float)
+    try:
+        if dtype in _CHECKED.get(model, ()):
+            return
+    except TypeError:  # an unhashable field: check every time
+        _trace_callables(model, dtype)
+        return
+    _trace_callables(model, dtype)
+    _CHECKED.setdefault(model, set()).add(dtype)
+
+
+def _trace_callables(model: SGFModel, dtype: Any) -> None:
+    k, ks = model.k, model.k_star
     r = jax.ShapeDtypeStruct((k,), dtype)
     rs = jax.ShapeDtypeStruct((ks,), dtype)
     e = jax.ShapeDtypeStruct((), dtype)
