@@ -19,6 +19,10 @@ The model is a float32 :class:`~mltheory.generative.toy.TinyTransformer`
   denoiser, so the ratio shows the loop overhead alone.
 * ``caching``: partial caching with 4 full passes x 4 sub-steps against full
   recomputation with 16 steps (same 16 reveal events), both jitted.
+* ``forward``: one forward pass of the same model, eager (op by op) against
+  jitted. Both decoders run this model once per step, so this ratio bounds
+  the end-to-end one: the dense matmuls cost the same in both modes, and jit
+  only saves the unfused element-wise passes and the per-op dispatch.
 
 Both sides are timed after a warm-up call (``benchmarks/run.py``), so compile
 time is excluded on the jitted side.
@@ -158,6 +162,24 @@ def cached_4x4(inp: dict[str, Any]) -> jax.Array:
     ).tokens
 
 
+def eager_forward(inp: dict[str, Any]) -> jax.Array:
+    """One forward pass of the model, op by op."""
+    tokens = inp["start"]
+    with jax.disable_jit():
+        return inp["model"](tokens, tokens == VOCAB)
+
+
+_forward_jit = jax.jit(lambda model, tokens: model(tokens, tokens == VOCAB))
+
+
+def jitted_forward(inp: dict[str, Any]) -> jax.Array:
+    return _forward_jit(inp["model"], inp["start"])
+
+
+def _close_logits(base: jax.Array, ours: jax.Array) -> None:
+    np.testing.assert_allclose(np.asarray(base), np.asarray(ours), atol=1e-4)
+
+
 def _same_tokens(base: jax.Array, ours: jax.Array) -> None:
     np.testing.assert_array_equal(np.asarray(base), np.asarray(ours))
 
@@ -194,4 +216,10 @@ CASES = {
         _valid,
     ),
     "generative_caching_4x4_vs_16_full": (_setup, full_16, cached_4x4, _valid),
+    "generative_forward_tiny_transformer": (
+        _setup,
+        eager_forward,
+        jitted_forward,
+        _close_logits,
+    ),
 }

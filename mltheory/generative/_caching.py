@@ -8,6 +8,7 @@ about to be revealed, attending to cached keys/values for all others.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import jax
@@ -17,7 +18,12 @@ from jax import lax
 
 from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
 from mltheory._src._validation import check_callable, check_scalar, is_traced
-from mltheory.generative._policies import PositionPolicy, TemperatureTokens, TokenRule
+from mltheory.generative._policies import (
+    PositionPolicy,
+    TemperatureTokens,
+    TokenRule,
+    select_positions,
+)
 from mltheory.generative._samplers import (
     CTSStep,
     SampleResult,
@@ -152,9 +158,10 @@ def _cached_loop(
             key_pos, key_tok = jax.vmap(jax.random.split, out_axes=1)(keys)
             # choose with the stale (cached) scores, then query fresh logits there
             chosen = (
-                jax.vmap(step_rule.policy, in_axes=(0, 0, 0, 0, None))(
-                    key_pos, stale, msk, counts[:, t], t
-                )
+                jax.vmap(
+                    partial(select_positions, step_rule.policy, max_k=step_rule.max_k),
+                    in_axes=(0, 0, 0, 0, None),
+                )(key_pos, stale, msk, counts[:, t], t)
                 & msk
             )
             r_idx = _indices(since_full, r_max)
@@ -366,7 +373,7 @@ def partial_cache_sample(
     )
     length = prep.tokens.shape[1]
     r_max, q_max = _pad_sizes(prep.counts, n_sub, length)
-    step = CTSStep(policy=position_policy, token_rule=rule)
+    step = CTSStep(policy=position_policy, token_rule=rule, max_k=prep.max_k)
     den_dynamic, den_static = split_callable(denoiser, name="denoiser")
     rule_dynamic, rule_static = split_callable(step, name="position_policy")
     toks, reveal, traj = _cached_jit(

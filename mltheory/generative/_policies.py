@@ -228,10 +228,21 @@ def _scores(log_probs: Array, score: str, beta: Any) -> Array:
 
 
 def _gumbel_select(
-    key: KeyArray, scores: Array, eligible: Array, k: Array, scale: Array
+    key: KeyArray,
+    scores: Array,
+    eligible: Array,
+    k: Array,
+    scale: Array,
+    max_k: int | None = None,
 ) -> Array:
-    """Gumbel top-k of one row (Plackett-Luce law with weights exp(s/scale))."""
-    return gumbel_topk(key, scores, k, eligible=eligible, noise_scale=scale)
+    """Gumbel top-k of one row (Plackett-Luce law with weights exp(s/scale)).
+
+    ``max_k`` (static, >= every ``k``) turns the full sort into a partial
+    ``lax.top_k`` with the same result (see :func:`~mltheory.numerics.gumbel_topk`).
+    """
+    return gumbel_topk(
+        key, scores, k, eligible=eligible, noise_scale=scale, max_k=max_k
+    )
 
 
 def _greedy_select(key: KeyArray, scores: Array, eligible: Array, k: Array) -> Array:
@@ -246,7 +257,12 @@ def _greedy_select(key: KeyArray, scores: Array, eligible: Array, k: Array) -> A
 
 
 def _tempered_select(
-    key: KeyArray, scores: Array, eligible: Array, k: Array, eta: Array
+    key: KeyArray,
+    scores: Array,
+    eligible: Array,
+    k: Array,
+    eta: Array,
+    max_k: int | None = None,
 ) -> Array:
     """Gumbel top-k on scores/eta; eta = 0 is greedy (never divides by 0)."""
     k_g, k_t = jax.random.split(key)
@@ -254,7 +270,9 @@ def _tempered_select(
     # the rows, so the predicate stays unbatched under the samplers' vmap)
     return lax.cond(
         eta > 0,
-        lambda: _gumbel_select(k_g, scores, eligible, k, jnp.where(eta > 0, eta, 1.0)),
+        lambda: _gumbel_select(
+            k_g, scores, eligible, k, jnp.where(eta > 0, eta, 1.0), max_k
+        ),
         lambda: _greedy_select(k_t, scores, eligible, k),
     )
 
@@ -308,8 +326,19 @@ class Uniform:
         jax.Array of bool, shape (L,)
             The selection.
         """
+        return self._select(key, log_probs, eligible, k, step, None)
+
+    def _select(
+        self,
+        key: KeyArray,
+        log_probs: Array,
+        eligible: Array,
+        k: Array,
+        step: Array,
+        max_k: int | None,
+    ) -> Array:
         zeros = jnp.zeros(log_probs.shape[:-1], dtype=log_probs.dtype)
-        return _gumbel_select(key, zeros, eligible, k, jnp.asarray(1.0))
+        return _gumbel_select(key, zeros, eligible, k, jnp.asarray(1.0), max_k)
 
 
 @pytree_dataclass
@@ -385,10 +414,21 @@ class Moment:
         jax.Array of bool, shape (L,)
             The selection.
         """
+        return self._select(key, log_probs, eligible, k, step, None)
+
+    def _select(
+        self,
+        key: KeyArray,
+        log_probs: Array,
+        eligible: Array,
+        k: Array,
+        step: Array,
+        max_k: int | None,
+    ) -> Array:
         beta = _at_step(self.beta, step)
         scores = _moment_scores(log_probs, beta)
         eta = jnp.where(jnp.isinf(beta), 0.0, 1.0).astype(log_probs.dtype)
-        return _tempered_select(key, scores, eligible, k, eta)
+        return _tempered_select(key, scores, eligible, k, eta, max_k)
 
 
 @pytree_dataclass
@@ -537,10 +577,21 @@ class Tempered:
         jax.Array of bool, shape (L,)
             The selection.
         """
+        return self._select(key, log_probs, eligible, k, step, None)
+
+    def _select(
+        self,
+        key: KeyArray,
+        log_probs: Array,
+        eligible: Array,
+        k: Array,
+        step: Array,
+        max_k: int | None,
+    ) -> Array:
         beta = None if self.beta is None else _at_step(self.beta, step)
         eta = jnp.asarray(_at_step(self.eta, step), dtype=log_probs.dtype)
         scores = _scores(log_probs, self.score, beta)
-        return _tempered_select(key, scores, eligible, k, eta)
+        return _tempered_select(key, scores, eligible, k, eta, max_k)
 
 
 @pytree_dataclass
@@ -643,16 +694,56 @@ class Hybrid:
         jax.Array of bool, shape (L,)
             The selection.
         """
+        return self._select(key, log_probs, eligible, k, step, None)
+
+    def _select(
+        self,
+        key: KeyArray,
+        log_probs: Array,
+        eligible: Array,
+        k: Array,
+        step: Array,
+        max_k: int | None,
+    ) -> Array:
         rho = jnp.asarray(_at_step(self.exploit_fraction, step))
         k = jnp.asarray(k)
         k_exploit = jnp.round(rho * k).astype(k.dtype)
         k_exploit = jnp.minimum(k_exploit, k)
         key_exploit, key_explore = jax.random.split(key)
-        first = self.exploit(key_exploit, log_probs, eligible, k_exploit, step)
-        second = self.explore(
-            key_explore, log_probs, eligible & ~first, k - k_exploit, step
+        first = select_positions(
+            self.exploit, key_exploit, log_probs, eligible, k_exploit, step, max_k
+        )
+        second = select_positions(
+            self.explore,
+            key_explore,
+            log_probs,
+            eligible & ~first,
+            k - k_exploit,
+            step,
+            max_k,
         )
         return first | second
+
+
+def select_positions(
+    policy: Any,
+    key: KeyArray,
+    log_probs: Array,
+    eligible: Array,
+    k: Array,
+    step: Array,
+    max_k: int | None = None,
+) -> Array:
+    """Call a position policy; the built-in ones also get a static bound on ``k``.
+
+    The samplers know every step's count before the loop, so they pass its
+    maximum as ``max_k``: the Gumbel top-k then runs as a partial
+    ``lax.top_k`` instead of a full sort (same selection, several times
+    faster on CPU). A user's policy is called through its public interface.
+    """
+    if max_k is not None and isinstance(policy, Uniform | Moment | Tempered | Hybrid):
+        return policy._select(key, log_probs, eligible, k, step, max_k)
+    return policy(key, log_probs, eligible, k, step)
 
 
 # --------------------------------------------------------------------------
@@ -660,13 +751,39 @@ class Hybrid:
 # --------------------------------------------------------------------------
 
 
+def first_argmax(x: Array) -> Array:
+    """``jnp.argmax(x, axis=-1)`` (first index among ties) as int32, faster on CPU.
+
+    XLA:CPU lowers ``argmax`` to a (value, index) pair reduction that does not
+    vectorise and, fused with the Gumbel noise in ``jax.random.categorical``,
+    costs about 2 ms on a (64, 64, 16) array; a max, then a min over the
+    indices attaining it, gives the same index in a fraction of that. NaN
+    rows (no index attains the max) give the last index rather than an
+    out-of-range value.
+    """
+    n = x.shape[-1]
+    top = jnp.max(x, axis=-1, keepdims=True)
+    index = jnp.reshape(jnp.arange(n, dtype=jnp.int32), (1,) * (x.ndim - 1) + (n,))
+    first = jnp.min(jnp.where(x == top, index, n), axis=-1)
+    return jnp.minimum(first, n - 1)
+
+
+def categorical(key: KeyArray, logits: Array) -> Array:
+    """The draw of ``jax.random.categorical(key, logits, axis=-1)``, as int32.
+
+    The same Gumbel noise (``jax.random.gumbel(key, logits.shape)``) and the
+    same first-index tie-break, so the very same tokens, with the argmax of
+    :func:`first_argmax`.
+    """
+    return first_argmax(logits + jax.random.gumbel(key, logits.shape, logits.dtype))
+
+
 def _sample_tokens(key: KeyArray, log_probs: Array, beta: Array) -> Array:
     """Sample from softmax(beta * log p) per position; argmax when beta = inf."""
     beta = jnp.asarray(beta, dtype=log_probs.dtype)
     finite = jnp.where(jnp.isinf(beta), 1.0, beta)
-    drawn = jax.random.categorical(key, finite * log_probs, axis=-1)
-    best = jnp.argmax(log_probs, axis=-1)
-    return jnp.where(jnp.isinf(beta), best, drawn).astype(jnp.int32)
+    drawn = categorical(key, finite * log_probs)
+    return jnp.where(jnp.isinf(beta), first_argmax(log_probs), drawn)
 
 
 @pytree_dataclass

@@ -138,20 +138,59 @@ def _embed(
 
 
 def _split_heads(x: Array, n_heads: int) -> Array:
+    """Split (B, N, d) into heads-leading (B, H, N, d/H).
+
+    With heads leading, the attention dots are plain batched matmuls: no
+    transposes inside them (about 3x faster on CPU than a (B, N, H, d/H)
+    einsum).
+    """
     b, n, d = x.shape
-    return jnp.reshape(x, (b, n, n_heads, d // n_heads))
+    return jnp.transpose(jnp.reshape(x, (b, n, n_heads, d // n_heads)), (0, 2, 1, 3))
+
+
+def _merge_heads(x: Array) -> Array:
+    """Merge heads-leading (B, H, N, d/H) back into (B, N, d)."""
+    b, h, n, e = x.shape
+    return jnp.reshape(jnp.transpose(x, (0, 2, 1, 3)), (b, n, h * e))
+
+
+def _qkv(layer: dict[str, Any], h: Array, n_heads: int) -> tuple[Array, Array, Array]:
+    """Queries (pre-scaled by 1/sqrt(d/H)), keys and values, heads leading.
+
+    One matmul against the concatenated weights instead of three, and the
+    softmax scale folded into the (d, d) query weight rather than applied to
+    the (B, H, N, N) scores.
+    """
+    d = h.shape[-1]
+    scale = 1.0 / math.sqrt(d // n_heads)
+    weight = jnp.concatenate([layer["wq"] * scale, layer["wk"], layer["wv"]], axis=1)
+    qkv = h @ weight
+    q, k, v = (_split_heads(qkv[..., i * d : (i + 1) * d], n_heads) for i in range(3))
+    return q, k, v
+
+
+def _attend(q: Array, keys: Array, values: Array) -> Array:
+    """softmax(q k^T) v for heads-leading (B, H, N, e) arrays.
+
+    The normalisation is applied after the value matmul, to the (B, H, Q, e)
+    output instead of the (B, H, Q, L) weights: one pass fewer over the
+    largest array. The row max only stabilises the exponential (softmax does
+    not depend on it), so its gradient is stopped.
+    """
+    scores = q @ jnp.swapaxes(keys, -1, -2)
+    top = lax.stop_gradient(jnp.max(scores, axis=-1, keepdims=True))
+    weights = jnp.exp(scores - top)
+    return (weights @ values) / jnp.sum(weights, axis=-1, keepdims=True)
 
 
 def _block(
-    layer: dict[str, Any], x: Array, keys: Array, values: Array, n_heads: int
+    layer: dict[str, Any], x: Array, q: Array, keys: Array, values: Array
 ) -> Array:
-    """One block for queries ``x`` (B, Q, d) against keys/values (B, L, H, dh)."""
-    h = _layer_norm(x, *layer["ln1"])
-    q = _split_heads(h @ layer["wq"], n_heads)
-    scale = 1.0 / math.sqrt(q.shape[-1])
-    att = jax.nn.softmax(jnp.einsum("bqhe,bkhe->bhqk", q, keys) * scale, axis=-1)
-    out = jnp.einsum("bhqk,bkhe->bqhe", att, values)
-    x = x + jnp.reshape(out, x.shape) @ layer["wo"]
+    """One block for the inputs ``x`` (B, Q, d).
+
+    Its queries ``q`` (B, H, Q, d/H) attend to keys/values (B, H, L, d/H).
+    """
+    x = x + _merge_heads(_attend(q, keys, values)) @ layer["wo"]
     h = _layer_norm(x, *layer["ln2"])
     return (
         x
@@ -166,20 +205,36 @@ def _head(params: dict[str, Any], x: Array) -> Array:
     )
 
 
-def _full(
+def _forward(
     params: dict[str, Any], tokens: Array, mask: Array, cfg: TransformerConfig
-) -> tuple[Array, dict[str, Array]]:
+) -> tuple[Array, list[Array], list[Array]]:
+    """Logits and the per-layer keys/values (B, H, L, d/H) of a full pass."""
     positions = jnp.arange(tokens.shape[1])
     x = _embed(params, tokens, mask, positions[None, :], cfg.vocab)
     ks, vs = [], []
     for layer in params["layers"]:
-        h = _layer_norm(x, *layer["ln1"])
-        k = _split_heads(h @ layer["wk"], cfg.n_heads)
-        v = _split_heads(h @ layer["wv"], cfg.n_heads)
+        q, k, v = _qkv(layer, _layer_norm(x, *layer["ln1"]), cfg.n_heads)
         ks.append(k)
         vs.append(v)
-        x = _block(layer, x, k, v, cfg.n_heads)
-    return _head(params, x), {"k": jnp.stack(ks), "v": jnp.stack(vs)}
+        x = _block(layer, x, q, k, v)
+    return _head(params, x), ks, vs
+
+
+def _full(
+    params: dict[str, Any], tokens: Array, mask: Array, cfg: TransformerConfig
+) -> tuple[Array, dict[str, Array]]:
+    logits, ks, vs = _forward(params, tokens, mask, cfg)
+    return logits, {"k": jnp.stack(ks), "v": jnp.stack(vs)}
+
+
+def _write_positions(cache: Array, write: Array, update: Array) -> Array:
+    """Write ``update`` (B, H, R, e) into ``cache`` (B, H, L, e) at ``write`` (B, R).
+
+    Slots with ``write == L`` (padding) fall out of bounds and are dropped.
+    """
+    return jax.vmap(lambda c, w, u: c.at[:, w].set(u, mode="drop"))(
+        cache, write, update
+    )
 
 
 def _partial(
@@ -197,20 +252,17 @@ def _partial(
     length = tokens.shape[1]
     # padded slots write out of bounds, where mode="drop" discards them
     write = jnp.where(valid, idx, length)
-    rows = jnp.arange(tokens.shape[0])[:, None]
     toks = jnp.take_along_axis(tokens, safe, axis=1)
     msk = jnp.take_along_axis(mask, safe, axis=1)
     x = _embed(params, toks, msk, safe, cfg.vocab)
     new_k, new_v = [], []
     for layer_i, layer in enumerate(params["layers"]):
-        h = _layer_norm(x, *layer["ln1"])
-        k_u = _split_heads(h @ layer["wk"], cfg.n_heads)
-        v_u = _split_heads(h @ layer["wv"], cfg.n_heads)
-        keys = cache["k"][layer_i].at[rows, write].set(k_u, mode="drop")
-        values = cache["v"][layer_i].at[rows, write].set(v_u, mode="drop")
+        q, k_u, v_u = _qkv(layer, _layer_norm(x, *layer["ln1"]), cfg.n_heads)
+        keys = _write_positions(cache["k"][layer_i], write, k_u)
+        values = _write_positions(cache["v"][layer_i], write, v_u)
         new_k.append(keys)
         new_v.append(values)
-        x = _block(layer, x, keys, values, cfg.n_heads)
+        x = _block(layer, x, q, keys, values)
     n_query = query_idx.shape[1]
     logits = _head(params, x[:, idx.shape[1] - n_query :])
     return logits, {"k": jnp.stack(new_k), "v": jnp.stack(new_v)}
@@ -235,7 +287,8 @@ class TinyTransformer:
     Notes
     -----
     The cache holds, per layer, the keys and values of all :math:`L`
-    positions: ``{"k": (n_layers, B, L, H, d/H), "v": ...}`` (memory
+    positions: ``{"k": (n_layers, B, H, L, d/H), "v": ...}``, heads
+    leading so that the attention dots need no transposes (memory
     :math:`2 \cdot n_{\mathrm{layers}} L d` floats per row). A partial pass
     over :math:`U` positions costs
     :math:`O(n_{\mathrm{layers}}(U d^2 + U L d))` instead of
@@ -304,7 +357,11 @@ class TinyTransformer:
         jax.Array of shape (B, L, V)
             Logits.
         """
-        return self.full(tokens, mask)[0]
+        # no K/V stacking here: run eagerly, it would be a copy nothing reads
+        logits, _, _ = _forward(
+            self.params, jnp.asarray(tokens), jnp.asarray(mask), self.config
+        )
+        return logits
 
     def full(
         self, tokens: ArrayLike, mask: ArrayLike
@@ -323,7 +380,7 @@ class TinyTransformer:
         logits : jax.Array of shape (B, L, V)
             Logits.
         cache : dict
-            ``{"k", "v"}`` of shape ``(n_layers, B, L, n_heads, d/n_heads)``.
+            ``{"k", "v"}`` of shape ``(n_layers, B, n_heads, L, d/n_heads)``.
         """
         return _full(self.params, jnp.asarray(tokens), jnp.asarray(mask), self.config)
 
@@ -378,7 +435,7 @@ def _mdlm_loss(
     dt = params["head"].dtype
     t = jax.random.uniform(k_t, (x.shape[0], 1), dt, minval=0.02, maxval=1.0)
     mask = jax.random.uniform(k_m, x.shape) < t
-    logits, _ = _full(params, x, mask, cfg)
+    logits, _, _ = _forward(params, x, mask, cfg)
     nll = -jnp.take_along_axis(jax.nn.log_softmax(logits), x[..., None], axis=-1)[
         ..., 0
     ]
