@@ -21,6 +21,7 @@ from mltheory.numerics import (
     solve_ode_stiff,
     solve_sde,
 )
+from mltheory.numerics import _integrate as integrate_module
 
 # --------------------------------------------------------------------------- #
 # Shared vector fields (module level, so jit caches them across tests)
@@ -341,6 +342,21 @@ def test_solve_sde_uses_exactly_brownian_increments(key):
     given = solve_sde(zero_drift, unit_noise, jnp.zeros(3), grid=grid, increments=dw)
     # Same draws; only XLA's fusion of sqrt(dt) * z into the update may differ (1 ulp).
     np.testing.assert_allclose(given.ys, traj.ys, rtol=1e-14, atol=1e-15)
+
+
+def test_solve_sde_draws_in_chunks_are_the_same_draws(key, monkeypatch):
+    """Steps draw their noise a chunk at a time; the draws are those of
+    brownian_increments whatever the chunk (here 2 steps within records of 6)."""
+    monkeypatch.setattr(integrate_module, "_DRAW_CHUNK_ELEMENTS", 10)
+    assert integrate_module._draw_chunk(6, 5) == 2
+    grid = TimeGrid(1.0, 18)  # a grid no other test uses: a fresh trace
+    dw = brownian_increments(key, grid=grid, shape=(5,))
+    traj = solve_sde(
+        zero_drift, unit_noise, jnp.zeros(5), grid=grid, key=key, record_every=6
+    )
+    np.testing.assert_allclose(
+        traj.ys[1:], np.cumsum(dw, axis=0)[5::6], rtol=1e-12, atol=1e-14
+    )
 
 
 def test_solve_sde_noise_in_its_own_space(key):
