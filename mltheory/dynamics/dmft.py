@@ -521,6 +521,94 @@ def glm(
     return _glm_model_cached(*args)
 
 
+# Half-line Gauss–Legendre rule for E[g(z)], z ~ N(0, 1), with a kink or a
+# steep step at z = 0: z = Z u^2 on each half line clusters the nodes at 0
+# (spacing ~Z / n^2 there), so a step of width down to ~1e-3 is resolved,
+# and an exact step at 0 (no label noise, perfect alignment) is integrated
+# exactly. Z = 10: the Gaussian tail beyond is below 1e-22.
+_HALF_LINE_Z = 10.0
+_HALF_LINE_U, _HALF_LINE_W = np.polynomial.legendre.leggauss(128)
+_HALF_LINE_U = 0.5 * (_HALF_LINE_U + 1.0)
+_HALF_LINE_W = 0.5 * _HALF_LINE_W
+
+
+def _expect_kinked_at_zero(g: Callable[[Array], Array], dtype: Any) -> Array:
+    u = jnp.asarray(_HALF_LINE_U, dtype)
+    z = _HALF_LINE_Z * u**2
+    weight = jnp.asarray(_HALF_LINE_W, dtype) * 2 * _HALF_LINE_Z * u
+    density = jnp.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
+    return jnp.sum(weight * density * (jax.vmap(g)(z) + jax.vmap(g)(-z)))
+
+
+def _sign_teacher_test_loss(
+    given_label: Callable[[Array, Array], Array], noise_std: float
+) -> Callable[[Array, Array, Array], Array]:
+    r"""Test loss of a GLM with a sign teacher, its label noise integrated exactly.
+
+    The teacher is :math:`y = \mathrm{sign}(r^* + \sigma \epsilon)`. Given
+    the student's pre-activation :math:`r = \sqrt{C} z`, the teacher's is
+    Gaussian with mean :math:`a z` (:math:`a = m / \sqrt{C}`) and variance
+    :math:`s^2 = \rho - a^2`, so :math:`P(y = 1 \mid r) = \Phi(a z /
+    \sqrt{\sigma^2 + s^2})` in closed form: a one-dimensional integral in
+    :math:`z` remains. Its integrand steps at :math:`z = 0` when the student
+    aligns with a noiseless teacher, hence the half-line rule. (A quadrature
+    over :math:`(r, r^*, \epsilon)` with the sign inside is off by about 3 %
+    of the loss at 16 nodes a dimension.)
+    """
+
+    def closed_form(C: Array, m: Array, rho: Array) -> Array:
+        c, mm, rr = C[0, 0], m[0, 0], rho[0, 0]
+        safe = jnp.where(c > 0, c, 1.0)
+        a = jnp.where(c > 0, mm / jnp.sqrt(safe), 0.0)
+        scale = jnp.sqrt(noise_std**2 + jnp.maximum(rr - a**2, 0.0))
+        safe_scale = jnp.where(scale > 0, scale, 1.0)
+        one = jnp.ones((), c.dtype)
+
+        def g(z: Array) -> Array:
+            q = jnp.where(
+                scale > 0,
+                jax.scipy.stats.norm.cdf(a * z / safe_scale),
+                0.5 * (1 + jnp.sign(a * z)),
+            )
+            r = jnp.sqrt(jnp.maximum(c, 0.0)) * z
+            return q * given_label(r, one) + (1 - q) * given_label(r, -one)
+
+        return _expect_kinked_at_zero(g, c.dtype)
+
+    return closed_form
+
+
+def _logistic_teacher_test_loss(
+    given_label: Callable[[Array, Array], Array],
+) -> Callable[[Array, Array, Array], Array]:
+    r"""Test loss of a GLM with :math:`P(y = 1 \mid r^*) = \sigma(r^*)`.
+
+    The label is averaged in closed form, leaving a smooth two-dimensional
+    Gaussian integral over :math:`(r, r^*)` (48 Gauss–Hermite nodes a
+    dimension: below 1e-10 relative error).
+    """
+
+    def closed_form(C: Array, m: Array, rho: Array) -> Array:
+        cov = jnp.concatenate(
+            [jnp.concatenate([C, m], axis=1), jnp.concatenate([m.T, rho], axis=1)]
+        )
+        one = jnp.ones((), C.dtype)
+
+        def f(x: Array) -> Array:
+            p = jax.nn.sigmoid(x[1])
+            return p * given_label(x[0], one) + (1 - p) * given_label(x[0], -one)
+
+        return expect(
+            f,
+            jnp.zeros(2, C.dtype),
+            0.5 * (cov + cov.T),
+            n_nodes=48,
+            method="quadrature",
+        )
+
+    return closed_form
+
+
 def _glm_model(
     loss: Any,
     teacher: Any,
@@ -533,20 +621,20 @@ def _glm_model(
     noise_std = check_scalar(noise_std, name="noise_std", lower=0.0)
     ridge = check_scalar(ridge, name="ridge", lower=0.0)
     label = _label(teacher, noise_std)
-    closed_form = None
+    closed_form: Callable[[Array, Array, Array], Array] | None = None
     if callable(loss):
         user = loss
 
-        def per_sample(r: Array, rs: Array, e: Array) -> Array:
-            return user(r[0], label(rs[0], e))
+        def given_label(r: Array, y: Array) -> Array:
+            return user(r, y)
 
         curvature, name = None, "glm-custom"
     else:
         check_in(loss, name="loss", options=("square", "logistic", "hinge_smooth"))
         if loss == "square":
 
-            def per_sample(r: Array, rs: Array, e: Array) -> Array:
-                return 0.5 * (r[0] - label(rs[0], e)) ** 2
+            def given_label(r: Array, y: Array) -> Array:
+                return 0.5 * (r - y) ** 2
 
             curvature = 1.0
             if teacher == "linear":
@@ -558,11 +646,19 @@ def _glm_model(
         else:
             margin = _margin_loss(loss)
 
-            def per_sample(r: Array, rs: Array, e: Array) -> Array:
-                return margin(label(rs[0], e) * r[0])
+            def given_label(r: Array, y: Array) -> Array:
+                return margin(y * r)
 
             curvature = 0.25 if loss == "logistic" else 1.0
         name = f"glm-{loss}-{teacher}"
+
+    def per_sample(r: Array, rs: Array, e: Array) -> Array:
+        return given_label(r[0], label(rs[0], e))
+
+    if teacher == "sign":
+        closed_form = _sign_teacher_test_loss(given_label, noise_std)
+    elif teacher == "logistic":
+        closed_form = _logistic_teacher_test_loss(given_label)
     return SGFModel(
         k=1,
         k_star=1,
