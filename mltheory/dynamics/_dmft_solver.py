@@ -471,14 +471,13 @@ def solve_causal(
         begin = J
     losses = jnp.concatenate(losses_blocks)
     ell_hist = _put_rows(c["ell_hist"], K, c["ell_prev"])
-    out_thetas = _sample_major(c["theta_hist"], k)
-    out = _summaries(out_thetas, _sample_major(ell_hist, k), theta_star, losses)
+    out = _summaries_flat(c["theta_hist"], ell_hist, k, theta_star, losses)
     out.update(
         R=c["R"][: K + 1],
         D=c["D"],
         G=c["G"],
         M=c["M"][:K, :K],
-        theta_final=out_thetas[K],
+        theta_final=c["theta_hist"][K * k :].T,
         bad=jnp.where(bad & (c["bad"] < 0), 0, c["bad"]),
         psd_bad=bad,
     )
@@ -490,24 +489,52 @@ def _put(buf: Array, index: Any, value: Array) -> Array:
     return lax.dynamic_update_index_in_dim(buf, value.astype(buf.dtype), index, 0)
 
 
+def _time_major(hist: Array) -> Array:
+    """(J, N, k) -> the (J k, N) history layout."""
+    J, n, k = hist.shape
+    return jnp.transpose(hist, (0, 2, 1)).reshape(J * k, n)
+
+
 def _summaries(
     theta_hist: Array, ell_hist: Array, theta_star: Array, losses: Array
 ) -> dict[str, Array]:
+    """:func:`_summaries_flat` of (J, N, k) histories."""
+    k = theta_hist.shape[2]
+    return _summaries_flat(
+        _time_major(theta_hist), _time_major(ell_hist), k, theta_star, losses
+    )
+
+
+def _summaries_flat(
+    theta_hist: Array, ell_hist: Array, k: int, theta_star: Array, losses: Array
+) -> dict[str, Array]:
+    """Moments of the (J k, N) histories, contracted in their stored layout.
+
+    Products of the flat histories are plain matrix products (no (J, N, k)
+    transposed copy of the O(J N k) buffers); only the small results are
+    reshaped to (J, J, k, k) blocks.
+    """
     n = theta_star.shape[0]
-    C = jnp.einsum("tna,snb->tsab", theta_hist, theta_hist) / n
-    m = jnp.einsum("tna,nb->tab", theta_hist, theta_star) / n
-    C_ell = jnp.einsum("tna,snb->tsab", ell_hist, ell_hist) / n
+    J = theta_hist.shape[0] // k
+
+    def blocks(gram: Array) -> Array:
+        return jnp.transpose(gram.reshape(J, k, J, k), (0, 2, 1, 3))
+
+    C = blocks(theta_hist @ theta_hist.T / n)
+    m = (theta_hist @ theta_star / n).reshape(J, k, -1)
+    C_ell = blocks(ell_hist @ ell_hist.T / n)
     rho = theta_star.T @ theta_star / n
     train = losses.mean(axis=1)
     train_se = losses.std(axis=1) / jnp.sqrt(n)
     # Equal-time moments of _N_GROUPS disjoint sample groups, for batch-means
     # standard errors of functions of the moments (the test loss).
     g = _N_GROUPS
-    th = theta_hist[:, : (n // g) * g].reshape(theta_hist.shape[0], g, n // g, -1)
-    st = theta_star[: (n // g) * g].reshape(g, n // g, -1)
-    C_groups = jnp.einsum("tgna,tgnb->gtab", th, th) / (n // g)
-    m_groups = jnp.einsum("tgna,gnb->gtab", th, st) / (n // g)
-    rho_groups = jnp.einsum("gna,gnb->gab", st, st) / (n // g)
+    size = n // g
+    th = theta_hist[:, : size * g].reshape(J, k, g, size)
+    st = theta_star[: size * g].reshape(g, size, -1)
+    C_groups = jnp.einsum("tagn,tbgn->gtab", th, th) / size
+    m_groups = jnp.einsum("tagn,gnb->gtab", th, st) / size
+    rho_groups = jnp.einsum("gna,gnb->gab", st, st) / size
     return dict(
         C=C,
         m=m,
