@@ -288,6 +288,63 @@ def _pad_rows(x: Array, n_rows: int) -> Array:
     return jnp.pad(x, pad)
 
 
+def _next_gram_row(
+    c: dict[str, Array],
+    kk: Array,
+    theta_next: Array,
+    theta_star: Array,
+    G_k: Array,
+    D_k: Array,
+    bz: Array,
+    LM: Array,
+    *,
+    dt: float,
+    a: float,
+) -> dict[str, Array]:
+    """Gram row of theta_{k+1} with theta_0..theta_k, by linearity (no pass).
+
+    theta_{k+1} = a theta_k - dt theta* G_k^T - dt sum_i theta_i D_k[i]^T
+    - zeta LM_k^T, so theta_{k+1}^T theta_j / N = a C[k, j] - dt G_k m_j^T
+    - dt sum_i D_k[i] C[i, j] - LM_k BZ[j]^T with m_j = theta_j^T theta* / N
+    and BZ[j] = theta_j^T zeta / N.
+    """
+    n = theta_next.shape[0]
+    k, Q = bz.shape
+    n_times = c["Ctt"].shape[0]
+    lm_rows = lax.dynamic_slice(LM, (kk * k, 0), (k, Q))
+    row = (
+        a * c["Ctt"][kk]
+        - dt * jnp.einsum("as,jbs->jab", G_k, c["mst"])
+        - dt * jnp.einsum("iab,ijbc->jac", D_k, c["Ctt"])
+        - jnp.einsum("aq,jbq->jab", lm_rows, c["BZ"])
+    )
+    row = jnp.where((jnp.arange(n_times) <= kk)[:, None, None], row, 0.0)
+    # out of range at the last step: JAX drops out-of-bounds updates
+    row = row.at[kk + 1].set(theta_next.T @ theta_next / n)
+    Ctt = c["Ctt"].at[kk + 1].set(row).at[:, kk + 1].set(jnp.swapaxes(row, 1, 2))
+    mst = c["mst"].at[kk + 1].set(theta_next.T @ theta_star / n)
+    return dict(Ctt=Ctt, mst=mst, BZ=c["BZ"].at[kk + 1].set(bz))
+
+
+def _complete_bz(
+    c: dict[str, Array], zeta: Array, begin: int, J: int, *, k: int, n_prev: int
+) -> Array:
+    """Fill BZ[j] = theta_j^T zeta / N, j <= begin, in the columns block J adds.
+
+    Within a block, BZ rows are computed on that block's columns only; the
+    Gram recursion needs every column a later noise row can touch.
+    """
+    n = zeta.shape[0]
+    lo, hi = n_prev, J * k
+    if hi <= lo:
+        return c["BZ"]
+    cols = zeta[:, lo:hi]
+    from_hist = (c["theta_hist"] @ cols / n).reshape(J, k, hi - lo)
+    pending = c["theta_k"].T @ cols / n  # theta_begin, not yet in the history
+    blocks = from_hist.at[begin].set(pending)
+    return c["BZ"].at[:J, :, lo:hi].set(blocks)
+
+
 @functools.partial(
     jax.jit,
     static_argnames=("model", "n_steps", "dt", "n_samples", "n_blocks"),
@@ -337,6 +394,14 @@ def solve_causal(
         bad = bad | _psd_violation(cv, cov_star[a, a])
     w_star = draws.xi[:, :ks] @ L[:ks, :ks].T
 
+    # A linear parameter side (no state_step, readout or reg_grad) makes
+    # theta_{k+1} a known linear combination of theta_k, theta*, the history
+    # and dU_k, so its Gram row with the history follows from earlier Gram
+    # rows, overlaps and theta_j^T zeta (already computed for the response):
+    # one pass over the O(J N) history a step fewer. Exact up to rounding.
+    gram_recursion = _exact_response(model) and model.readout is None
+    decay = 1.0 - dt * model.ridge
+
     def block_step(J: int) -> Callable[..., tuple[dict[str, Array], Array]]:
         """The step for times ``kk < J``, on histories of ``J`` times."""
         P_J, Q_J = ks + J * k, J * k
@@ -351,9 +416,12 @@ def solve_causal(
             dz_hist = _put_rows(c["dz_hist"], prev, c["dz_prev"])
             ell_hist = _put_rows(c["ell_hist"], prev, c["ell_prev"])
             # 1. Extend the sample-side factor by the k rows of w_k.
-            cov_time = _cross_row(theta_k, theta_hist) / N
-            cov_time = jnp.where((live <= kk)[:, None, None], cov_time, 0.0)
-            rows = _flat_row(theta_k.T @ theta_star / N, _pad_rows(cov_time, K + 1))
+            if gram_recursion:
+                rows = _flat_row(c["mst"][kk], c["Ctt"][kk])
+            else:
+                cov_time = _cross_row(theta_k, theta_hist) / N
+                cov_time = jnp.where((live <= kk)[:, None, None], cov_time, 0.0)
+                rows = _flat_row(theta_k.T @ theta_star / N, _pad_rows(cov_time, K + 1))
             L = c["L"]
             psd_bad = jnp.asarray(False)
             for a in range(k):
@@ -415,6 +483,11 @@ def solve_causal(
             cz = jax.vmap(lambda bb: _regress(gram_zeta, LM, bb, (kk + 1) * k))(bz)
             R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
             R = c["R"].at[kk + 1].set(R_next)
+            grams = {}
+            if gram_recursion:
+                grams = _next_gram_row(
+                    c, kk, theta_next, theta_star, G_k, D_k, bz, LM, dt=dt, a=decay
+                )
             finite = jnp.all(jnp.isfinite(theta_next)) & jnp.all(jnp.isfinite(ell_k))
             now_bad = psd_bad | ~finite
             bad_idx = jnp.where((c["bad"] < 0) & now_bad, kk, c["bad"])
@@ -433,6 +506,7 @@ def solve_causal(
                 R=R,
                 M=M,
                 bad=bad_idx,
+                **grams,
             )
             return new, losses
 
@@ -461,11 +535,20 @@ def solve_causal(
         M=jnp.zeros((K + 1, K + 1, k, k), dtype),
         bad=jnp.full((), -1),
     )
+    if gram_recursion:
+        theta0 = c["theta_k"]
+        c["Ctt"] = (
+            jnp.zeros((K + 1, K + 1, k, k), dtype).at[0, 0].set(theta0.T @ theta0 / N)
+        )
+        c["mst"] = jnp.zeros((K + 1, k, ks), dtype).at[0].set(theta0.T @ theta_star / N)
+        c["BZ"] = jnp.zeros((K + 1, k, Q), dtype)
     losses_blocks = []
     begin = 0
     for J in ends:
         for name in ("theta_hist", "dz_hist", "ell_hist"):
             c[name] = _pad_rows(c[name], J * k)
+        if gram_recursion:
+            c["BZ"] = _complete_bz(c, draws.zeta, begin, J, k=k, n_prev=begin * k)
         c, losses_b = lax.scan(block_step(J), c, jnp.arange(begin, J))
         losses_blocks.append(losses_b)
         begin = J
