@@ -4,7 +4,7 @@
   (sign teacher, delta = 2, tau = 0.5, T = 4). Ours: :func:`solve_dmft`,
   causal, K = 100 steps, N = 10^4 samples (K = 40, N = 2000 with ``--quick``),
   ``time_blocks=4`` (the loop in 4 blocks that each read only the histories
-  filled so far; 25--30 % less run time for about 4 s more compilation, which
+  filled so far; 10--25 % less run time for about 4 s more compilation, which
   a sweep over delta or tau pays once: they are traced). The ``auto`` choice
   keeps one block at this size, because for a single call the compilation
   costs more than it saves; ``dmft_causal_one_block_vs_simulation`` times it.

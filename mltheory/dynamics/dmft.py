@@ -262,7 +262,7 @@ class DMFTConfig:
         so the work of a solve (it is bound by memory traffic over the
         ``O(K N k)`` histories) falls towards half as the count grows. Each
         block compiles its own loop body (about +4 s of compilation for 4
-        blocks on 2 CPU cores, against 25--30 % less run time), so blocks pay
+        blocks on 2 CPU cores, against 10--25 % less run time), so blocks pay
         off for large solves and for sweeps, which reuse one compilation
         (``delta`` and ``tau`` are traced). ``None`` picks 4 when
         :math:`(K+1)^2 N k \ge 4 \cdot 10^8` and 1 otherwise. The result
