@@ -54,7 +54,7 @@ from mltheory._src._validation import (
 )
 from mltheory.dynamics import _dmft_linear, _dmft_solver
 from mltheory.exceptions import ConvergenceWarning, DivergenceError
-from mltheory.numerics import TimeGrid, expect
+from mltheory.numerics import TimeGrid, expect, split_gaussian_rule
 from mltheory.optim.sgf import SGFTrajectory, simulate_sgd, simulate_sgf
 
 __all__ = [
@@ -521,23 +521,10 @@ def glm(
     return _glm_model_cached(*args)
 
 
-# Half-line Gauss–Legendre rule for E[g(z)], z ~ N(0, 1), with a kink or a
-# steep step at z = 0: z = Z u^2 on each half line clusters the nodes at 0
-# (spacing ~Z / n^2 there), so a step of width down to ~1e-3 is resolved,
-# and an exact step at 0 (no label noise, perfect alignment) is integrated
-# exactly. Z = 10: the Gaussian tail beyond is below 1e-22.
-_HALF_LINE_Z = 10.0
-_HALF_LINE_U, _HALF_LINE_W = np.polynomial.legendre.leggauss(128)
-_HALF_LINE_U = 0.5 * (_HALF_LINE_U + 1.0)
-_HALF_LINE_W = 0.5 * _HALF_LINE_W
-
-
 def _expect_kinked_at_zero(g: Callable[[Array], Array], dtype: Any) -> Array:
-    u = jnp.asarray(_HALF_LINE_U, dtype)
-    z = _HALF_LINE_Z * u**2
-    weight = jnp.asarray(_HALF_LINE_W, dtype) * 2 * _HALF_LINE_Z * u
-    density = jnp.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
-    return jnp.sum(weight * density * (jax.vmap(g)(z) + jax.vmap(g)(-z)))
+    """E[g(Z)], Z ~ N(0, 1), for g smooth on each half line (a step at 0)."""
+    nodes, weights = split_gaussian_rule()
+    return jnp.sum(weights.astype(dtype) * jax.vmap(g)(nodes.astype(dtype)))
 
 
 def _sign_teacher_test_loss(
@@ -551,7 +538,8 @@ def _sign_teacher_test_loss(
     :math:`s^2 = \rho - a^2`, so :math:`P(y = 1 \mid r) = \Phi(a z /
     \sqrt{\sigma^2 + s^2})` in closed form: a one-dimensional integral in
     :math:`z` remains. Its integrand steps at :math:`z = 0` when the student
-    aligns with a noiseless teacher, hence the half-line rule. (A quadrature
+    aligns with a noiseless teacher, hence a rule split at 0
+    (:func:`~mltheory.numerics.split_gaussian_rule`). (A quadrature
     over :math:`(r, r^*, \epsilon)` with the sign inside is off by about 3 %
     of the loss at 16 nodes a dimension.)
     """

@@ -67,6 +67,7 @@ __all__ = [
     "hermite_e",
     "hermite_inner",
     "polynomial_series",
+    "split_gaussian_rule",
 ]
 
 # numpy's hermegauss overflows (NaN weights) from about 360 nodes; scipy's
@@ -216,6 +217,69 @@ def gauss_hermite_rule(n_nodes: int) -> tuple[Array, Array]:
     """
     n_nodes = _check_int(n_nodes, name="n_nodes", lower=1)
     nodes, weights = _rule_numpy(n_nodes)
+    return jnp.asarray(nodes), jnp.asarray(weights)
+
+
+@functools.lru_cache(maxsize=16)
+def _split_rule_numpy(n_per_side: int, z_max: float) -> tuple[np.ndarray, np.ndarray]:
+    u, w = np.polynomial.legendre.leggauss(n_per_side)
+    u, w = 0.5 * (u + 1.0), 0.5 * w
+    z = z_max * u**2
+    half = w * 2.0 * z_max * u * np.exp(-0.5 * z**2) * _INV_SQRT_2PI
+    return np.concatenate([-z[::-1], z]), np.concatenate([half[::-1], half])
+
+
+def split_gaussian_rule(
+    n_per_side: int = 128, *, z_max: float = 10.0
+) -> tuple[Array, Array]:
+    r"""A quadrature rule for :math:`N(0, 1)` split at 0, for kinks and steps there.
+
+    ``jnp.sum(weights * f(nodes))`` approximates :math:`\mathbb{E}[f(Z)]`.
+    Each half line :math:`[0, z_{\max}]` is mapped by :math:`z = z_{\max}
+    u^2` to a Gauss–Legendre rule in :math:`u \in [0, 1]`, which clusters the
+    nodes at 0 (spacing about :math:`z_{\max} / n^2` there). A function that
+    is smooth on each half line (a step, a kink or a steep sigmoid centred at
+    0) is integrated to high accuracy, where Gauss–Hermite converges slowly
+    (:math:`\mathbb{E}[\max(Z, 0)]` to about 1e-4 at 128 nodes).
+
+    Parameters
+    ----------
+    n_per_side : int, default=128
+        Gauss–Legendre nodes on each half line, at least 1.
+    z_max : float, default=10.0
+        Truncation; the Gaussian mass beyond 10 is below 1e-22.
+
+    Returns
+    -------
+    nodes : jax.Array of shape (2 * n_per_side,)
+        Increasing nodes, symmetric about 0 (0 itself is not a node).
+    weights : jax.Array of shape (2 * n_per_side,)
+        Positive weights (they sum to one up to the truncated tail and the
+        rule's error, below 1e-15 at the defaults).
+
+    Raises
+    ------
+    TypeError
+        If ``n_per_side`` is not an integer.
+    ValueError
+        If ``n_per_side < 1`` or ``z_max`` is not positive and finite.
+
+    See Also
+    --------
+    gauss_hermite_rule : The rule for functions smooth on the whole line.
+
+    Examples
+    --------
+    >>> from mltheory import numerics
+    >>> nodes, weights = numerics.split_gaussian_rule()
+    >>> print(round(float(jnp.sum(weights * jnp.maximum(nodes, 0.0))), 12))
+    0.398942280401
+    >>> print(round(float(jnp.sum(weights * (nodes > 0))), 12))  # P(Z > 0)
+    0.5
+    """
+    n_per_side = _check_int(n_per_side, name="n_per_side", lower=1)
+    z_max = check_scalar(z_max, name="z_max", lower=0.0, lower_inclusive=False)
+    nodes, weights = _split_rule_numpy(n_per_side, float(z_max))
     return jnp.asarray(nodes), jnp.asarray(weights)
 
 

@@ -884,3 +884,45 @@ def test_hermite_inner_bad_inputs():
         mn.hermite_inner(s, COEFFS)
     with pytest.raises(ValueError, match=r"s1.coeffs must be 1-D"):
         mn.hermite_inner(mn.HermiteSeries(jnp.ones((1, 2))), s)
+
+
+# ---------------------------------------------------------------------------
+# split_gaussian_rule
+# ---------------------------------------------------------------------------
+
+
+def test_split_rule_integrates_steps_and_kinks_at_zero():
+    """Closed forms for functions that step or kink at 0, where Gauss–Hermite
+    with as many nodes is far off."""
+    nodes, weights = (np.asarray(a) for a in mn.split_gaussian_rule())
+    assert nodes.shape == weights.shape == (256,)
+    assert np.all(np.diff(nodes) > 0) and np.all(weights > 0)
+    np.testing.assert_allclose(nodes, -nodes[::-1], rtol=0, atol=0)
+    exact = {
+        "mass": (np.ones_like(nodes), 1.0),
+        "step": ((nodes > 0).astype(float), 0.5),
+        "relu": (np.maximum(nodes, 0), 1 / math.sqrt(2 * math.pi)),
+        "abs": (np.abs(nodes), math.sqrt(2 / math.pi)),
+        "z4": (nodes**4, 3.0),
+        # E[Phi(Z / s)] = 1/2; E[Z Phi(Z / s)] = phi(0) / sqrt(1 + s^2)
+        "steep": (
+            nodes * special.ndtr(nodes / 0.01),
+            1 / math.sqrt(2 * math.pi * 1.0001),
+        ),
+    }
+    for name, (values, want) in exact.items():
+        assert abs(float(weights @ values) - want) < 1e-12, name
+    gh_nodes, gh_weights = (np.asarray(a) for a in mn.gauss_hermite_rule(256))
+    gh_error = abs(gh_weights @ np.maximum(gh_nodes, 0) - 1 / math.sqrt(2 * math.pi))
+    assert gh_error > 1e-6  # why the split rule exists
+
+
+def test_split_rule_rejects_bad_inputs():
+    with pytest.raises(ValueError, match="n_per_side must be >= 1"):
+        mn.split_gaussian_rule(0)
+    with pytest.raises(TypeError, match="n_per_side"):
+        mn.split_gaussian_rule(2.5)
+    with pytest.raises(ValueError, match="z_max must be > 0"):
+        mn.split_gaussian_rule(8, z_max=0.0)
+    with pytest.raises(ValueError, match="z_max"):
+        mn.split_gaussian_rule(8, z_max=float("inf"))
