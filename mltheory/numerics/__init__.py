@@ -10,6 +10,9 @@ needs, written once, jitted and tested against independent references:
   rank-one Cholesky updates;
 * linear assignment, one problem or a batch;
 * kernel (Gram) matrices;
+* functional data on a grid: grids, quadrature weights, sine/Fourier/Legendre/
+  B-spline bases, projection, FPCA, trigonometric features and the chunked
+  log-sum-exp c-transform of optimal transport;
 * Gumbel noise, Gumbel top-k with per-row counts, and key helpers.
 
 Nothing in this module knows about a paper.
@@ -17,6 +20,8 @@ Nothing in this module knows about a paper.
 
 from mltheory.numerics._assignment import *
 from mltheory.numerics._assignment import __all__ as _assignment_all
+from mltheory.numerics._functional import *
+from mltheory.numerics._functional import __all__ as _functional_all
 from mltheory.numerics._gaussian import *
 from mltheory.numerics._gaussian import __all__ as _gaussian_all
 from mltheory.numerics._integrate import *
@@ -31,6 +36,7 @@ from mltheory.numerics._random import __all__ as _random_all
 __all__ = sorted(
     [
         *_assignment_all,
+        *_functional_all,
         *_gaussian_all,
         *_integrate_all,
         *_kernels_all,
