@@ -138,16 +138,13 @@ def _domain(grid: Array, domain: Any) -> tuple[Any, Any]:
         tol = 1e-9 * max(1.0, abs(a), abs(b))
         if lo < a - tol or hi > b + tol:
             raise ValueError(
-                f"grid must lie inside domain ({a}, {b}); got points from {lo} to "
-                f"{hi}."
+                f"grid must lie inside domain ({a}, {b}); got points from {lo} to {hi}."
             )
     return a, b
 
 
 def _check_weights(weights: Any, n_grid: int, *, name: str = "weights") -> Array:
-    w = _check_real(
-        as_array(weights, name=name, ndim=1, shape_hint="(G,)"), name=name
-    )
+    w = _check_real(as_array(weights, name=name, ndim=1, shape_hint="(G,)"), name=name)
     if w.shape[0] != n_grid:
         raise ValueError(
             f"{name} must have one entry per grid point (shape ({n_grid},)); got "
@@ -289,9 +286,7 @@ def quadrature_weights(
         return _trapezoid(t)
     g = t.shape[0]
     if g % 2 == 0:
-        raise ValueError(
-            f"rule='simpson' needs an odd number of grid points; got {g}."
-        )
+        raise ValueError(f"rule='simpson' needs an odd number of grid points; got {g}.")
     if not is_traced(t):
         d = np.diff(np.asarray(t))
         if np.max(np.abs(d - d.mean())) > 1e-8 * d.mean():
@@ -603,9 +598,7 @@ def _bspline(s: Array, d: int, k: int) -> Array:
     # Clamped knots on [0, 1]: k copies of 0, d - k interior knots, k copies of 1.
     n_int = d - k
     interior = jnp.arange(1, n_int + 1, dtype=s.dtype) / (n_int + 1)
-    knots = jnp.concatenate(
-        [jnp.zeros(k, s.dtype), interior, jnp.ones(k, s.dtype)]
-    )
+    knots = jnp.concatenate([jnp.zeros(k, s.dtype), interior, jnp.ones(k, s.dtype)])
     n_spans = knots.shape[0] - 1
     left, right = knots[:-1], knots[1:]
     # Order-1 pieces; the right end point belongs to the last non-empty span.
@@ -1232,7 +1225,8 @@ class FunctionalData:
         >>> X.with_values(np.ones((5, 4))).n_samples
         5
         """
-        return dataclasses.replace(self, values=values)
+        new: Any = values
+        return dataclasses.replace(self, values=new)
 
 
 # --------------------------------------------------------------------------
@@ -1241,9 +1235,7 @@ class FunctionalData:
 
 
 def _check_trig_inputs(z: Any, freqs: Any) -> tuple[Array, Array]:
-    Z = _check_real(
-        as_array(z, name="z", ndim=2, shape_hint="(n, D)"), name="z"
-    )
+    Z = _check_real(as_array(z, name="z", ndim=2, shape_hint="(n, D)"), name="z")
     F = as_array(freqs, name="freqs", ndim=2, shape_hint="(K, D)", dtype=None)
     if jnp.issubdtype(F.dtype, jnp.complexfloating):
         raise TypeError(f"freqs must be integers; got complex dtype {F.dtype}.")
@@ -1277,7 +1269,10 @@ def _phase(Z: Array, F: Array) -> Array:
 
 
 def trig_features(z: ArrayLike, freqs: ArrayLike) -> Array:
-    r"""Trigonometric features :math:`[\cos 2\pi\langle \ell, z\rangle, \sin 2\pi\langle \ell, z\rangle]`.
+    r"""Trigonometric features of points, one cosine and one sine per frequency.
+
+    :math:`[\cos 2\pi\langle \ell_k, z\rangle]_k` then
+    :math:`[\sin 2\pi\langle \ell_k, z\rangle]_k`.
 
     Parameters
     ----------
@@ -1372,7 +1367,10 @@ def _trig_features_grad(Z: Array, F: Array) -> Array:
 
 
 def trig_series(z: ArrayLike, freqs: ArrayLike, coef: ArrayLike) -> Array:
-    r"""Values of :math:`f(z) = \sum_k a_k \cos 2\pi\langle \ell_k, z\rangle + b_k \sin 2\pi\langle \ell_k, z\rangle`.
+    r"""Values of a trigonometric series :math:`f(z)` at points.
+
+    :math:`f(z) = \sum_k a_k \cos 2\pi\langle \ell_k, z\rangle + b_k
+    \sin 2\pi\langle \ell_k, z\rangle`.
 
     Parameters
     ----------
@@ -1528,7 +1526,7 @@ def logsumexp_ctransform(
     X: ArrayLike,
     f: ArrayLike,
     Y: ArrayLike,
-    eps: float,
+    eps: float | ArrayLike,
     *,
     weights: ArrayLike | None = None,
     chunk_size: int | None = None,
