@@ -26,7 +26,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -91,7 +90,7 @@ def gaussian_ot_map(
     cov_tgt: ArrayLike,
     *,
     reg: float = 0.0,
-) -> tuple[Array, Array]:
+) -> tuple[np.ndarray, np.ndarray]:
     r"""The OT map between two Gaussians: :math:`T(x) = A x + b`.
 
     :math:`A = \Sigma_1^{-1/2}(\Sigma_1^{1/2}\Sigma_2\Sigma_1^{1/2})^{1/2}
@@ -115,9 +114,9 @@ def gaussian_ot_map(
 
     Returns
     -------
-    A : jax.Array of shape (D, D)
-        The symmetric linear part.
-    b : jax.Array of shape (D,)
+    A : numpy.ndarray of shape (D, D)
+        The symmetric linear part (float64; computed on the host).
+    b : numpy.ndarray of shape (D,)
         The offset.
 
     Raises
@@ -160,34 +159,32 @@ def gaussian_ot_map(
             "cov_src and cov_tgt must be (D, D) matrices; for diagonal covariances "
             "use commuting_gaussian_map."
         )
-    dtype = jnp.result_type(C1.dtype, C2.dtype, m1.dtype, m2.dtype, float)
-    eye = jnp.eye(C1.shape[0], dtype=dtype)
-    C1 = C1.astype(dtype) + reg * eye
-    C2 = C2.astype(dtype) + reg * eye
-    sqrtm_psd(C1)  # validates symmetry and PSD
-    ev = np.linalg.eigvalsh(np.asarray(C1, dtype=np.float64))
+    eye = np.eye(C1.shape[0])
+    S1 = np.asarray(C1, dtype=np.float64) + reg * eye
+    S2 = np.asarray(C2, dtype=np.float64) + reg * eye
+    sqrtm_psd(S1)  # validates symmetry and PSD (mltheory.numerics)
+    sqrtm_psd(S2)
+    ev = np.linalg.eigvalsh(S1)
     if ev[0] <= 1e3 * np.finfo(np.float64).eps * max(ev[-1], 0.0):
         raise ValueError(
             "cov_src (+ reg I) must be positive definite for the map to exist as a "
             f"matrix; got smallest eigenvalue {ev[0]:.3e}. Use reg > 0 or fewer "
             "coordinates."
         )
-    sqrtm_psd(C2)  # validates symmetry and PSD
-    A, b = _gaussian_map(C1, C2, m1.astype(dtype), m2.astype(dtype))
-    return A, b
+    A = _bures_map(S1, S2)
+    return A, np.asarray(m2, dtype=np.float64) - A @ np.asarray(m1, dtype=np.float64)
 
 
-@jax.jit
-def _gaussian_map(C1: Array, C2: Array, m1: Array, m2: Array) -> tuple[Array, Array]:
-    vals, vecs = jnp.linalg.eigh(0.5 * (C1 + C1.T))
-    root = (vecs * jnp.sqrt(vals)[None, :]) @ vecs.T
-    inv_root = (vecs / jnp.sqrt(vals)[None, :]) @ vecs.T
+def _bures_map(C1: np.ndarray, C2: np.ndarray) -> np.ndarray:
+    """A = C1^{-1/2} (C1^{1/2} C2 C1^{1/2})^{1/2} C1^{-1/2} by two eigh (host)."""
+    vals, vecs = np.linalg.eigh(0.5 * (C1 + C1.T))
+    root = (vecs * np.sqrt(vals)[None, :]) @ vecs.T
+    inv_root = (vecs / np.sqrt(vals)[None, :]) @ vecs.T
     middle = root @ C2 @ root
-    mv, mV = jnp.linalg.eigh(0.5 * (middle + middle.T))
-    mid_root = (mV * jnp.sqrt(jnp.maximum(mv, 0.0))[None, :]) @ mV.T
+    mv, mV = np.linalg.eigh(0.5 * (middle + middle.T))
+    mid_root = (mV * np.sqrt(np.maximum(mv, 0.0))[None, :]) @ mV.T
     A = inv_root @ mid_root @ inv_root
-    A = 0.5 * (A + A.T)
-    return A, m2 - A @ m1
+    return 0.5 * (A + A.T)
 
 
 def gaussian_w2_squared(

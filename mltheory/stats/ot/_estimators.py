@@ -27,7 +27,7 @@ from mltheory._src._x64 import float64_scope
 from mltheory.exceptions import NotFittedError
 from mltheory.numerics import FunctionalData, fpca, make_basis, project
 from mltheory.stats.ot._checks import check_pair, check_samples, reject_complex
-from mltheory.stats.ot._closed_forms import _gaussian_map
+from mltheory.stats.ot._closed_forms import _bures_map
 from mltheory.stats.ot._discrete import EntropicMap, _sq_cost, entropic_map
 from mltheory.stats.ot._sieve import OTMapResult, _fit_with_cv, _Options
 from mltheory.stats.ot._smoothness import GammaSmoothness
@@ -408,12 +408,8 @@ def _fit_gaussian(
             f"(smallest eigenvalue {ev[0]:.2e}; n={Xd.shape[0]}): use reg > 0 or a "
             "smaller n_components (at most n - 1)."
         )
-    with float64_scope():
-        A, b = _gaussian_map(
-            jnp.asarray(C1), jnp.asarray(C2), jnp.asarray(m1), jnp.asarray(m2)
-        )
-        A, b = np.asarray(A), np.asarray(b)
-    return A, b, ridge
+    A = _bures_map(C1, C2)
+    return A, m2 - A @ m1, ridge
 
 
 def _gaussian_semidual(
@@ -1103,7 +1099,8 @@ class ProjectedOTMap(_BaseOTMap):
         fx = np.array_split(rng.permutation(n), cv)
         fy = np.array_split(rng.permutation(m), cv)
         n_train = n - max(len(f) for f in fx)
-        top = max(1, min(p, n_train - 1))
+        # a D x D covariance needs n >> D: candidates up to n_train / 2
+        top = max(1, min(p, n_train // 2))
         cands = np.unique(np.round(np.geomspace(1, top, min(top, 12))).astype(int))
         scores = np.zeros((cv, cands.size))
         for f in range(cv):

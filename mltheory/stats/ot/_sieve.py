@@ -57,8 +57,6 @@ from mltheory._src._x64 import float64_scope
 from mltheory.exceptions import ConvergenceWarning, DivergenceError
 from mltheory.numerics import (
     logsumexp_ctransform,
-    trig_series,
-    trig_series_grad,
     trig_series_hess,
 )
 from mltheory.stats.ot._checks import check_bool, check_pair, check_samples
@@ -69,7 +67,10 @@ __all__ = ["OTMapResult", "fit_gamma_sieve_map"]
 Tail = Literal["mean_shift", "identity", "zero"]
 _TAILS = ("mean_shift", "identity", "zero")
 _N_STAGES = 4  # epsilon annealing: eps * 2^3, 2^2, 2, 1
+_STAGE_TOL = 1e-4  # gradient tolerance of the warm-up stages
+_CV_TOL = 1e-6  # gradient tolerance of the cross-validation fits
 _CONVEX_TOL = 1e-6
+_HINGE_WORK = 5e7  # flops of the Hessian eigendecompositions per evaluation
 _MAX_CANDIDATES = 6
 
 
@@ -190,12 +191,9 @@ class OTMapResult:
         [[1.0, 1.0]]
         """
         Z = self._check_input(X)
-        with float64_scope():
-            out = np.array(Z, dtype=np.float64)
-            if self.dim:
-                out[:, : self.dim] = Z[:, : self.dim] + np.asarray(
-                    _grad_psi(jnp.asarray(Z[:, : self.dim]), *self._params())
-                )
+        out = np.array(Z, dtype=np.float64)
+        if self.dim:
+            out[:, : self.dim] += _grad_psi_np(Z[:, : self.dim], *self._params())
         if self.tail == "zero":
             out[:, self.dim :] = 0.0
         else:
@@ -233,24 +231,26 @@ class OTMapResult:
         tail = Z[:, self.dim :]
         val = 0.5 * np.sum(head**2, axis=1)
         if self.dim:
-            with float64_scope():
-                val = val + np.asarray(_psi(jnp.asarray(head), *self._params()))
+            val = val + _psi_np(head, *self._params())
         if self.tail != "zero":
             val = (
                 val + 0.5 * np.sum(tail**2, axis=1) + tail @ np.asarray(self.tail_shift)
             )
         return val
 
-    def _params(self) -> tuple[Array, ...]:
-        return (
-            jnp.asarray(self.linear),
-            jnp.asarray(self.quadratic),
-            jnp.asarray(self.coef),
-            jnp.asarray(self.frequencies),
-            jnp.asarray(self.center),
-            jnp.asarray(self.scale),
-            jnp.asarray(self.lower),
-            jnp.asarray(self.width),
+    def _params(self) -> tuple[np.ndarray, ...]:
+        return tuple(
+            np.asarray(a, dtype=np.float64)
+            for a in (
+                self.linear,
+                self.quadratic,
+                self.coef,
+                self.frequencies,
+                self.center,
+                self.scale,
+                self.lower,
+                self.width,
+            )
         )
 
     @property
@@ -300,75 +300,122 @@ def _unpack(theta: Array, d: int, k: int, quad: bool) -> tuple[Array, Array, Arr
     return beta, B, theta[pos : pos + 2 * k]
 
 
+def _unpack_np(
+    theta: np.ndarray, d: int, k: int, quad: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    beta = theta[:d]
+    pos = d
+    B = np.zeros((d, d))
+    if quad:
+        iu = np.triu_indices(d)
+        B[iu] = theta[pos : pos + iu[0].size]
+        B = B + B.T - np.diag(np.diag(B))
+        pos += iu[0].size
+    return beta, B, theta[pos : pos + 2 * k]
+
+
 def _n_params(d: int, k: int, quad: bool) -> int:
     return d + (d * (d + 1) // 2 if quad else 0) + 2 * k
 
 
-@partial(jax.jit, static_argnames=("quad",))
-def _design(
-    Z: Array,
-    F: Array,
-    center: Array,
-    scale: Array,
-    lower: Array,
-    width: Array,
+# Host-side (NumPy) evaluations: one-shot work of O(nK) that would otherwise
+# compile once per shape.
+
+
+def _design_np(
+    Z: np.ndarray,
+    F: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    lower: np.ndarray,
+    width: np.ndarray,
     quad: bool,
-) -> Array:
+) -> np.ndarray:
+    """Columns of psi: u, the quadratic block, then cosines and sines."""
     u = (Z - center[None, :]) / scale[None, :]
     cols = [u]
     if quad:
         i, j = np.triu_indices(Z.shape[1])
         q = u[:, i] * u[:, j]
-        cols.append(jnp.where(jnp.asarray(i == j)[None, :], 0.5 * q, q))
-    phase = (
-        2.0
-        * jnp.pi
-        * jnp.matmul(
-            (Z - lower[None, :]) / width[None, :],
-            F.T.astype(Z.dtype),
-            precision=lax.Precision.HIGHEST,
-        )
-    )
-    cols += [jnp.cos(phase), jnp.sin(phase)]
-    return jnp.concatenate(cols, axis=1)
+        cols.append(np.where((i == j)[None, :], 0.5 * q, q))
+    phase = 2.0 * np.pi * (((Z - lower[None, :]) / width[None, :]) @ F.T)
+    cols += [np.cos(phase), np.sin(phase)]
+    return np.concatenate(cols, axis=1)
 
 
-@jax.jit
-def _psi(
-    Z: Array,
-    beta: Array,
-    B: Array,
-    coef: Array,
-    F: Array,
-    center: Array,
-    scale: Array,
-    lower: Array,
-    width: Array,
-) -> Array:
+def _trig_parts(
+    Z: np.ndarray, coef: np.ndarray, F: np.ndarray, lower: np.ndarray, width: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    k = F.shape[0]
+    phase = 2.0 * np.pi * (((Z - lower[None, :]) / width[None, :]) @ F.T)
+    return np.cos(phase), np.sin(phase), coef[:k]
+
+
+def _psi_np(
+    Z: np.ndarray,
+    beta: np.ndarray,
+    B: np.ndarray,
+    coef: np.ndarray,
+    F: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    lower: np.ndarray,
+    width: np.ndarray,
+) -> np.ndarray:
     u = (Z - center[None, :]) / scale[None, :]
-    zt = (Z - lower[None, :]) / width[None, :]
-    trig = trig_series(zt, F, coef) if F.shape[0] else 0.0
-    return u @ beta + 0.5 * jnp.sum((u @ B) * u, axis=1) + trig
+    val = u @ beta + 0.5 * np.sum((u @ B) * u, axis=1)
+    if F.shape[0]:
+        c, s, _ = _trig_parts(Z, coef, F, lower, width)
+        k = F.shape[0]
+        val = val + c @ coef[:k] + s @ coef[k:]
+    return val
 
 
-@jax.jit
-def _grad_psi(
-    Z: Array,
-    beta: Array,
-    B: Array,
-    coef: Array,
-    F: Array,
-    center: Array,
-    scale: Array,
-    lower: Array,
-    width: Array,
-) -> Array:
+def _grad_psi_np(
+    Z: np.ndarray,
+    beta: np.ndarray,
+    B: np.ndarray,
+    coef: np.ndarray,
+    F: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    lower: np.ndarray,
+    width: np.ndarray,
+) -> np.ndarray:
     u = (Z - center[None, :]) / scale[None, :]
     g = (beta[None, :] + u @ B) / scale[None, :]
     if F.shape[0]:
-        zt = (Z - lower[None, :]) / width[None, :]
-        g = g + trig_series_grad(zt, F, coef) / width[None, :]
+        c, s, _ = _trig_parts(Z, coef, F, lower, width)
+        k = F.shape[0]
+        w = coef[k:][None, :] * c - coef[:k][None, :] * s
+        g = g + 2.0 * np.pi * (w @ F) / width[None, :]
     return g
+
+
+def _min_eigs_np(
+    Z: np.ndarray,
+    B: np.ndarray,
+    coef: np.ndarray,
+    F: np.ndarray,
+    scale: np.ndarray,
+    lower: np.ndarray,
+    width: np.ndarray,
+) -> np.ndarray:
+    """Smallest eigenvalue of the Hessian of phi at each row of Z (chunked)."""
+    d = Z.shape[1]
+    base = np.eye(d) + B / (scale[:, None] * scale[None, :])
+    out = np.empty(Z.shape[0])
+    k = F.shape[0]
+    Fs = F / width[None, :]
+    for s in range(0, Z.shape[0], 512):
+        Zb = Z[s : s + 512]
+        H = np.broadcast_to(base, (Zb.shape[0], d, d)).copy()
+        if k:
+            c, sn, _ = _trig_parts(Zb, coef, F, lower, width)
+            w = coef[:k][None, :] * c + coef[k:][None, :] * sn
+            H -= (2.0 * np.pi) ** 2 * np.einsum("nk,kd,ke->nde", w, Fs, Fs)
+        out[s : s + 512] = np.linalg.eigvalsh(H)[:, 0]
+    return out
 
 
 def _hess_phi(
@@ -426,20 +473,20 @@ def _neg_part_sq_bwd(res: tuple[Array, Array], g: Array) -> tuple[Array]:
 _neg_part_sq.defvjp(_neg_part_sq_fwd, _neg_part_sq_bwd)
 
 
-@jax.jit
-def _min_eigs(
-    Z: Array, B: Array, coef: Array, F: Array, scale: Array, lower: Array, width: Array
+def _objective(
+    theta: Array,
+    Phi: Array,
+    Xd: Array,
+    Yd: Array,
+    wx: Array,
+    wy: Array,
+    eps: Array,
+    pen: Array,
 ) -> Array:
-    chunk = 256
-    n, d = Z.shape
-    n_chunks = -(-n // chunk)
-    pad = n_chunks * chunk - n
-    Zp = jnp.concatenate([Z, jnp.broadcast_to(Z[:1], (pad, d))], axis=0)
-
-    def block(Zb: Array) -> Array:
-        return jnp.linalg.eigvalsh(_hess_phi(Zb, B, coef, F, scale, lower, width))[:, 0]
-
-    return lax.map(block, Zp.reshape(n_chunks, chunk, d)).reshape(-1)[:n]
+    """The penalised empirical semi-dual (zero-weight rows are padding)."""
+    psi = jnp.matmul(Phi, theta, precision=lax.Precision.HIGHEST)
+    g = logsumexp_ctransform(Xd, -psi, Yd, eps, weights=wx)
+    return wx @ psi - wy @ g + jnp.sum(pen * theta * theta)
 
 
 @partial(jax.jit, static_argnames=("maxiter", "d", "k", "quad", "hinge"))
@@ -448,6 +495,8 @@ def _lbfgs(
     Phi: Array,
     Xd: Array,
     Yd: Array,
+    wx: Array,
+    wy: Array,
     eps: Array,
     pen: Array,
     tol: Array,
@@ -465,9 +514,7 @@ def _lbfgs(
     _, scale, lower, width = geom
 
     def fun(theta: Array) -> Array:
-        psi = jnp.matmul(Phi, theta, precision=lax.Precision.HIGHEST)
-        g = logsumexp_ctransform(Xd, -psi, Yd, eps)
-        val = jnp.mean(psi) - jnp.mean(g) + jnp.sum(pen * theta * theta)
+        val = _objective(theta, Phi, Xd, Yd, wx, wy, eps, pen)
         if hinge:
             _, B, coef = _unpack(theta, d, k, quad)
             H = _hess_phi(hinge_Z, B, coef, F, scale, lower, width)
@@ -497,13 +544,120 @@ def _lbfgs(
     return theta, value, it, jnp.max(jnp.abs(grad))
 
 
-@jax.jit
-def _heldout(Xv: Array, Yv: Array, psi_v: Array) -> Array:
-    """Full-coordinate semi-dual with the exact (hard) conjugate over Xv."""
-    g = logsumexp_ctransform(Xv, -psi_v, Yv, 0.0)
-    return jnp.mean(0.5 * jnp.sum(Xv * Xv, axis=1) + psi_v) + jnp.mean(
-        0.5 * jnp.sum(Yv * Yv, axis=1) - g
+def _run_lbfgs(
+    theta: Array,
+    padded: tuple[Array, ...],
+    eps: float,
+    tol: float,
+    opts: _Options,
+    *,
+    hinge: tuple[Any, ...] | None = None,
+) -> tuple[Array, float, int, float]:
+    """One L-BFGS run on the padded problem (optionally with the Hessian hinge)."""
+    Phi, Xp, Yp, wx, wy, pen = padded
+    if hinge is None:
+        # k and quad only shape the hinge penalty: fixed here (one compile)
+        hz, kappa, gj, Fh, d, k, quad = (
+            jnp.zeros((1, 1)),
+            0.0,
+            (jnp.zeros(1),) * 4,
+            jnp.zeros((0, 1)),
+            1,
+            0,
+            False,
+        )
+    else:
+        hz, kappa, gj, Fh, d, k, quad = hinge
+    theta, val, it, gm = _lbfgs(
+        theta,
+        Phi,
+        Xp,
+        Yp,
+        wx,
+        wy,
+        jnp.asarray(eps),
+        pen,
+        jnp.asarray(tol),
+        hz,
+        jnp.asarray(kappa),
+        gj,
+        Fh,
+        maxiter=opts.maxiter,
+        d=d,
+        k=k,
+        quad=quad,
+        hinge=hinge is not None,
     )
+    return theta, float(val), int(it), float(gm)
+
+
+def _phi_np(
+    Z: np.ndarray,
+    d: int,
+    parts: tuple[np.ndarray, ...],
+    tail: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Value, gradient and Hessian of phi(z) = |z|^2/2 + psi(z_<=d) + <tail, z_>d>."""
+    _, B, coef, F, _, scale, lower, width = parts
+    head = Z[:, :d]
+    val = 0.5 * np.sum(Z * Z, axis=1) + Z[:, d:] @ tail
+    grad = Z.copy()
+    grad[:, d:] += tail[None, :]
+    hess = np.broadcast_to(np.eye(Z.shape[1]), (Z.shape[0], *([Z.shape[1]] * 2))).copy()
+    if d:
+        val = val + _psi_np(head, *parts)
+        grad[:, :d] += _grad_psi_np(head, *parts)
+        hess[:, :d, :d] += B / (scale[:, None] * scale[None, :])
+        k = F.shape[0]
+        if k:
+            c, s, _ = _trig_parts(head, coef, F, lower, width)
+            w = coef[:k][None, :] * c + coef[k:][None, :] * s
+            Fs = F / width[None, :]
+            curv = np.einsum("nk,kd,ke->nde", w, Fs, Fs)
+            hess[:, :d, :d] -= (2.0 * np.pi) ** 2 * curv
+    return val, grad, hess
+
+
+def _conjugate_np(
+    Y: np.ndarray,
+    X: np.ndarray,
+    d: int,
+    parts: tuple[np.ndarray, ...],
+    tail: np.ndarray,
+) -> np.ndarray:
+    """phi*(y) = sup_x <x, y> - phi(x): the best source point, then damped Newton.
+
+    Starting from the maximiser over the cloud ``X`` removes the
+    discretisation bias of the discrete conjugate (which depends on the
+    curvature of phi, so would bias comparisons between potentials); a step
+    is kept only where it increases <x, y> - phi(x), so the result is never
+    below the discrete value.
+    """
+    val_x = _phi_np(X, d, parts, tail)[0]
+    out = np.empty(Y.shape[0])
+    for s in range(0, Y.shape[0], 512):
+        Yb = Y[s : s + 512]
+        best = np.argmax(Yb @ X.T - val_x[None, :], axis=1)
+        x = X[best].copy()
+        cur = np.sum(x * Yb, axis=1) - val_x[best]
+        for _ in range(12):
+            _, grad, hess = _phi_np(x, d, parts, tail)
+            try:
+                step = np.linalg.solve(hess, (Yb - grad)[..., None])[..., 0]
+            except np.linalg.LinAlgError:  # pragma: no cover - singular Hessian
+                break
+            t = np.ones(x.shape[0])
+            for _ in range(6):
+                trial = x + t[:, None] * step
+                val = np.sum(trial * Yb, axis=1) - _phi_np(trial, d, parts, tail)[0]
+                better = val > cur
+                x[better] = trial[better]
+                cur[better] = val[better]
+                t = np.where(better, 0.0, 0.5 * t)
+                if not (t > 0).any():
+                    break
+        out[s : s + 512] = cur
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -569,13 +723,27 @@ class _Geometry:
         self.lower = lo - margin * rng
         self.width = rng * (1.0 + 2.0 * margin)
 
-    def head(self, d: int) -> tuple[Array, Array, Array, Array]:
-        return (
-            jnp.asarray(self.center[:d]),
-            jnp.asarray(self.scale[:d]),
-            jnp.asarray(self.lower[:d]),
-            jnp.asarray(self.width[:d]),
-        )
+    def head(self, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.center[:d], self.scale[:d], self.lower[:d], self.width[:d]
+
+
+def _pow2(n: int) -> int:
+    return 1 << max(n - 1, 0).bit_length()
+
+
+def _pad_rows(A: np.ndarray, rows: int, cols: int, fill_row: bool) -> np.ndarray:
+    """Zero-pad to (rows, cols); extra rows copy row 0 when fill_row (finite costs)."""
+    out = np.zeros((rows, cols))
+    out[: A.shape[0], : A.shape[1]] = A
+    if fill_row:
+        out[A.shape[0] :, : A.shape[1]] = A[0]
+    return out
+
+
+def _weights(n: int, rows: int) -> np.ndarray:
+    w = np.zeros(rows)
+    w[:n] = 1.0 / n
+    return w
 
 
 def _cost_scale(X: np.ndarray, Y: np.ndarray) -> float:
@@ -634,6 +802,7 @@ def _solve_T(
     eps: float,
     stages: int,
     theta0: np.ndarray | None = None,
+    final_tol: float | None = None,
 ) -> dict[str, Any]:
     """Minimise the semi-dual at budget T; no convexity repair."""
     F = gamma.frequency_set(T, opts.max_features)
@@ -641,43 +810,39 @@ def _solve_T(
     quad = opts.quad(d)
     Xd, Yd = X[:, :d], Y[:, :d]
     g4 = geom.head(d)
-    Fj = jnp.asarray(F)
-    Phi = _design(jnp.asarray(Xd), Fj, *g4, quad=quad)
-    pen = jnp.asarray(_penalty(gamma, F, d, quad, opts.rho))
-    theta = jnp.asarray(np.zeros(_n_params(d, k, quad)) if theta0 is None else theta0)
+    # Shapes are padded so that few solvers get compiled: samples to a power of
+    # two (zero weights), coordinates to at least 4 (zero columns add nothing
+    # to the cost), parameters to a power of 4 (zero features, zero gradient).
+    p = _n_params(d, k, quad)
+    p_pad = max(64, 1 << (2 * (((p - 1).bit_length() + 1) // 2)))
+    n, m = Xd.shape[0], Yd.shape[0]
+    n_pad, m_pad, d_pad = _pow2(n), _pow2(m), max(4, _pow2(d))
+    Phi = jnp.asarray(_pad_rows(_design_np(Xd, F, *g4, quad), n_pad, p_pad, False))
+    Xp = jnp.asarray(_pad_rows(Xd, n_pad, d_pad, True))
+    Yp = jnp.asarray(_pad_rows(Yd, m_pad, d_pad, True))
+    wx, wy = jnp.asarray(_weights(n, n_pad)), jnp.asarray(_weights(m, m_pad))
+    pen = jnp.asarray(np.pad(_penalty(gamma, F, d, quad, opts.rho), (0, p_pad - p)))
+    start = np.zeros(p) if theta0 is None else theta0
+    theta = jnp.asarray(np.pad(start, (0, p_pad - p)))
     total = 0
-    value = gmax = jnp.asarray(np.nan)
-    dummy = jnp.zeros((1, d))
+    value = gmax = np.nan
+    padded = (Phi, Xp, Yp, wx, wy, pen)
     for s in range(stages - 1, -1, -1):
-        theta, value, it, gmax = _lbfgs(
-            theta,
-            Phi,
-            jnp.asarray(Xd),
-            jnp.asarray(Yd),
-            jnp.asarray(eps * 2.0**s),
-            pen,
-            jnp.asarray(opts.tol),
-            dummy,
-            jnp.asarray(0.0),
-            g4,
-            Fj,
-            maxiter=opts.maxiter,
-            d=d,
-            k=k,
-            quad=quad,
-            hinge=False,
-        )
-        total += int(it)
+        # Earlier (smoother) stages only warm-start the last: a loose tolerance.
+        last = opts.tol if final_tol is None else final_tol
+        tol = last if s == 0 else max(last, _STAGE_TOL)
+        theta, value, it, gmax = _run_lbfgs(theta, padded, eps * 2.0**s, tol, opts)
+        total += it
     return {
-        "theta": np.asarray(theta),
+        "theta": np.asarray(theta)[:p],
+        "theta_pad": theta,
         "F": F,
         "d": d,
         "quad": quad,
         "value": float(value),
         "gmax": float(gmax),
         "n_iter": total,
-        "Phi": Phi,
-        "pen": pen,
+        "padded": padded,
     }
 
 
@@ -687,12 +852,21 @@ def _heldout_score(
     Yv: np.ndarray,
     geom: _Geometry,
     shift: np.ndarray,
+    d_max: int,
 ) -> float:
+    """Held-out semi-dual on the first d_max coordinates.
+
+    d_max is the most any candidate budget activates: beyond it every
+    candidate applies the same tail rule, whose contribution cancels.
+    """
     d, F, quad = fit["d"], fit["F"], fit["quad"]
-    beta, B, coef = _unpack(jnp.asarray(fit["theta"]), d, F.shape[0], quad)
-    psi = _psi(jnp.asarray(Xv[:, :d]), beta, B, coef, jnp.asarray(F), *geom.head(d))
-    psi_full = np.asarray(psi) + Xv[:, d:] @ shift[d:]
-    return float(_heldout(jnp.asarray(Xv), jnp.asarray(Yv), jnp.asarray(psi_full)))
+    beta, B, coef = _unpack_np(fit["theta"], d, F.shape[0], quad)
+    parts = (beta, B, coef, F.astype(np.float64), *geom.head(d))
+    Xh, Yh = Xv[:, :d_max], Yv[:, :d_max]
+    tail = shift[d:d_max]
+    phi = _phi_np(Xh, d, parts, tail)[0]
+    conj = _conjugate_np(Yh, Xh, d, parts, tail)
+    return float(np.mean(phi) + np.mean(conj))
 
 
 def _candidates(gamma: GammaSmoothness, n_train: int, opts: _Options) -> list[float]:
@@ -718,7 +892,9 @@ def _select_T(
     rng = np.random.default_rng(opts.random_state)
     fx = np.array_split(rng.permutation(n), opts.cv)
     fy = np.array_split(rng.permutation(m), opts.cv)
+    # Every fold trains on the same number of points (one compiled solver).
     n_train = n - max(len(f) for f in fx)
+    m_train = m - max(len(f) for f in fy)
     cands = _candidates(gamma, n_train, opts)
     if not cands:
         raise ValueError(
@@ -726,10 +902,11 @@ def _select_T(
             f"n_train/2 = {n_train // 2} parameters; give T explicitly or use more "
             "samples."
         )
+    d_max = max(gamma.active_dim(T) for T in cands)
     scores = np.zeros((opts.cv, len(cands)))
     for fold in range(opts.cv):
-        tr_x = np.setdiff1d(np.arange(n), fx[fold])
-        tr_y = np.setdiff1d(np.arange(m), fy[fold])
+        tr_x = np.setdiff1d(np.arange(n), fx[fold])[:n_train]
+        tr_y = np.setdiff1d(np.arange(m), fy[fold])[:m_train]
         Xt, Yt, Xv, Yv = X[tr_x], Y[tr_y], X[fx[fold]], Y[fy[fold]]
         geom = _Geometry(Xt, opts.margin)
         shift = Yt.mean(axis=0) - Xt.mean(axis=0)
@@ -757,8 +934,9 @@ def _select_T(
                 eps=eps,
                 stages=1 if prev else 2,
                 theta0=theta0,
+                final_tol=max(opts.tol, _CV_TOL),
             )
-            scores[fold, j] = _heldout_score(fit, Xv, Yv, geom, shift)
+            scores[fold, j] = _heldout_score(fit, Xv, Yv, geom, shift, d_max)
             prev = fit
     mean = scores.mean(axis=0)
     best = int(np.argmin(mean))
@@ -832,48 +1010,42 @@ def _fit(
         return result, cv_results
     eps = opts.eps if opts.eps is not None else _default_eps(X[:, :d], Y[:, :d])
     fit = _solve_T(X, Y, g, T, geom, opts, eps=eps, stages=_N_STAGES)
-    F, quad, theta = fit["F"], fit["quad"], jnp.asarray(fit["theta"])
+    F, quad, theta = fit["F"], fit["quad"], fit["theta_pad"]
     k = F.shape[0]
     Fj = jnp.asarray(F)
     g4 = geom.head(d)
-    Xd = jnp.asarray(X[:, :d])
-    _, B, coef = _unpack(theta, d, k, quad)
-    lam = np.asarray(_min_eigs(Xd, B, coef, Fj, g4[1], g4[2], g4[3]))
+    gj = tuple(jnp.asarray(a) for a in g4)
+    Xd = X[:, :d]
+    _, B, coef = _unpack_np(np.asarray(theta), d, k, quad)
+    lam = _min_eigs_np(Xd, B, coef, F, g4[1], g4[2], g4[3])
     bad = lam < -_CONVEX_TOL
     n_iter = fit["n_iter"]
     if bad.any() and opts.convexify:
         # Refit the last stage with a penalty on the negative part of the
-        # Hessian at the violating points, raising kappa until convex.
+        # Hessian spectrum at the source points (all of them when the
+        # eigendecompositions are cheap), raising kappa until convex.
         scale = _cost_scale(X[:, :d], Y[:, :d])
-        chosen = np.zeros(X.shape[0], dtype=bool)
+        budget = max(256, int(_HINGE_WORK // max(d, 1) ** 3))
         pick = np.random.default_rng(opts.random_state)
-        for kappa in (10.0 * scale, 1e2 * scale, 1e3 * scale):
-            idx = np.flatnonzero(bad & ~chosen)
-            if idx.size > 256:
-                idx = pick.choice(idx, 256, replace=False)
-            chosen[idx] = True
-            theta, value, it, gmax = _lbfgs(
+        for kappa in (1e2 * scale, 1e4 * scale):
+            if X.shape[0] <= budget:
+                idx = np.arange(X.shape[0])
+            else:
+                extra = pick.choice(X.shape[0], budget, replace=False)
+                idx = np.union1d(np.flatnonzero(bad)[:budget], extra)
+            hinge = (jnp.asarray(X[idx, :d]), kappa, gj, Fj, d, k, quad)
+            theta, value, it, gmax = _run_lbfgs(
                 theta,
-                fit["Phi"],
-                Xd,
-                jnp.asarray(Y[:, :d]),
-                jnp.asarray(eps),
-                fit["pen"],
-                jnp.asarray(opts.tol),
-                jnp.asarray(X[chosen, :d]),
-                jnp.asarray(kappa),
-                g4,
-                Fj,
-                maxiter=opts.maxiter,
-                d=d,
-                k=k,
-                quad=quad,
-                hinge=True,
+                fit["padded"],
+                eps,
+                opts.tol,
+                opts,
+                hinge=hinge,
             )
-            fit["value"], fit["gmax"] = float(value), float(gmax)
-            n_iter += int(it)
-            _, B, coef = _unpack(theta, d, k, quad)
-            lam = np.asarray(_min_eigs(Xd, B, coef, Fj, g4[1], g4[2], g4[3]))
+            fit["value"], fit["gmax"] = value, gmax
+            n_iter += it
+            _, B, coef = _unpack_np(np.asarray(theta), d, k, quad)
+            lam = _min_eigs_np(Xd, B, coef, F, g4[1], g4[2], g4[3])
             bad = lam < -_CONVEX_TOL
             if not bad.any():
                 break
@@ -898,16 +1070,16 @@ def _fit(
             UserWarning,
             stacklevel=3,
         )
-    beta, B, coef = _unpack(theta, d, k, quad)
+    beta, B, coef = _unpack_np(np.asarray(theta), d, k, quad)
     result = OTMapResult(
         frequencies=Fj,
-        coef=coef,
-        linear=beta,
-        quadratic=B,
-        center=g4[0],
-        scale=g4[1],
-        lower=g4[2],
-        width=g4[3],
+        coef=jnp.asarray(coef),
+        linear=jnp.asarray(beta),
+        quadratic=jnp.asarray(B),
+        center=jnp.asarray(g4[0]),
+        scale=jnp.asarray(g4[1]),
+        lower=jnp.asarray(g4[2]),
+        width=jnp.asarray(g4[3]),
         tail_shift=jnp.asarray(shift),
         objective=jnp.asarray(fit["value"]),
         epsilon=jnp.asarray(eps),
@@ -945,13 +1117,18 @@ def fit_gamma_sieve_map(
 
     See the module notes for the estimator. Steps: (1) budget :math:`T`
     given or chosen by ``cv``-fold cross-validation of the held-out
-    semi-dual (full coordinates, exact discrete conjugate) over up to six
-    budgets where :math:`K_T` grows, with at most ``n_train/2`` parameters;
-    (2) L-BFGS on :math:`\hat J` at :math:`\varepsilon \cdot 2^3, 2^2, 2, 1`
-    (warm starts); (3) the Hessian of :math:`\varphi` is checked on the
-    source sample and, if it has negative eigenvalues, the last stage is
-    refitted with a hinge penalty :math:`\kappa\,\overline{\max(0,
-    -\lambda_{\min})^2}` at the violating points.
+    semi-dual (on the coordinates the largest candidate activates, exact
+    discrete conjugate over the held-out source points) over up to six
+    budgets where :math:`K_T` grows, with at most ``n_train/2`` parameters
+    (folds warm-start each budget from the previous one); (2) L-BFGS on
+    :math:`\hat J` at :math:`\varepsilon \cdot 2^3, 2^2, 2, 1` (warm
+    starts; the first three stages stop at gradient :math:`10^{-4}`); (3) the
+    Hessian of :math:`\varphi` is checked on the source sample and, if it
+    has eigenvalues below :math:`-10^{-6}`, the last stage is refitted with a
+    penalty :math:`\kappa\,\overline{\sum_j f(\lambda_j)}` on a smoothed
+    squared negative part :math:`f \approx \min(\lambda, 0)^2` of the
+    Hessian spectra at the source points, :math:`\kappa` rising from
+    :math:`10^2` to :math:`10^4` times the median squared distance.
 
     Parameters
     ----------
