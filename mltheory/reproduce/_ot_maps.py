@@ -369,13 +369,7 @@ def _plot_dims(e2: dict[str, Any], e4: dict[str, Any], out_dir: Path) -> Path:
     ax = axes[0, 0]
     for i, n in enumerate(e2["ns"]):
         if n in (100, 400, 1600):
-            ax.errorbar(
-                e2["Ds"],
-                e2["mean"][i],
-                yerr=2 * e2["se"][i],
-                marker="o",
-                label=f"n={n}",
-            )
+            ax.plot(e2["Ds"], e2["mean"][i], marker="o", label=f"n={n}")
     ax.plot(e2["Ds"], e2["bias"], "k--", label="truncation bias b(D)")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -386,6 +380,8 @@ def _plot_dims(e2: dict[str, Any], e4: dict[str, Any], out_dir: Path) -> Path:
     ax = axes[0, 1]
     for a, name in enumerate(e4["names"]):
         ax.loglog(e4["Ds"], e4["mean"][a], "o-", label=name)
+    ax.set_xticks(e4["Ds"], [str(int(D)) for D in e4["Ds"]])
+    ax.minorticks_off()
     ax.set_xlabel("D (coordinates mapped)")
     ax.set_ylabel("L2(mu) error")
     ax.set_title("E4: baselines, n=800")
