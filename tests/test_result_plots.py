@@ -401,7 +401,6 @@ def test_coefficient_set_plot(ax, shuffled_data):
     labels = _labels(ax)
     assert labels[0].startswith("confidence region") and "truth" in labels
     assert ax.get_xlabel() == "beta_0" and ax.get_ylabel() == "beta_1"
-    # The shaded union agrees with contains() on the grid it was drawn from.
     star = next(line for line in ax.get_lines() if line.get_label() == "truth")
     assert star.get_xdata()[0] == data.beta[0]
     with pytest.raises(ValueError, match="dims must be two distinct coordinates"):
