@@ -12,7 +12,9 @@ needs, written once, jitted and tested against independent references:
   rank-one Cholesky updates;
 * linear assignment, one problem or a batch;
 * kernel (Gram) matrices;
-* Gumbel noise, Gumbel top-k with per-row counts, and key helpers.
+* Gumbel noise, Gumbel top-k with per-row counts, and key helpers;
+* a fixed-step loop with records (:func:`scan_with_records`) for simulators
+  and trainers.
 
 Nothing in this module knows about a paper.
 """
@@ -31,6 +33,8 @@ from mltheory.numerics._linalg import *
 from mltheory.numerics._linalg import __all__ as _linalg_all
 from mltheory.numerics._random import *
 from mltheory.numerics._random import __all__ as _random_all
+from mltheory.numerics._scan import *
+from mltheory.numerics._scan import __all__ as _scan_all
 
 __all__ = sorted(
     [
@@ -41,5 +45,6 @@ __all__ = sorted(
         *_kernels_all,
         *_linalg_all,
         *_random_all,
+        *_scan_all,
     ]
 )
