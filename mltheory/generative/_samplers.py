@@ -169,7 +169,15 @@ class SampleResult:
 
         Examples
         --------
-        >>> ax = result.plot(show="counts")  # doctest: +SKIP
+        >>> from mltheory import generative
+        >>> from mltheory.generative import toy
+        >>> model = toy.random_markov(jax.random.key(0), 3, length=6)
+        >>> res = generative.maskgit_sample(jax.random.key(1), model,
+        ...                                 jnp.full((2, 6), 3), mask_id=3, num_steps=3)
+        >>> res.reveal_step.shape
+        (2, 6)
+        >>> ax = res.plot()  # doctest: +SKIP
+        >>> ax = res.plot(show="counts")  # doctest: +SKIP
         """
         from mltheory._src import _plotting as P
 

@@ -167,9 +167,18 @@ class SGFTrajectory:
 
         Examples
         --------
-        >>> import matplotlib.pyplot as plt  # doctest: +SKIP
-        >>> fig, ax = plt.subplots()  # doctest: +SKIP
-        >>> dmft_result.plot(ax=ax); simulated.plot(ax=ax)  # doctest: +SKIP
+        >>> from mltheory.dynamics import dmft
+        >>> from mltheory.numerics import TimeGrid
+        >>> grid = TimeGrid(1.0, 10)
+        >>> theory = dmft.linear_regression_dmft(delta=2.0, tau=0.5, sigma=0.5,
+        ...                                      grid=grid)
+        >>> sim = dmft.simulate(dmft.glm("square", noise_std=0.5), delta=2.0,
+        ...                     tau=0.5, grid=grid, d=32, key=jax.random.key(0),
+        ...                     n_seeds=2)
+        >>> sim.train_loss.shape
+        (2, 11)
+        >>> ax = theory.plot()  # doctest: +SKIP
+        >>> ax = sim.plot(ax=ax, average=True)  # doctest: +SKIP
         """
         from mltheory._src import _plotting as P
 
