@@ -10,11 +10,14 @@ needs, written once, jitted and tested against independent references:
   rank-one Cholesky updates;
 * linear assignment, one problem or a batch;
 * kernel (Gram) matrices;
-* Gumbel noise, Gumbel top-k with per-row counts, and key helpers.
+* Gumbel noise, Gumbel top-k with per-row counts, and key helpers;
+* :mod:`mltheory.numerics.parallel`: a leading sample/seed axis sharded over a
+  device mesh, and chunked sweeps on any :class:`concurrent.futures.Executor`.
 
 Nothing in this module knows about a paper.
 """
 
+from mltheory.numerics import parallel
 from mltheory.numerics._assignment import *
 from mltheory.numerics._assignment import __all__ as _assignment_all
 from mltheory.numerics._gaussian import *
@@ -27,6 +30,8 @@ from mltheory.numerics._linalg import *
 from mltheory.numerics._linalg import __all__ as _linalg_all
 from mltheory.numerics._random import *
 from mltheory.numerics._random import __all__ as _random_all
+from mltheory.numerics.parallel import *
+from mltheory.numerics.parallel import __all__ as _parallel_all
 
 __all__ = sorted(
     [
@@ -36,5 +41,7 @@ __all__ = sorted(
         *_kernels_all,
         *_linalg_all,
         *_random_all,
+        *_parallel_all,
+        "parallel",
     ]
 )
