@@ -30,7 +30,6 @@ from typing import Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from mltheory._src._progress import progress
 from mltheory._src._pytree import pytree_dataclass
@@ -45,7 +44,7 @@ from mltheory._src._validation import (
     describe,
 )
 from mltheory.dynamics.fast_slow import FastSlowProblem, integrate
-from mltheory.numerics import HermiteSeries
+from mltheory.numerics import HermiteSeries, scan_with_records
 
 __all__ = [
     "SGDTrajectory",
@@ -368,8 +367,8 @@ def _simulate(
         teacher = HermiteSeries(teacher_coeffs)
 
     def step(
-        carry: tuple[TwoLayerParams, Array], k: Array
-    ) -> tuple[tuple[TwoLayerParams, Array], None]:
+        k: Array, carry: tuple[TwoLayerParams, Array]
+    ) -> tuple[TwoLayerParams, Array]:
         p, _ = carry
         kx, kz = jax.random.split(jax.random.fold_in(key, k))
         X = jax.random.normal(kx, (batch_size, d), dtype)
@@ -387,14 +386,7 @@ def _simulate(
         if project:
             W = W / jnp.linalg.norm(W, axis=1, keepdims=True)
         a = p.a - lr_a * grad_a
-        return (TwoLayerParams(W, a), 0.5 * jnp.mean(r * r)), None
-
-    def record(
-        carry: tuple[TwoLayerParams, Array], j: Array
-    ) -> tuple[tuple[TwoLayerParams, Array], tuple[Array, ...]]:
-        ks = j * record_every + jnp.arange(record_every)
-        carry, _ = lax.scan(step, carry, ks)
-        return carry, _observe(carry)
+        return TwoLayerParams(W, a), 0.5 * jnp.mean(r * r)
 
     def _observe(carry: tuple[TwoLayerParams, Array]) -> tuple[Array, ...]:
         p, loss = carry
@@ -405,14 +397,15 @@ def _simulate(
     kx0, _ = jax.random.split(jax.random.fold_in(key, n_steps))
     X0 = jax.random.normal(kx0, (batch_size, d), dtype)
     r0 = (_forward(params, X0, activation) - teacher(X0 @ theta)).astype(dtype)
-    first = _observe((params, 0.5 * jnp.mean(r0 * r0) + 0.5 * noise_std**2))
-    n_rec = n_steps // record_every
-    (final, _), recs = lax.scan(
-        record, (params, jnp.zeros((), dtype)), jnp.arange(n_rec)
+    loss0 = 0.5 * jnp.mean(r0 * r0) + 0.5 * noise_std**2
+    (final, _), stacked = scan_with_records(
+        step,
+        (params, loss0.astype(dtype)),
+        n_steps=n_steps,
+        record_every=record_every,
+        observe=_observe,
     )
-    stacked = [
-        jnp.concatenate([f[None], r], axis=0) for f, r in zip(first, recs, strict=True)
-    ]
+    n_rec = n_steps // record_every
     t = jnp.arange(n_rec + 1, dtype=dtype) * record_every * lr_w
     return SGDTrajectory(
         t=t,
