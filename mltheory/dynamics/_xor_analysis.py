@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -26,7 +26,10 @@ from mltheory.dynamics._xor_data import (
     forward_chunked,
     xor_labels,
 )
-from mltheory.dynamics._xor_theory import ideal_error_core
+from mltheory.dynamics._xor_theory import band_error_core, ideal_error_core
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "BlockAssignment",
@@ -260,6 +263,9 @@ class BlockSignals:
     within_block_spread: Array
     rho: Array
 
+    def _summary_items(self) -> dict[str, Any]:
+        return {"spread": self.spread, "rho": self.rho}
+
 
 def signals_core(W: Array, a: Array, label_sign: int) -> BlockSignals:
     """Block signals of one network (no validation)."""
@@ -399,6 +405,42 @@ class ClusterDiagnostics:
     aligned_mass_fraction: Array
     angle_hist: Array
     bin_edges: Array
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Plot the mass-weighted histogram of the neurons' in-plane angles.
+
+        Bars over :math:`[0, 360)` degrees with dotted lines at the four
+        diagonals (45, 135, 225, 315 degrees), where a trained network puts
+        its mass.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.bar`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes.
+
+        Raises
+        ------
+        ValueError
+            If the diagnostics are batched.
+        TypeError
+            If ``ax`` is not an Axes or the result holds tracers.
+
+        Examples
+        --------
+        >>> from mltheory.dynamics import xor
+        >>> p = xor.init_params(jax.random.key(0), 8, 64)
+        >>> ax = xor.cluster_diagnostics(p).plot()  # doctest: +SKIP
+        """
+        from mltheory.dynamics._xor_plots import plot_clusters
+
+        return plot_clusters(self, ax, kwargs)
 
 
 def _clusters_core(
@@ -587,6 +629,10 @@ class ErrorRegionReport:
     predicted_error_exact : jax.Array
         :func:`ideal_xor_error` at ``noise_to_signal`` :math:`= \hat\sigma /
         \hat c` (the same model without the small-noise expansion).
+    predicted_by_bin : jax.Array of shape (B,)
+        The same model's error inside each bin,
+        :math:`\int_{bin} 8\varphi(t)\Phi(-t)\Phi(-\hat c t/\hat\sigma)\,dt`
+        over the bin's mass.
 
     See Also
     --------
@@ -610,6 +656,52 @@ class ErrorRegionReport:
     sigma_hat: Array
     predicted_error: Array
     predicted_error_exact: Array
+    predicted_by_bin: Array
+
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "test error": self.test_error,
+            "predicted (2/pi) sigma/c": self.predicted_error,
+            "sigma_hat / c_hat": self.sigma_hat / self.c_hat,
+        }
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        r"""Plot the error rate per band of :math:`M` against the idealised model.
+
+        Measured error rates (markers, with a +-1 standard-error band) and
+        the prediction of the idealised network with the fitted
+        :math:`\hat\sigma/\hat c` (steps), one point per band of
+        :math:`M = \min(|x_1|, |x_2|)`: the errors sit in the bands closest to
+        the boundary.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot` for the measured rates.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes.
+
+        Raises
+        ------
+        ValueError
+            If the report is batched.
+        TypeError
+            If ``ax`` is not an Axes or the report holds tracers.
+
+        Examples
+        --------
+        >>> from mltheory.dynamics import xor
+        >>> p = xor.init_params(jax.random.key(0), 4, 16)
+        >>> ax = xor.error_regions(jax.random.key(1), p).plot()  # doctest: +SKIP
+        """
+        from mltheory.dynamics._xor_plots import plot_regions
+
+        return plot_regions(self, ax, kwargs)
 
 
 def _regions_core(
@@ -632,7 +724,7 @@ def _regions_core(
     g = y * M
     c_hat = jnp.sum(f * g) / jnp.sum(g * g)
     sigma_hat = jnp.std(f - c_hat * g)
-    ratio = sigma_hat / c_hat
+    ratio = jnp.where(c_hat > 0, sigma_hat / c_hat, jnp.nan)
     return ErrorRegionReport(
         test_error=err,
         test_error_se=jnp.sqrt(err * (1 - err) / n_test),
@@ -643,9 +735,10 @@ def _regions_core(
         sigma_hat=sigma_hat,
         predicted_error=(2 / math.pi) * ratio,
         predicted_error_exact=jnp.where(
-            c_hat > 0,
-            ideal_error_core(jnp.ones((), dtype), jnp.maximum(ratio, 0.0)),
-            jnp.nan,
+            c_hat > 0, ideal_error_core(jnp.ones((), dtype), ratio), jnp.nan
+        ),
+        predicted_by_bin=jnp.where(
+            c_hat > 0, band_error_core(edges[:-1], edges[1:], ratio), jnp.nan
         ),
     )
 

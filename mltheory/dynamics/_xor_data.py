@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +21,9 @@ from mltheory._src._validation import (
     check_scalar,
     describe,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "XORConfig",
@@ -183,6 +186,42 @@ class XORParams:
 
     W: Array
     a: Array
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        r"""Scatter the neurons in the signal plane, coloured by the sign of a_j.
+
+        Each neuron is the point :math:`(w_{j1}, w_{j2})`, its size
+        proportional to its output mass :math:`|a_j|\,\|w_j\|`; dotted lines
+        mark the diagonals. After training the mass sits on four arms along
+        the diagonals, whose colours alternate (the block labels).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.scatter`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes.
+
+        Raises
+        ------
+        ValueError
+            If the parameters are batched (e.g. a trajectory's snapshots).
+        TypeError
+            If ``ax`` is not an Axes or the parameters hold tracers.
+
+        Examples
+        --------
+        >>> from mltheory.dynamics import xor
+        >>> ax = xor.init_params(jax.random.key(0), 8, 64).plot()  # doctest: +SKIP
+        """
+        from mltheory.dynamics._xor_plots import plot_params
+
+        return plot_params(self, ax, kwargs)
 
 
 def check_params(params: Any, *, name: str = "params") -> XORParams:

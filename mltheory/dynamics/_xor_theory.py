@@ -87,6 +87,33 @@ def quadrature_error(r: Array, ns: Array) -> Array:
     return integral / half
 
 
+def band_error_core(lo: Array, hi: Array, noise_to_signal: Array) -> Array:
+    r"""Error of balanced blocks with noise inside the band :math:`lo < M \le hi`.
+
+    :math:`\int_{lo}^{hi} 8\varphi(t)\Phi(-t)\Phi(-t c/\sigma)\,dt` divided by
+    the band's mass :math:`4\Phi(-lo)^2 - 4\Phi(-hi)^2` (NaN for an empty
+    band); ``lo``, ``hi`` of shape (B,), ``noise_to_signal`` a scalar. The
+    integral runs over :math:`[lo, \min(hi, lo + 12)]` (the rest has mass
+    below 1e-32) on the graded rule, which resolves the transition at
+    :math:`t \sim \sigma/c`.
+    """
+    dtype = jnp.result_type(lo, hi, noise_to_signal, float)
+    lo, hi = jnp.asarray(lo, dtype), jnp.asarray(hi, dtype)
+    ns = jnp.asarray(noise_to_signal, dtype)
+    dist, side, weights = (jnp.asarray(x, dtype)[None, :] for x in _graded_rule())
+    top = jnp.minimum(hi, lo + 12.0)
+    length = (top - lo)[:, None]
+    t = jnp.where(side > 0, top[:, None] - length * dist, lo[:, None] + length * dist)
+    scaled = jnp.where(ns > 0, t / jnp.where(ns > 0, ns, 1.0), jnp.inf)
+    density = 8 * jax.scipy.stats.norm.pdf(t) * jax.scipy.stats.norm.cdf(-t)
+    num = jnp.sum(length * weights * density * jax.scipy.stats.norm.cdf(-scaled), -1)
+    mass = (
+        4 * jax.scipy.stats.norm.cdf(-lo) ** 2 - 4 * jax.scipy.stats.norm.cdf(-hi) ** 2
+    )
+    ok = mass > 0
+    return jnp.where(ok, num / jnp.where(ok, mass, 1.0), jnp.nan)
+
+
 @jax.jit
 def _ideal_jit(ratio: Array, noise_to_signal: Array) -> Array:
     return ideal_error_core(ratio, noise_to_signal)

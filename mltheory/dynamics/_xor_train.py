@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -13,8 +14,8 @@ from mltheory._src._pytree import pytree_dataclass, static_field
 from mltheory._src._typing import Array, KeyArray
 from mltheory._src._validation import (
     check_float_dtype,
-    check_in,
     check_key,
+    check_on_divergence,
     check_scalar,
     describe,
 )
@@ -29,7 +30,15 @@ from mltheory.dynamics._xor_data import (
     sample_inputs,
     xor_labels,
 )
-from mltheory.numerics import scan_with_records
+from mltheory.numerics import (
+    handle_divergence,
+    scan_with_records,
+    update_first_bad_step,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["XORTrajectory", "train_xor"]
 
@@ -112,16 +121,78 @@ class XORTrajectory:
         """The network at the last record (per seed when vmapped)."""
         return XORParams(self.params.W[..., -1, :, :], self.params.a[..., -1, :])
 
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps[..., -1],
+            "final test error": self.test_error[..., -1],
+            "final rho": self.rho[..., -1],
+            "final block spread": self.block_spread[..., -1],
+            "diverged": self.diverged,
+        }
+
+    def plot(
+        self,
+        ax: Axes | Sequence[Axes] | None = None,
+        *,
+        panel: Literal["rho", "blocks", "error", "loss"] | None = None,
+        label: str | None = None,
+        kind: Literal["theory", "simulation", "data"] = "simulation",
+        **kwargs: Any,
+    ) -> Axes | Figure:
+        r"""Plot the two phases: :math:`\rho`, the four block signals, the test error.
+
+        With ``panel=None`` a figure of three panels against the SGD step:
+        the signal-to-noise ratio :math:`\rho` (log scale, with the line
+        :math:`\rho = 1`), the block signals :math:`|S_k|` (one colour per
+        block; they overlap once the blocks move coherently) and the test
+        error, each with a dotted vertical line at the phase split. A run
+        vmapped over seeds draws one curve per seed (the block panel needs a
+        single run).
+
+        Parameters
+        ----------
+        ax : Axes, sequence of 3 Axes, or None, default=None
+            Where to draw: one Axes with ``panel``, three without; ``None``
+            makes a new figure (shown in Jupyter).
+        panel : {"rho", "blocks", "error", "loss"}, optional
+            Draw only this panel on one Axes (``"loss"``: train and test
+            logistic loss).
+        label : str, optional
+            Appended to the legend entries; default ``"SGD"``.
+        kind : {"theory", "simulation", "data"}, default="simulation"
+            How the curves are drawn (markers for a simulation).
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes or matplotlib.figure.Figure
+            The Axes with ``panel``, the Figure without.
+
+        Raises
+        ------
+        ValueError
+            If ``panel`` is unknown, or the run is batched with
+            ``panel="blocks"``.
+        TypeError
+            If ``ax`` does not match, or the run holds tracers.
+
+        Examples
+        --------
+        >>> from mltheory.dynamics import xor
+        >>> traj = xor.train_xor(jax.random.key(0))  # doctest: +SKIP
+        >>> fig = traj.plot()  # doctest: +SKIP
+        """
+        from mltheory.dynamics._xor_plots import plot_trajectory
+
+        return plot_trajectory(self, ax, panel, label, kind, kwargs)
+
 
 def _error_and_loss(params: XORParams, X: Array, y: Array) -> tuple[Array, Array]:
     margin = y * forward_chunked(params, X)
     wrong = jnp.where(margin < 0, 1.0, jnp.where(margin == 0, 0.5, 0.0))
+    wrong = jnp.where(jnp.isnan(margin), jnp.nan, wrong)  # a diverged network
     return jnp.mean(wrong).astype(X.dtype), jnp.mean(jax.nn.softplus(-margin))
-
-
-def _nonfinite(tree: Any) -> Array:
-    leaves = jax.tree_util.tree_leaves(tree)
-    return ~jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
 # Static: what fixes the shapes and the program; the learning rate is traced
@@ -162,9 +233,7 @@ def _train(
         p, cum_loss, first_bad = carry
         loss, g = grad(p, *batch(n))
         new = jax.tree_util.tree_map(lambda w, gw: w - lr * gw, p, g)
-        bad = (first_bad < 0) & _nonfinite(new)
-        first_bad = jnp.where(bad, n + 1, first_bad)
-        return new, cum_loss + loss, first_bad
+        return new, cum_loss + loss, update_first_bad_step(first_bad, n + 1, new)
 
     def observe(carry: tuple[XORParams, Array, Array]) -> tuple[Any, ...]:
         p, cum_loss, _ = carry
@@ -310,7 +379,7 @@ def train_xor(
     if not isinstance(config, XORConfig):
         raise TypeError(f"config must be an XORConfig; got {describe(config)}.")
     n_test = check_scalar(n_test, name="n_test", kind=int, lower=1)
-    check_in(on_divergence, name="on_divergence", options=("raise", "warn", "flag"))
+    check_on_divergence(on_divergence)
     if params is None:
         dtype = check_float_dtype(dtype, name="dtype")
         params = init_core(
@@ -343,8 +412,17 @@ def train_xor(
         n_test=n_test,
     )
     traj = dataclasses.replace(traj, config=config)
-    return _apply_policy(traj, on_divergence)
-
-
-def _apply_policy(traj: XORTrajectory, on_divergence: str) -> XORTrajectory:
-    return traj
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,  # type: ignore[arg-type]
+        what="train_xor",
+        cause=(
+            f"the learning rate lr = {config.lr:g} is too large: the weights "
+            "grow until they overflow; lower lr (or init_scale)"
+        ),
+        record_every=config.record_every,
+        n_steps=config.steps,
+        n_records=config.n_records,
+        step_name="SGD step",
+        stacklevel=3,
+    )

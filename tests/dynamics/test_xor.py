@@ -56,9 +56,15 @@ def _ideal_network(c=1.0, ratio=1.0, sigma=0.0, label_sign=1):
 
 
 @pytest.mark.parametrize(
-    "dist", ["gaussian", "hypercube", "student_t", "uniform_sphere"]
+    ("dist", "label_sign"),
+    [
+        ("gaussian", 1),
+        ("gaussian", -1),
+        ("hypercube", -1),
+        ("student_t", 1),
+        ("uniform_sphere", 1),
+    ],
 )
-@pytest.mark.parametrize("label_sign", [1, -1])
 def test_labels_are_balanced_xor_labels_with_identity_covariance(key, dist, label_sign):
     X, y = xor.sample_xor(key, 100_000, 4, dist=dist, label_sign=label_sign)
     X, y = np.asarray(X), np.asarray(y)
@@ -670,3 +676,141 @@ def test_phase_split_bad_inputs(run):
         xor.phase_split({"rho": run.rho})
     with pytest.raises(ValueError, match=r"rho_threshold must be > 0.0; got 0.0"):
         xor.phase_split(run, rho_threshold=0.0)
+
+
+def test_band_errors_add_up_to_the_ideal_error():
+    """Two independent routes: the M-density per band (weighted by its exact
+    mass) and the polar/angular quadrature of the whole error."""
+    edges = jnp.array([0.0, 0.01, 0.03, 0.1, 0.4, 1.5, jnp.inf])
+    for sigma in (0.004, 0.05, 0.7):
+        per_band = xor_theory.band_error_core(edges[:-1], edges[1:], jnp.asarray(sigma))
+        lo, hi = np.asarray(edges[:-1]), np.asarray(edges[1:])
+        mass = 4 * stats.norm.cdf(-lo) ** 2 - 4 * stats.norm.cdf(-hi) ** 2
+        np.testing.assert_allclose(
+            np.sum(np.asarray(per_band) * mass),
+            xor.ideal_xor_error(noise_to_signal=sigma),
+            rtol=1e-10,
+        )
+
+
+# --------------------------------------------------------------------------- #
+# Divergence policy
+# --------------------------------------------------------------------------- #
+
+
+def test_divergence_raise_warn_flag(key):
+    from mltheory.exceptions import DivergenceError, DivergenceWarning
+
+    bad = dataclasses.replace(CFG, lr=1e4)  # lr is traced: the CFG compilation
+    flagged = xor.train_xor(jax.random.key(3), bad, n_test=N_TEST, on_divergence="flag")
+    step = int(flagged.first_bad_step)
+    assert 0 < step <= 120
+    assert bool(flagged.diverged)
+    assert flagged.test_error.shape == (4,)
+    # The first bad step is the first n with a non-finite state after n steps.
+    assert np.all(np.isfinite(flagged.params.W[: math.ceil(step / 40)]))
+    with pytest.raises(DivergenceError, match=rf"train_xor diverged.*SGD step {step}"):
+        xor.train_xor(jax.random.key(3), bad, n_test=N_TEST)
+    with pytest.warns(DivergenceWarning, match="lr = 10000 is too large"):
+        cut = xor.train_xor(jax.random.key(3), bad, n_test=N_TEST, on_divergence="warn")
+    n_keep = math.ceil(step / 40)
+    assert cut.steps.shape == (n_keep,)
+    assert cut.params.W.shape == (n_keep, 24, 6)
+    assert np.all(np.isfinite(cut.test_error))
+
+
+# --------------------------------------------------------------------------- #
+# Plots
+# --------------------------------------------------------------------------- #
+
+
+def test_plots_draw_label_and_return(run, key):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    fig = run.plot()
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 3
+    rho_ax, block_ax, err_ax = fig.axes
+    assert rho_ax.get_ylabel() == "signal / noise rho"
+    assert len([ln for ln in block_ax.get_lines() if ln.get_label().startswith("|S_")])
+    assert err_ax.get_yscale() == "log"
+    ax = Figure().add_subplot()
+    assert run.plot(ax=ax, panel="loss") is ax
+    assert {"train loss (SGD)", "test loss (SGD)"} <= set(
+        ax.get_legend_handles_labels()[1]
+    )
+    ax = Figure().add_subplot()
+    run.final_params.plot(ax=ax)
+    assert len(ax.collections) == 2  # a_j > 0 and a_j <= 0
+    assert ax.get_xlabel() == "w_j1"
+    ax = Figure().add_subplot()
+    xor.cluster_diagnostics(run.final_params, bins=12).plot(ax=ax)
+    assert len(ax.patches) == 12
+    rep = xor.error_regions(key, run.final_params, n_test=2000)
+    ax = Figure().add_subplot()
+    rep.plot(ax=ax)
+    assert ax.get_ylabel() == "error rate in the band"
+    assert "measured" in ax.get_legend_handles_labels()[1]
+    plt.close("all")
+
+
+def test_plots_of_batched_and_traced_results(run):
+    from matplotlib.figure import Figure
+
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), run, run)
+    ax = Figure().add_subplot()
+    stacked.plot(ax=ax, panel="rho")
+    assert len([ln for ln in ax.get_lines() if ln.get_linestyle() == "None"]) == 2
+    with pytest.raises(ValueError, match="batched result"):
+        stacked.plot(ax=Figure().add_subplot(), panel="blocks")
+    with pytest.raises(ValueError, match="panel must be one of"):
+        run.plot(panel="phase")
+
+    def traced(r):
+        r.plot(ax=Figure().add_subplot(), panel="error")
+        return 0.0
+
+    with pytest.raises(TypeError, match="traced value"):
+        jax.jit(traced)(run)
+
+
+# --------------------------------------------------------------------------- #
+# The default run (spec section 6.2): blocks, clusters, error regions
+# --------------------------------------------------------------------------- #
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    # The default configuration (d = 32, m = 256, B = 128, lr = 0.05, 2000
+    # steps), in float32 for speed.
+    return xor.train_xor(jax.random.key(0), xor.XORConfig(), dtype=jnp.float32)
+
+
+@pytest.mark.slow
+def test_default_run_learns_by_coherent_blocks(default_run):
+    traj = default_run
+    assert float(traj.test_error[-1]) < 0.03
+    assert float(traj.rho[0]) < 0.5 < 5.0 < float(traj.rho[-1])
+    split = int(xor.phase_split(traj))
+    assert 0 < split < 1000  # phase 1 ends well before the horizon
+    # Blocks, not neurons, are coherent: block spread of a few per cent, the
+    # spread of the neurons' signals inside each block of order 0.5.
+    assert float(traj.block_spread[-1]) < 0.05
+    assert float(jnp.min(traj.within_block_spread[-1])) > 0.2
+    clusters = xor.cluster_diagnostics(traj.final_params)
+    assert float(clusters.diag_concentration) < 0.05
+    assert float(clusters.aligned_mass_fraction) > 0.9
+    assert float(clusters.plane_mass_fraction) > 0.9
+
+
+@pytest.mark.slow
+def test_default_run_errors_sit_in_the_zero_margin_band(default_run, key):
+    rep = xor.error_regions(key, default_run.final_params, n_test=100_000)
+    assert float(rep.test_error) < 0.03
+    # (2/pi) sigma/c predicts the error within 10 % (measured: ~2 %).
+    assert abs(float(rep.predicted_error) / float(rep.test_error) - 1) < 0.1
+    edges = np.asarray(rep.bin_edges)
+    wrong = np.asarray(rep.err_by_bin) * np.asarray(rep.mass_by_bin)
+    assert wrong[edges[:-1] < 0.05].sum() > 0.9 * wrong.sum()
+    assert float(rep.err_by_bin[-1]) == 0.0
