@@ -195,6 +195,22 @@ def _error_and_loss(params: XORParams, X: Array, y: Array) -> tuple[Array, Array
     return jnp.mean(wrong).astype(X.dtype), jnp.mean(jax.nn.softplus(-margin))
 
 
+# Batches are drawn a chunk of steps at a time: one call of the generator
+# instead of one per step (3-4x cheaper on CPU at B x d = 128 x 32), with at
+# most this many input entries per chunk, so that a vmapped batch of seeds
+# still draws in cache (measured at 16 seeds: chunks of 10 steps draw 7x
+# faster than chunks of 100).
+_DRAW_ELEMENTS = 1 << 16
+
+
+def _draw_chunk(record_every: int, batch_elements: int) -> int:
+    """The largest divisor of ``record_every`` whose batches fit the budget."""
+    most = max(1, _DRAW_ELEMENTS // batch_elements)
+    return max(
+        c for c in range(1, min(record_every, most) + 1) if record_every % c == 0
+    )
+
+
 # Static: what fixes the shapes and the program; the learning rate is traced
 # (a new lr reuses the compilation), the init options act outside.
 _STATIC = ("batch_size", "steps", "record_every", "label_sign", "dist", "df", "n_test")
@@ -228,10 +244,12 @@ def _train(
     y_test = xor_labels(X_test, s)
 
     def step(
-        n: Array, carry: tuple[XORParams, Array, Array]
+        n: Array,
+        carry: tuple[XORParams, Array, Array],
+        xy: tuple[Array, Array],
     ) -> tuple[XORParams, Array, Array]:
         p, cum_loss, first_bad = carry
-        loss, g = grad(p, *batch(n))
+        loss, g = grad(p, *xy)
         new = jax.tree_util.tree_map(lambda w, gw: w - lr * gw, p, g)
         return new, cum_loss + loss, update_first_bad_step(first_bad, n + 1, new)
 
@@ -243,7 +261,13 @@ def _train(
     loss0 = loss_core(params, *batch(jnp.asarray(0, jnp.int32)))
     init = (params, jnp.zeros((), dtype), jnp.asarray(-1, jnp.int32))
     (_, _, first_bad), (snaps, cum, err, tloss) = scan_with_records(
-        step, init, n_steps=steps, record_every=record_every, observe=observe
+        step,
+        init,
+        n_steps=steps,
+        record_every=record_every,
+        observe=observe,
+        draw=jax.vmap(batch),  # the batches of a chunk of steps in one call
+        draw_chunk=_draw_chunk(record_every, B * d),
     )
     window = jnp.diff(cum) / record_every
     train_loss = jnp.concatenate([loss0[None], window])
