@@ -153,19 +153,18 @@ def _instance_options(
 # --------------------------------------------------------------------------- #
 def _draw_instance(
     key: Array,
+    lam: Array,
+    noise_sd: Array,
     *,
     T: int,
     K: int,
     d: int,
     reward: Any,
     context: str,
-    spectrum: tuple[float, ...],
-    noise_sd: float,
     shared: bool,
 ) -> tuple[Array, Array, Array]:
     """(contexts, means, noise) for one instance; pure, jit- and vmap-able."""
     k_ctx, k_w, k_noise = jax.random.split(key, 3)
-    lam = jnp.asarray(spectrum)
     root = jnp.sqrt(lam)
     if context == "gaussian":
         z = jax.random.normal(k_ctx, (T, K, d))
@@ -194,11 +193,21 @@ def _draw_instance(
 
 
 @functools.partial(
-    jax.jit,
-    static_argnames=("T", "K", "d", "reward", "context", "spectrum", "noise_sd", "shared"),
+    jax.jit, static_argnames=("T", "K", "d", "reward", "context", "shared")
 )
-def _draw_instances(keys: Array, **options: Any) -> tuple[Array, Array, Array]:
-    return jax.vmap(functools.partial(_draw_instance, **options))(keys)
+def _draw_instances_core(
+    keys: Array, lam: Array, noise_sd: Array, **options: Any
+) -> tuple[Array, Array, Array]:
+    draw = functools.partial(_draw_instance, **options)
+    return jax.vmap(draw, in_axes=(0, None, None))(keys, lam, noise_sd)
+
+
+def _draw_instances(
+    keys: Array, *, spectrum: tuple[float, ...], noise_sd: float, **options: Any
+) -> tuple[Array, Array, Array]:
+    """Instances for a batch of keys (the spectrum and noise level are traced)."""
+    lam = jnp.asarray(spectrum, dtype=jnp.result_type(float))
+    return _draw_instances_core(keys, lam, jnp.asarray(noise_sd, lam.dtype), **options)
 
 
 def _instance_config(
