@@ -49,7 +49,8 @@ __all__ = [
 ]
 
 _KERNELS = ("rbf", "matern32", "matern52", "linear", "polynomial", "inner_product")
-_TIME_BLOCK = 256  # rounds per batched kernel product
+_TIME_BLOCK = 512  # rounds per batched kernel product (explore-then-commit)
+_SEQ_BLOCK = 256  # rounds per block of kernel rows (sequential kernel policies)
 
 
 # --------------------------------------------------------------------------- #
@@ -203,28 +204,38 @@ def _explore_arms(key: Array, T0: int, K: int, explore: str) -> Array:
     return jax.random.randint(key, (T0,), 0, K)
 
 
-def _first_bad(finite_rows: Array, start: int) -> Array:
-    """First index >= start whose row is not finite (-1 if none)."""
-    t = jnp.arange(finite_rows.shape[0])
-    bad = (~finite_rows) & (t >= start)
-    return jnp.where(bad.any(), jnp.argmax(bad), -1)
-
-
-def _batched_predict(
-    predict: Callable[[Any, Array], Array], params: Any, contexts: Array
-) -> Array:
-    """Scores (T, K) of every round in blocks of rounds (bounded memory)."""
-    T, K, d = contexts.shape
-    B = min(_TIME_BLOCK, T)
-    nb = -(-T // B)
-    pad = nb * B - T
-    padded = jnp.concatenate([contexts, jnp.zeros((pad, K, d), contexts.dtype)])
-    blocks = padded.reshape(nb, B, K, d)
-    scores = jax.lax.map(lambda c: predict(params, c), blocks)
-    return scores.reshape(nb * B, K)[:T]
-
-
 @functools.partial(jax.jit, static_argnames=("policy", "T0"))
+def _etc_fit_batch(
+    policy: _ExploreThenCommit,
+    T0: int,
+    contexts: Array,
+    means: Array,
+    noise: Array,
+    keys: Array,
+) -> tuple[Array, Any, Array]:
+    """Exploration arms (R, T0), fitted parameters and fit flags of a batch."""
+
+    def one(ctx: Array, mu: Array, xi: Array, key: Array) -> tuple[Array, Any, Array]:
+        K = ctx.shape[1]
+        arms = _explore_arms(key, T0, K, policy.explore)
+        rows = jnp.arange(T0)
+        X = ctx[rows, arms]
+        y = mu[rows, arms] + xi[rows, arms]
+        params, ok = policy._fit(X, y, arms, K)
+        return arms, params, ok
+
+    return jax.vmap(one)(contexts[:, :T0], means[:, :T0], noise[:, :T0], keys)
+
+
+@functools.partial(jax.jit, static_argnames=("policy",))
+def _etc_commit_batch(
+    policy: _ExploreThenCommit, params: Any, contexts: Array
+) -> tuple[Array, Array]:
+    """Committed arms and finite flags for a block of rounds: (R, B, K, d) -> (R, B)."""
+    scores = jax.vmap(policy._predict)(params, contexts)
+    return jnp.argmax(scores, axis=-1), jnp.all(jnp.isfinite(scores), axis=-1)
+
+
 def _etc_simulate(
     policy: _ExploreThenCommit,
     T0: int,
@@ -232,22 +243,28 @@ def _etc_simulate(
     means: Array,
     noise: Array,
     keys: Array,
-) -> tuple[Array, Array, Array]:
-    def one(ctx: Array, mu: Array, xi: Array, key: Array) -> tuple[Array, Array, Array]:
-        T, K, _ = ctx.shape
-        arms = _explore_arms(key, T0, K, policy.explore)
-        rows = jnp.arange(T0)
-        X = ctx[rows, arms]
-        y = mu[rows, arms] + xi[rows, arms]
-        params, fit_ok = policy._fit(X, y, arms, K)
-        scores = _batched_predict(policy._predict, params, ctx)
-        committed = jnp.argmax(scores, axis=1)
-        actions = jnp.concatenate([arms, committed[T0:]]) if T0 < T else arms[:T]
-        finite = jnp.all(jnp.isfinite(scores), axis=1)
-        bad = jnp.where(fit_ok, _first_bad(finite, T0), min(T0, T - 1))
-        return actions, bad, fit_ok
-
-    return jax.vmap(one)(contexts, means, noise, keys)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Explore, fit once, then score every committed round in batched blocks."""
+    R, T, K, d = contexts.shape
+    arms, params, ok = _etc_fit_batch(policy, T0, contexts, means, noise, keys)
+    actions = np.empty((R, T), dtype=np.int64)
+    actions[:, :T0] = np.asarray(arms)[:, :T]
+    finite = np.ones((R, T), dtype=bool)
+    B = min(_TIME_BLOCK, T)
+    for t0 in range(T0, T, B):
+        stop = min(t0 + B, T)
+        block = contexts[:, t0:stop]
+        if stop - t0 < B:  # one compiled shape per (R, B)
+            pad = jnp.zeros((R, B - (stop - t0), K, d), contexts.dtype)
+            block = jnp.concatenate([block, pad], axis=1)
+        chosen, fin = _etc_commit_batch(policy, params, block)
+        actions[:, t0:stop] = np.asarray(chosen)[:, : stop - t0]
+        finite[:, t0:stop] = np.asarray(fin)[:, : stop - t0]
+    ok = np.asarray(ok)
+    bad_rows = ~finite
+    first = np.where(bad_rows.any(axis=1), bad_rows.argmax(axis=1), -1)
+    first = np.where(ok, first, min(T0, T - 1))
+    return actions, first, ok
 
 
 class _ExploreThenCommit(_Policy):
@@ -326,8 +343,8 @@ class _ExploreThenCommit(_Policy):
         T, K = means.shape[1:]
         T0 = self.explore_length(T, K)
         actions, bad, fit_ok = _etc_simulate(self, T0, contexts, means, noise, keys)
-        self._raise_if_not_psd(contexts, means, noise, keys, np.asarray(fit_ok), T0)
-        return np.asarray(actions), np.asarray(bad)
+        self._raise_if_not_psd(contexts, means, noise, keys, fit_ok, T0)
+        return actions, bad
 
     def _raise_if_not_psd(self, *args: Any) -> None:
         return None
@@ -874,7 +891,7 @@ class _SequentialKernel(_Policy):
         from mltheory.stats import _bandit_engine as engine
 
         R, T, K, d = contexts.shape
-        B = min(_TIME_BLOCK, T)
+        B = min(_SEQ_BLOCK, T)
         coef, delta, eps_c = self._coef()
         actions = np.zeros((R, T), dtype=np.int64)
         bads = np.full(R, -1, dtype=np.int64)
