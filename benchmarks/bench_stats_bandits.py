@@ -100,7 +100,9 @@ _mabwiser.needs_warmup = False
 
 
 def _linucb_scan(inputs):
-    return bandits.run_bandit(bandits.LinUCB(alpha=1.0, lam=1.0), inputs["inst"]).actions
+    return bandits.run_bandit(
+        bandits.LinUCB(alpha=1.0, lam=1.0), inputs["inst"]
+    ).actions
 
 
 def _linucb_step(inputs):
@@ -117,7 +119,7 @@ def _linucb_step(inputs):
     return arms
 
 
-# --- GP-UCB: one round at history size t ------------------------------------------------
+# --- GP-UCB: one round at history size t ---------------------------------------
 
 _K, _D, _STEPS = 3, 20, 5
 
@@ -177,7 +179,12 @@ _gp_refactorise.needs_warmup = False
 _GP_TS = (250, 500, 1000, 2000, 4000)
 
 CASES = {
-    "bandits_etc_run_many_vs_loop": (_etc_setup, _etc_loop, _etc_vectorised, _same_arms),
+    "bandits_etc_run_many_vs_loop": (
+        _etc_setup,
+        _etc_loop,
+        _etc_vectorised,
+        _same_arms,
+    ),
     "bandits_linucb_vs_mabwiser": (_linucb_setup, _mabwiser, _linucb_scan, _same_arms),
     "bandits_linucb_step_vs_mabwiser": (
         _linucb_setup,
@@ -207,7 +214,10 @@ def _table(ts=_GP_TS, repeats=3):
                 best = min(best, time.perf_counter() - start)
             times[name] = best / _STEPS
         rows.append((t, times["refactorise"], times["incremental"]))
-        print(f"t={t:5d}  refactorise {rows[-1][1]:.3e} s  incremental {rows[-1][2]:.3e} s")
+        print(
+            f"t={t:5d}  refactorise {rows[-1][1]:.3e} s  "
+            f"incremental {rows[-1][2]:.3e} s"
+        )
     ts_arr = np.log([r[0] for r in rows])
     for j, name in ((1, "refactorise"), (2, "incremental")):
         slope = np.polyfit(ts_arr, np.log([r[j] for r in rows]), 1)[0]

@@ -57,9 +57,21 @@ def _slope_study(seed: int, size: str) -> tuple[dict[str, Any], list[Check]]:
     d = 20
     etc, rand = [], []
     for T in progress(Ts, desc="bandits: regret vs T"):
-        kw = {"n_reps": reps, "T": int(T), "K": K, "d": d, "key": seed}
-        etc.append(bandits.run_many(bandits.KernelInterpolationETC(), **kw, instance_kwargs=OPTS))
-        rand.append(bandits.run_many(bandits.RandomPolicy(), **kw, instance_kwargs=OPTS))
+        for policy, out in (
+            (bandits.KernelInterpolationETC(), etc),
+            (bandits.RandomPolicy(), rand),
+        ):
+            out.append(
+                bandits.run_many(
+                    policy,
+                    n_reps=reps,
+                    T=int(T),
+                    K=K,
+                    d=d,
+                    key=seed,
+                    instance_kwargs=OPTS,
+                )
+            )
     R = np.array([b.cumulative_regret[:, -1] for b in etc])  # (3, reps)
     mean = R.mean(axis=1)
     se = R.std(axis=1, ddof=1) / math.sqrt(reps)
@@ -127,7 +139,9 @@ def _highd_study(seed: int, size: str) -> tuple[dict[str, Any], list[Check]]:
     policies = {
         "interpolation ETC": bandits.KernelInterpolationETC(),
         "GP-UCB (l^2=10)": bandits.GPUCB(kernel_params={"lengthscale": FIXED_LS}),
-        "KernelUCB (l^2=10)": bandits.KernelUCB(kernel_params={"lengthscale": FIXED_LS}),
+        "KernelUCB (l^2=10)": bandits.KernelUCB(
+            kernel_params={"lengthscale": FIXED_LS}
+        ),
         "LinUCB": bandits.LinUCB(),
         "random": bandits.RandomPolicy(),
     }
@@ -171,7 +185,14 @@ def _highd_study(seed: int, size: str) -> tuple[dict[str, Any], list[Check]]:
             0.0,
         ),
     ]
-    return {"ds": ds, "T": T, "reps": reps, "mean": mean, "se": se, "ratio": ratio}, checks
+    return {
+        "ds": ds,
+        "T": T,
+        "reps": reps,
+        "mean": mean,
+        "se": se,
+        "ratio": ratio,
+    }, checks
 
 
 def _plot_highd(res: dict[str, Any], out_dir: Path) -> Path:
@@ -187,7 +208,7 @@ def _plot_highd(res: dict[str, Any], out_dir: Path) -> Path:
     return save_figure(fig, out_dir, "high_dimension")
 
 
-# --- 3. lenient regret -------------------------------------------------------------------
+# --- 3. lenient regret ---------------------------------------------------------
 
 
 def _lenient_study(res: dict[str, Any]) -> tuple[dict[str, Any], list[Check]]:
@@ -238,10 +259,16 @@ def _plot_lenient(res: dict[str, Any], out_dir: Path) -> Path:
     ax = axes[0, 0]
     x = res["deltas"]
     ax.plot(x, res["L"], label="lenient regret (indicator)")
-    ax.fill_between(x, res["L"] - 2 * res["L_se"], res["L"] + 2 * res["L_se"], alpha=0.2)
+    ax.fill_between(
+        x, res["L"] - 2 * res["L_se"], res["L"] + 2 * res["L_se"], alpha=0.2
+    )
     ax.plot(x, res["L_hinge"], label="lenient regret (hinge)")
-    ax.plot(x, res["explore"], "k--", lw=1, label=f"exploration rounds (T0={res['T0']})")
-    ax.axvline(res["commit_level"], color="0.6", ls=":", lw=1, label="99% post-commit r_t")
+    ax.plot(
+        x, res["explore"], "k--", lw=1, label=f"exploration rounds (T0={res['T0']})"
+    )
+    ax.axvline(
+        res["commit_level"], color="0.6", ls=":", lw=1, label="99% post-commit r_t"
+    )
     ax.set_xlabel("tolerance Delta")
     ax.set_ylabel("R_Delta(T), T=4000")
     ax.set_yscale("symlog", linthresh=1.0)

@@ -1,9 +1,9 @@
-"""numba loop of the sequential kernel policies (KernelUCB, GP-UCB, epsilon-greedy).
+r"""numba loop of the sequential kernel policies (KernelUCB, GP-UCB, epsilon-greedy).
 
 Each arm keeps a Gaussian-process / kernel-ridge posterior whose Cholesky
-factor of :math:`K_n + \\lambda I` grows by one bordered row per pull
+factor of :math:`K_n + \lambda I` grows by one bordered row per pull
 (:func:`mltheory.numerics._numba.packed_append_row`), so a round costs
-:math:`O(\\sum_i n_i^2)` for the K forward substitutions: :math:`O(t^2)`, not
+:math:`O(\sum_i n_i^2)` for the K forward substitutions: :math:`O(t^2)`, not
 the :math:`O(t^3)` of refactorising. Kernel values come from
 :mod:`mltheory.numerics` (computed in JAX, in blocks of rounds, by the
 caller); this file only does the per-round linear algebra.
@@ -164,9 +164,7 @@ def run_block(
             for r in range(n):
                 zi[r] = kb[i, j, hist[i, r]]
             mean[i], var[i] = arm_posterior(pool, rows[i], n, zi, w[i], kd[i, j])
-        a = choose(
-            mode, t, mean, var, coef, delta, eps_c, u[t], random_arms[t], scores
-        )
+        a = choose(mode, t, mean, var, coef, delta, eps_c, u[t], random_arms[t], scores)
         if a < 0:
             return pool, used, t
         n = counts[a]

@@ -198,8 +198,10 @@ def _draw_instance(
 def _draw_instances_core(
     keys: Array, lam: Array, noise_sd: Array, **options: Any
 ) -> tuple[Array, Array, Array]:
-    draw = functools.partial(_draw_instance, **options)
-    return jax.vmap(draw, in_axes=(0, None, None))(keys, lam, noise_sd)
+    def draw(key: Array) -> tuple[Array, Array, Array]:
+        return _draw_instance(key, lam, noise_sd, **options)
+
+    return jax.vmap(draw)(keys)
 
 
 def _draw_instances(
@@ -288,11 +290,11 @@ def make_instance(
         :mod:`jax.numpy`; it replaces :math:`g` and the weights).
     context : {"gaussian", "rademacher"}, default="gaussian"
         Law of :math:`z` (both have identity covariance).
-    cov_spectrum : {"isotropic", "decaying"} or array_like of shape (d,), default="isotropic"
+    cov_spectrum : {"isotropic", "decaying"} or array_like, default="isotropic"
         Eigenvalues of the context covariance: all ones; :math:`\lambda_j
         \propto 1/j` scaled to trace ``d`` (a small effective rank,
         :math:`r_0 = \operatorname{tr}\Lambda / \lambda_1 \approx \ln d`);
-        or given values.
+        or given values (an array of shape ``(d,)``).
     noise_sd : float, default=0.1
         Standard deviation :math:`s \ge 0` of the Gaussian reward noise.
     shared : bool, default=False
@@ -349,7 +351,10 @@ def make_instance(
     contexts, means, noise = _draw_instances(k[None], **config)
     _check_means_finite(means, "reward")
     return BanditInstance(
-        contexts=contexts[0], means=means[0], noise=noise[0], noise_sd=config["noise_sd"]
+        contexts=contexts[0],
+        means=means[0],
+        noise=noise[0],
+        noise_sd=config["noise_sd"],
     )
 
 
@@ -407,7 +412,7 @@ def instance_from_arrays(
     (3, 0.0)
     """
     ctx = as_array(contexts, name="contexts", ndim=3, shape_hint="(T, K, d)")
-    T, K, d = ctx.shape
+    T, K, _ = ctx.shape
     if K < 2:
         raise ValueError(
             f"contexts must have at least 2 arms (axis 1 of (T, K, d)); got K = {K}."
@@ -425,8 +430,7 @@ def instance_from_arrays(
         xi = as_array(noise, name="noise", ndim=2, shape_hint="(T, K)")
         if xi.shape != (T, K):
             raise ValueError(
-                f"noise must have shape (T, K) = {(T, K)}; got shape "
-                f"{tuple(xi.shape)}."
+                f"noise must have shape (T, K) = {(T, K)}; got shape {tuple(xi.shape)}."
             )
     return BanditInstance(
         contexts=ctx,

@@ -298,7 +298,7 @@ class _ExploreThenCommit(_Policy):
         self.explore = explore
 
     def explore_length(self, T: int, K: int) -> int:
-        """The exploration length :math:`T_0` used for horizon ``T`` and ``K`` arms.
+        r"""The exploration length :math:`T_0` used for horizon ``T`` and ``K`` arms.
 
         Parameters
         ----------
@@ -311,7 +311,7 @@ class _ExploreThenCommit(_Policy):
         -------
         int
             ``T0`` if given; else ``K * ceil(explore_frac * T / K)``; else
-            the default :math:`K \\lceil T^{2/3} / K \\rceil` (capped at T).
+            the default :math:`K \lceil T^{2/3} / K \rceil` (capped at T).
         """
         if self.T0 is not None:
             return self.T0
@@ -379,7 +379,7 @@ class _ExploreThenCommit(_Policy):
         return int(np.argmax(self.scores(t, x)))
 
     def scores(self, t: int, contexts: ArrayLike) -> np.ndarray:
-        """The fitted estimates :math:`\\hat f_i(X_i(t))` (after the commit).
+        r"""The fitted estimates :math:`\hat f_i(X_i(t))` (after the commit).
 
         Parameters
         ----------
@@ -469,7 +469,8 @@ class KernelInterpolationETC(_ExploreThenCommit):
     kernel : {"inner_product", "rbf"}, default="inner_product"
         ``"inner_product"``: :math:`k(x, x') = h(\langle x, x'\rangle / d)`;
         ``"rbf"``: :math:`k(x, x') = \exp(-\lVert x - x'\rVert^2 / (\ell^2 d))`.
-        Both from :mod:`mltheory.numerics` (:func:`~mltheory.numerics.inner_product_kernel`,
+        Both from :mod:`mltheory.numerics`
+        (:func:`~mltheory.numerics.inner_product_kernel`,
         :func:`~mltheory.numerics.rbf_kernel` with lengthscale
         :math:`\ell\sqrt{d/2}`).
     h : callable, default=jax.numpy.exp
@@ -565,7 +566,9 @@ class KernelInterpolationETC(_ExploreThenCommit):
         d = X.shape[-1]
         if self.kernel == "inner_product":
             return numerics.inner_product_kernel(X, Y, fn=self.h)
-        return numerics.rbf_kernel(X, Y, lengthscale=math.sqrt(self.lengthscale2 * d / 2))
+        return numerics.rbf_kernel(
+            X, Y, lengthscale=math.sqrt(self.lengthscale2 * d / 2)
+        )
 
     def _fit(self, X: Array, y: Array, arms: Array, K: int) -> tuple[Any, Array]:
         G = self._kern(X, X)
@@ -697,7 +700,8 @@ def _linucb_scores(state: tuple[Array, Array], x: Array, alpha: float) -> Array:
 def _linucb_update(
     state: tuple[Array, Array], arm: Array, x: Array, y: Array
 ) -> tuple[Array, Array]:
-    # Sherman-Morrison: (A + x x^T)^{-1} = A^{-1} - A^{-1} x x^T A^{-1} / (1 + x^T A^{-1} x)
+    # Sherman-Morrison:
+    # (A + x x^T)^{-1} = A^{-1} - A^{-1} x x^T A^{-1} / (1 + x^T A^{-1} x)
     Ainv, b = state
     A = Ainv[arm]
     v = A @ x
@@ -799,7 +803,7 @@ class LinUCB(_Policy):
         self._state = _linucb_init(K, d, self.lam, jnp.result_type(float))
 
     def scores(self, t: int, contexts: ArrayLike) -> np.ndarray:
-        """The UCB index of every arm at round ``t``.
+        r"""The UCB index of every arm at round ``t``.
 
         Parameters
         ----------
@@ -811,7 +815,7 @@ class LinUCB(_Policy):
         Returns
         -------
         numpy.ndarray of shape (K,)
-            :math:`x_i^\\top\\hat\\theta_i + \\alpha\\sqrt{x_i^\\top A_i^{-1} x_i}`.
+            :math:`x_i^\top\hat\theta_i + \alpha\sqrt{x_i^\top A_i^{-1} x_i}`.
         """
         t, x = self._check_round(t, contexts)
         return np.asarray(_linucb_scores_jit(self._state, x, self.alpha))
@@ -856,13 +860,13 @@ class LinUCB(_Policy):
 # --------------------------------------------------------------------------- #
 @functools.partial(jax.jit, static_argnames=("kernel",))
 def _kernel_rows(kernel: _Kernel, A: Array, B: Array) -> Array:
-    """``out[i] = k(A[i], B[i])`` for every arm i: (K, n, d) x (K, m, d) -> (K, n, m)."""
+    """``out[i] = k(A[i], B[i])`` per arm: (K, n, d) x (K, m, d) -> (K, n, m)."""
     return jax.vmap(kernel)(A, B)
 
 
 @functools.partial(jax.jit, static_argnames=("kernel",))
 def _kernel_diag(kernel: _Kernel, A: Array) -> Array:
-    """``out[i, j] = k(A[i, j], A[i, j])`` on the symmetric path: (K, n, d) -> (K, n)."""
+    """``out[i, j] = k(A[i, j], A[i, j])`` (symmetric path): (K, n, d) -> (K, n)."""
     return jax.vmap(jax.vmap(lambda x: kernel(x[None, :])[0, 0]))(A)
 
 
@@ -890,7 +894,7 @@ class _SequentialKernel(_Policy):
     ) -> tuple[np.ndarray, np.ndarray]:
         from mltheory.stats import _bandit_engine as engine
 
-        R, T, K, d = contexts.shape
+        R, T, K, _ = contexts.shape
         B = min(_SEQ_BLOCK, T)
         coef, delta, eps_c = self._coef()
         actions = np.zeros((R, T), dtype=np.int64)
@@ -960,7 +964,7 @@ class _SequentialKernel(_Policy):
         return jnp.asarray(self._hist)
 
     def posterior(self, t: int, contexts: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation of every arm at round ``t``.
+        r"""Posterior mean and standard deviation of every arm at round ``t``.
 
         Parameters
         ----------
@@ -972,10 +976,10 @@ class _SequentialKernel(_Policy):
         Returns
         -------
         mean : numpy.ndarray of shape (K,)
-            :math:`\\hat\\mu_i(x_i) = k^\\top (K + \\lambda I)^{-1} y`.
+            :math:`\hat\mu_i(x_i) = k^\top (K + \lambda I)^{-1} y`.
         sd : numpy.ndarray of shape (K,)
-            :math:`\\hat\\sigma_i(x_i) = \\sqrt{k(x, x) - k^\\top (K +
-            \\lambda I)^{-1} k}`.
+            :math:`\hat\sigma_i(x_i) = \sqrt{k(x, x) - k^\top (K +
+            \lambda I)^{-1} k}`.
         """
         t, x = self._check_round(t, contexts)
         mean, var = self._posterior(t, x)
@@ -1287,10 +1291,10 @@ def _random_arms(keys: Array, T: int, K: int) -> Array:
 
 
 class RandomPolicy(_Policy):
-    """Uniformly random arms (the reference every learner must beat).
+    r"""Uniformly random arms (the reference every learner must beat).
 
     Its expected regret on an instance is
-    :math:`\\sum_t (\\max_i \\mu_{t,i} - \\frac1K\\sum_i \\mu_{t,i})`.
+    :math:`\sum_t (\max_i \mu_{t,i} - \frac1K\sum_i \mu_{t,i})`.
 
     See Also
     --------

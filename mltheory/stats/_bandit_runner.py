@@ -166,23 +166,23 @@ class BanditRunBatch:
         return bool(np.any(np.asarray(self.first_bad_step) >= 0))
 
     def mean_regret(self) -> np.ndarray:
-        """Mean cumulative regret over replications.
+        r"""Mean cumulative regret over replications.
 
         Returns
         -------
         numpy.ndarray of shape (T,)
-            :math:`\\bar R(t)`.
+            :math:`\bar R(t)`.
         """
         return np.asarray(self.cumulative_regret).mean(axis=0)
 
     def se_regret(self) -> np.ndarray:
-        """Standard error of the mean cumulative regret.
+        r"""Standard error of the mean cumulative regret.
 
         Returns
         -------
         numpy.ndarray of shape (T,)
             Sample standard deviation over replications divided by
-            :math:`\\sqrt{n_{\\rm reps}}` (0 for one replication).
+            :math:`\sqrt{n_{\rm reps}}` (0 for one replication).
         """
         R = np.asarray(self.cumulative_regret)
         if R.shape[0] < 2:

@@ -237,7 +237,7 @@ def test_gp_posterior_equals_dense_solve():
             past = [s for s in range(t) if arms[s] == i]
             Xi = ctx[past, i]
             x = ctx[t, i]
-            kern = lambda A, Bm: np.exp(  # noqa: E731
+            kern = lambda A, Bm: np.exp(
                 -0.5 * ((A[:, None] - Bm[None]) ** 2).sum(-1) / 1.5**2
             )
             if past:
@@ -320,7 +320,6 @@ def test_etc_commits_to_the_argmax_and_explores_t0_rounds(inst):
 def test_epsilon_greedy_explores_at_the_scheduled_rate():
     # With c K / t exploration, the number of random rounds has mean
     # sum_t min(1, cK/t); a random round picks a uniform arm.
-    inst = B.make_instance(T, K, D, key=0)
     pol = B.EpsilonGreedy(kernel_params=LS, c=0.5)
     eps = np.minimum(1.0, 0.5 * K / np.arange(1, T + 1))
     counts = []
@@ -460,7 +459,7 @@ def test_instance_from_arrays_bad_inputs():
         B.instance_from_arrays(X, np.zeros((4, 2)))
     with pytest.raises(ValueError, match="noise must have shape"):
         B.instance_from_arrays(X, np.zeros((5, 2)), noise=np.zeros((2, 5)))
-    with pytest.raises(ValueError, match="noise_sd must be >= 0.0"):
+    with pytest.raises(ValueError, match=r"noise_sd must be >= 0.0"):
         B.instance_from_arrays(X, np.zeros((5, 2)), noise_sd=-0.1)
     with pytest.raises(TypeError, match="contexts must be array_like"):
         B.instance_from_arrays("x", np.zeros((5, 2)))
