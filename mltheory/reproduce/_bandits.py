@@ -55,7 +55,8 @@ def _slope_study(seed: int, size: str) -> tuple[dict[str, Any], list[Check]]:
     reps = 8 if size == "quick" else 50
     Ts = np.array([1000, 2000, 4000])
     d = 20
-    etc, rand = [], []
+    etc: list[bandits.BanditRunBatch] = []
+    rand: list[bandits.BanditRunBatch] = []
     for T in progress(Ts, desc="bandits: regret vs T"):
         for policy, out in (
             (bandits.KernelInterpolationETC(), etc),
