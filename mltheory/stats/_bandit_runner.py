@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-import warnings
 from concurrent.futures import Executor
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import jax.numpy as jnp
 import numpy as np
 
 from mltheory import numerics
+from mltheory.numerics import parallel
 from mltheory._src._pytree import pytree_dataclass, static_field
 from mltheory._src._typing import ArrayLike
 from mltheory._src._validation import (
@@ -19,7 +19,6 @@ from mltheory._src._validation import (
     check_scalar,
     describe,
 )
-from mltheory.exceptions import DivergenceError
 from mltheory.stats._bandit_env import (
     BanditInstance,
     _check_means_finite,
@@ -37,6 +36,7 @@ __all__ = [
 ]
 
 OnDivergence = Literal["raise", "warn", "flag"]
+Run = TypeVar("Run", "BanditRun", "BanditRunBatch")
 _CHUNK_BYTES = 1 << 25  # contexts per chunk of replications (32 MiB)
 
 
@@ -106,16 +106,27 @@ class BanditRun:
         matplotlib.axes.Axes
             The axes.
         """
-        ax = _axes(ax)
-        t = np.arange(1, np.shape(self.regret)[-1] + 1)
-        kwargs.setdefault("label", self.policy)
-        ax.plot(t, np.asarray(self.cumulative_regret), **kwargs)
+        from mltheory._src import _plotting as plotting
+
+        ax = plotting.axes_or_new(ax)
+        R = plotting.as_numpy(self.cumulative_regret, name="cumulative_regret")
+        if R.ndim != 1:
+            raise ValueError(
+                "BanditRun.plot draws one run; got records of shape "
+                f"{R.shape} (use BanditRunBatch.plot for replications)."
+            )
+        t = np.arange(1, R.shape[0] + 1)
+        label = kwargs.pop("label", self.policy)
+        line = plotting.plot_curve(
+            ax, t, R, label=label, kind="simulation", **kwargs
+        )
         if self.explore_rounds:
-            ax.axvline(self.explore_rounds, color="0.6", ls=":", lw=1)
-        ax.set_xlabel("round t")
-        ax.set_ylabel("cumulative regret R(t)")
-        ax.legend()
-        return ax
+            plotting.plot_reference(
+                ax, self.explore_rounds, axis="x", color=line.get_color(), linewidth=1
+            )
+        return plotting.finish_axes(
+            ax, xlabel="round t", ylabel="cumulative regret R(t)"
+        )
 
 
 @pytree_dataclass
@@ -227,27 +238,28 @@ class BanditRunBatch:
         matplotlib.axes.Axes
             The axes.
         """
-        ax = _axes(ax)
+        from mltheory._src import _plotting as plotting
+
+        ax = plotting.axes_or_new(ax)
         mean, se = self.mean_regret(), self.se_regret()
         t = np.arange(1, mean.shape[0] + 1)
-        kwargs.setdefault("label", f"{self.policy} ({self.n_reps} reps)")
-        (line,) = ax.plot(t, mean, **kwargs)
-        if band > 0:
-            ax.fill_between(
-                t, mean - band * se, mean + band * se, color=line.get_color(), alpha=0.2
+        label = kwargs.pop("label", f"{self.policy} ({self.n_reps} reps)")
+        line = plotting.plot_curve(
+            ax,
+            t,
+            mean,
+            band=band * se if band > 0 else None,
+            label=label,
+            kind="simulation",
+            **kwargs,
+        )
+        if self.explore_rounds:
+            plotting.plot_reference(
+                ax, self.explore_rounds, axis="x", color=line.get_color(), linewidth=1
             )
-        ax.set_xlabel("round t")
-        ax.set_ylabel("mean cumulative regret")
-        ax.legend()
-        return ax
-
-
-def _axes(ax: Any) -> Any:
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(5, 3.6), layout="constrained").subplots()
+        return plotting.finish_axes(
+            ax, xlabel="round t", ylabel="mean cumulative regret R(t)"
+        )
 
 
 # --------------------------------------------------------------------------- #
@@ -279,20 +291,21 @@ def _records(
     return rewards, regret, np.cumsum(regret, axis=-1)
 
 
-def _handle_divergence(first_bad: np.ndarray, on_divergence: str, policy: str) -> None:
-    bad = np.asarray(first_bad)
-    if on_divergence == "flag" or not (bad >= 0).any():
-        return
-    rounds = bad[bad >= 0]
-    message = (
-        f"{policy}: the scores became non-finite at round {int(rounds.min())} "
-        f"({rounds.size} replication(s) affected); likely cause: non-finite "
-        "contexts or rewards, or an ill-posed kernel. The actions after that round "
-        "are not meaningful; pass on_divergence='flag' to keep the records."
+def _handle_divergence(result: Run, on_divergence: str, policy: str, T: int) -> Run:
+    """The library's divergence policy (raise / warn and truncate / flag)."""
+    return numerics.handle_divergence(
+        result,
+        on_divergence=on_divergence,  # type: ignore[arg-type]
+        what=policy,
+        cause=(
+            "its scores became non-finite (non-finite or overflowing "
+            "contexts or rewards, or an ill-posed kernel)"
+        ),
+        n_steps=T,
+        n_records=T,
+        step_name="round",
+        stacklevel=4,
     )
-    if on_divergence == "raise":
-        raise DivergenceError(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def _python_loop(policy: Any, inst: BanditInstance, key: Any) -> np.ndarray:
@@ -397,12 +410,11 @@ def run_bandit(
         actions, first_bad = actions[0], int(bad[0])
     else:
         actions, first_bad = _python_loop(pol, instance, k), -1
-    _handle_divergence(np.asarray([first_bad]), on_divergence, name)
     means = np.asarray(instance.means)
     rewards, regret, cumulative = _records(
         np.asarray(actions, np.int64), means, np.asarray(instance.noise)
     )
-    return BanditRun(
+    run = BanditRun(
         actions=np.asarray(actions, np.int64),
         rewards=rewards,
         regret=regret,
@@ -411,6 +423,7 @@ def run_bandit(
         policy=name,
         explore_rounds=explore,
     )
+    return _handle_divergence(run, on_divergence, name, T)
 
 
 def _run_chunk(
@@ -525,23 +538,17 @@ def run_many(
         )
     pol._check_horizon(T, K)
     keys = numerics.split_keys(numerics.as_key(key), (n_reps, 2))
-    inst_keys, pol_keys = keys[:, 0], keys[:, 1]
-    starts = list(range(0, n_reps, chunk_size))
 
-    def job(s: int) -> tuple[np.ndarray, ...]:
-        e = min(s + chunk_size, n_reps)
-        return _run_chunk(pol, inst_keys[s:e], pol_keys[s:e], config)
+    def job(chunk: Any) -> tuple[np.ndarray, ...]:
+        return _run_chunk(pol, chunk[:, 0], chunk[:, 1], config)
 
-    if executor is None:
-        parts = [job(s) for s in starts]
-    else:
-        futures = [executor.submit(job, s) for s in starts]
-        parts = [f.result() for f in futures]
     actions, rewards, regret, cumulative, bad = (
-        np.concatenate([p[i] for p in parts]) for i in range(5)
+        np.asarray(a)
+        for a in parallel.sweep(
+            job, keys, executor=executor, chunk_size=chunk_size, show_progress=False
+        )
     )
-    _handle_divergence(bad, on_divergence, pol.name)
-    return BanditRunBatch(
+    batch = BanditRunBatch(
         actions=actions,
         rewards=rewards,
         regret=regret,
@@ -550,6 +557,7 @@ def run_many(
         policy=pol.name,
         explore_rounds=pol._explore_rounds(T, K),
     )
+    return _handle_divergence(batch, on_divergence, pol.name, T)
 
 
 # --------------------------------------------------------------------------- #
