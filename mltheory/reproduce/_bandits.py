@@ -155,35 +155,32 @@ def _highd_study(seed: int, size: str) -> tuple[dict[str, Any], list[Check]]:
         )
         mean[name][j], se[name][j] = _mean_se(batch)
     ratio = {name: mean[name] / mean["random"] for name in policies}
+    gp, ku, etc = "GP-UCB (l^2=10)", "KernelUCB (l^2=10)", "interpolation ETC"
     checks = [
         Check.at_most(
             f"ETC regret / random regret, max over d in {ds} (T={T})",
-            float(ratio["interpolation ETC"].max()),
+            float(ratio[etc].max()),
             0.5,
         ),
         Check.at_least(
-            f"GP-UCB (fixed l) regret / random regret at d=200 (T={T})",
-            float(ratio["GP-UCB (l^2=10)"][-1]),
-            0.85,
+            "GP-UCB (fixed l) regret / random regret at d=200",
+            float(ratio[gp][-1]),
+            0.5,
         ),
         Check.at_least(
-            f"KernelUCB (fixed l) regret / random regret at d=200 (T={T})",
-            float(ratio["KernelUCB (l^2=10)"][-1]),
-            0.85,
+            "KernelUCB (fixed l) regret / random regret at d=200",
+            float(ratio[ku][-1]),
+            0.5,
         ),
         Check.at_least(
-            "GP-UCB regret/random ratio grows from d=10 to d=200",
-            float(ratio["GP-UCB (l^2=10)"][-1] - ratio["GP-UCB (l^2=10)"][0]),
-            0.0,
+            "GP-UCB regret/random ratio: increase from d=10 to d=200",
+            float(ratio[gp][-1] - ratio[gp][0]),
+            0.25,
         ),
-        Check.at_most(
-            "ETC regret at d=200 below GP-UCB's by more than 4 s.e.",
-            float(
-                mean["interpolation ETC"][-1]
-                - mean["GP-UCB (l^2=10)"][-1]
-                + 4 * math.hypot(se["interpolation ETC"][-1], se["GP-UCB (l^2=10)"][-1])
-            ),
-            0.0,
+        Check.at_least(
+            "ETC regret below GP-UCB's at d=200, in s.e. of the difference",
+            float((mean[gp][-1] - mean[etc][-1]) / math.hypot(se[gp][-1], se[etc][-1])),
+            2.0,
         ),
     ]
     return {
