@@ -10,8 +10,9 @@ u of each arm's context, decaying covariance spectrum, noise 0.1):
 2. as d grows (10, 50, 200) it stays well below the random policy, while
    GP-UCB and KernelUCB with an RBF bandwidth fixed at l^2 = 10 (sensible at
    d = 10, never rescaled) approach the random policy;
-3. its lenient regret, for a tolerance above the post-commit regret level, is
-   made of exploration rounds only.
+3. its lenient regret is increasingly made of exploration rounds as the
+   tolerance grows: at twice the mean regret of an exploration round, most of
+   it comes from the few exploration rounds.
 
 Every policy of a comparison sees the same instances (``run_many`` with one
 key). Means and standard errors are over replications. Sizes: quick 8
@@ -213,13 +214,18 @@ def _lenient_study(res: dict[str, Any]) -> tuple[dict[str, Any], list[Check]]:
     batch = res["last"]
     T0 = batch.explore_rounds
     r = np.asarray(batch.regret)
-    commit_level = float(np.quantile(r[:, T0:], 0.99))
+    # the tolerance: twice the mean regret of an exploration (random) round
+    level = 2.0 * float(r[:, :T0].mean())
     deltas = np.linspace(0.0, float(r.max()), 60)
     L = bandits.lenient_regret(r, deltas)  # (reps, m)
     L_hinge = bandits.lenient_regret(r, deltas, kind="hinge")
     explore = bandits.lenient_regret(r[:, :T0], deltas)
-    at = int(np.searchsorted(deltas, commit_level))
-    share = float(explore[:, at].sum() / max(L[:, at].sum(), 1e-300))
+
+    def share(delta: float) -> float:
+        part = bandits.lenient_regret(r[:, :T0], delta).sum()
+        return float(part / max(bandits.lenient_regret(r, delta).sum(), 1e-300))
+
+    share0, share_level = share(0.0), share(level)
     checks = [
         Check.close_to(
             "lenient regret at Delta=0 equals R(T) (max relative gap)",
@@ -233,10 +239,15 @@ def _lenient_study(res: dict[str, Any]) -> tuple[dict[str, Any], list[Check]]:
             0.0,
         ),
         Check.at_least(
-            "share of lenient regret from exploration rounds at Delta = 99% "
-            "quantile of post-commit regret",
-            share,
-            0.9,
+            f"share of R_Delta(T) from the {T0} exploration rounds at Delta = 2 x "
+            "mean exploration regret",
+            share_level,
+            0.5,
+        ),
+        Check.at_least(
+            "exploration share: increase from Delta=0 to that Delta",
+            share_level - share0,
+            0.2,
         ),
     ]
     out = {
@@ -245,8 +256,9 @@ def _lenient_study(res: dict[str, Any]) -> tuple[dict[str, Any], list[Check]]:
         "L_se": L.std(axis=0, ddof=1) / math.sqrt(L.shape[0]),
         "L_hinge": L_hinge.mean(axis=0),
         "explore": explore.mean(axis=0),
-        "commit_level": commit_level,
-        "share": share,
+        "level": level,
+        "share": share_level,
+        "share0": share0,
         "T0": T0,
     }
     return out, checks
@@ -265,7 +277,7 @@ def _plot_lenient(res: dict[str, Any], out_dir: Path) -> Path:
         x, res["explore"], "k--", lw=1, label=f"exploration rounds (T0={res['T0']})"
     )
     ax.axvline(
-        res["commit_level"], color="0.6", ls=":", lw=1, label="99% post-commit r_t"
+        res["level"], color="0.6", ls=":", lw=1, label="2 x mean exploration r_t"
     )
     ax.set_xlabel("tolerance Delta")
     ax.set_ylabel("R_Delta(T), T=4000")
@@ -308,7 +320,10 @@ def run(
             for name in highd_res["se"]
             for j, d in enumerate(highd_res["ds"])
         },
-        "lenient: exploration share at the commit level": len_res["share"],
+        "lenient: exploration share at Delta=0": len_res["share0"],
+        "lenient: exploration share at Delta = 2 x mean exploration r_t": len_res[
+            "share"
+        ],
     }
     return Reproduction(
         name="bandits",
@@ -322,8 +337,8 @@ def run(
             "(1/d-scaled exponential inner-product kernel, T0 = K ceil(T^(2/3)/K)) "
             "has a regret log-log slope below 1 over T = 1000..4000; as d grows "
             "from 10 to 200 it stays well below the random policy while GP-UCB and "
-            "KernelUCB with a fixed RBF bandwidth approach it; for tolerances above "
-            "the post-commit regret level its lenient regret comes from the "
-            "exploration rounds."
+            "KernelUCB with a fixed RBF bandwidth climb towards it; at a tolerance "
+            "of twice the mean exploration regret, most of its lenient regret "
+            "comes from the exploration rounds."
         ),
     )
