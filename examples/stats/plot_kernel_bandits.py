@@ -51,9 +51,10 @@ for name, batch in runs.items():
 # %%
 # Lenient regret against the tolerance
 # ------------------------------------
-# After the commit the interpolant's choices cost little per round; with a
-# tolerance :math:`\Delta` above that level only the exploration rounds
-# (dashed) still count.
+# After the commit the interpolant's choices cost little per round, except in
+# a tail of rounds with extreme contexts; as the tolerance :math:`\Delta`
+# grows, the exploration rounds (dashed) make up more and more of what still
+# counts.
 etc = runs["interpolation ETC"]
 T0 = etc.explore_rounds
 deltas = np.linspace(0, etc.regret.max(), 50)
