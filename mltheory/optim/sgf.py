@@ -561,10 +561,10 @@ def simulate_sgf(
 
     .. math::
 
-        \theta_{k+1} = \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
+        \theta_{k+1} &= \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
             + \delta^{-1} X^\top \ell_k\big]
-            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k),
-        \quad \Delta B_k \sim N(0, \Delta I_n).
+            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k), \\
+        \Delta B_k &\sim N(0, \Delta I_n).
 
     The DMFT of :mod:`mltheory.dynamics.dmft` describes exactly this
     recursion as :math:`d \to \infty` at the same :math:`\Delta`.
