@@ -181,39 +181,39 @@ def papers_rst(srcdir: str | Path | None = None) -> str:
     """
     src = Path(srcdir) if srcdir is not None else None
 
-    def doc(name: str, text: str) -> str:
-        if src is not None and not (src / f"{name}.rst").exists():
-            return "—"
-        return f":doc:`{text} </{name}>`"
+    def exists(name: str) -> bool:
+        return src is None or (src / f"{name}.rst").exists()
 
     lines = [
         ".. list-table::",
         "   :header-rows: 1",
-        "   :widths: 12 38 22 16 12",
+        "   :widths: 11 45 20 14 10",
         "   :class: mltheory-papers",
         "",
         "   * - arXiv",
         "     - Result",
         "     - In mltheory",
-        "     - Docs",
+        "     - Reproduction",
         "     - Status",
     ]
     for p in PAPERS:
-        modules = ", ".join(f":mod:`{m}`" for m in p.modules)
-        status = (
-            f"available: ``mltheory reproduce {p.reproduction}``"
-            if p.available
-            else "coming"
+        modules = ", ".join(
+            f":mod:`{m.removeprefix('mltheory.')} <{m}>`" for m in p.modules
         )
-        docs = f"{doc(p.theory_page, 'theory')}, {doc(p.user_guide, 'guide')}"
+        links = [
+            f":doc:`{text} </{page}>`"
+            for text, page in (("theory", p.theory_page), ("guide", p.user_guide))
+            if exists(page)
+        ]
         if p.available:
-            docs += f", :doc:`API </{_api_page(p.modules[0])}>`"
+            links.append(f":doc:`API </{_api_page(p.modules[0])}>`")
+        result = p.title + (f" ({', '.join(links)})" if links else "")
         lines += [
             f"   * - `{p.arxiv} <{p.url}>`_",
-            f"     - {p.title}",
+            f"     - {result}",
             f"     - {modules}",
-            f"     - {docs}",
-            f"     - {status}",
+            f"     - ``{p.reproduction}``",
+            f"     - {p.status}",
         ]
     return "\n".join(lines) + "\n"
 
