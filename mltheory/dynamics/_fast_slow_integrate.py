@@ -5,7 +5,7 @@ Private; public through :mod:`mltheory.dynamics.fast_slow`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +35,9 @@ from mltheory.numerics import (
     solve_ode,
     solve_ode_stiff,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__: list[str] = []
 
@@ -80,6 +83,136 @@ class FastSlowTrajectory:
     m: Array
     a: Array
     loss: Array
+
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "horizon": self.t[..., -1],
+            "final m": self.m[..., -1],
+            "final a": self.a[..., -1],
+        }
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        variables: tuple[str, ...] = ("m", "a"),
+        label: str | None = "ODE",
+        kind: Literal["theory", "simulation", "data"] = "theory",
+        logx: bool = False,
+        logy: bool = False,
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot the alignment ``m`` and the weight ``a`` against time.
+
+        Each variable has its own colour (``m`` the first house colour, ``a``
+        the second, ``loss`` the third), the same as
+        :meth:`mltheory.dynamics.tensor_programs.SGDTrajectory.plot` uses for
+        the finite-width simulation, so ``ode.plot(ax=ax); sgd.plot(ax=ax)``
+        pairs each ODE line with its SGD markers. A trajectory stacked by
+        :func:`jax.vmap` (over initial conditions, say) draws one line per
+        member.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        variables : tuple of {"m", "a", "loss"}, default=("m", "a")
+            Which curves.
+        label : str or None, default="ODE"
+            Appended to the legend entries: ``"m (ODE)"``.
+        kind : {"theory", "simulation", "data"}, default="theory"
+            How the curves are drawn.
+        logx, logy : bool, default=False
+            Logarithmic axes (for the scaling laws: ``logx=logy=True``).
+        color : str, optional
+            One colour for all curves.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If ``variables`` names an unknown curve.
+        TypeError
+            If the trajectory holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory import numerics
+        >>> from mltheory.dynamics import fast_slow
+        >>> s = numerics.activation_series("erf", 5)
+        >>> p = fast_slow.FastSlowProblem(s, s, eps=0.1)
+        >>> traj = fast_slow.integrate(p, 0.01, 1.0, 5.0, n_steps=100)
+        >>> ax = traj.plot()  # doctest: +SKIP
+        """
+        curves = {"m": self.m, "a": self.a, "loss": self.loss}
+        return _plot_variables(
+            ax,
+            self.t,
+            curves,
+            variables,
+            label=label,
+            kind=kind,
+            logx=logx,
+            logy=logy,
+            color=color,
+            **kwargs,
+        )
+
+
+#: The long name of each fast-slow variable, for axis labels.
+VARIABLE_NAMES = {
+    "m": "alignment m",
+    "a": "second-layer weight a",
+    "loss": "population loss",
+}
+
+
+def _plot_variables(
+    ax: Axes | None,
+    t: Any,
+    curves: dict[str, Any],
+    variables: tuple[str, ...],
+    *,
+    label: str | None,
+    kind: Literal["theory", "simulation", "data"],
+    logx: bool,
+    logy: bool,
+    color: str | None,
+    average: bool = False,
+    **kwargs: Any,
+) -> Axes:
+    """Draw fast-slow variables, one fixed colour each (ODE and SGD share them)."""
+    from mltheory._src import _plotting as P
+
+    for v in variables:
+        if v not in curves:
+            raise ValueError(
+                f"variables must be among {', '.join(map(repr, curves))}; got {v!r}."
+            )
+    colors = {v: P.PALETTE[i] for i, v in enumerate(VARIABLE_NAMES)}
+    ax = P.axes_or_new(ax)
+    P.plot_named_curves(
+        ax,
+        t,
+        {v: curves[v] for v in variables},
+        kind=kind,
+        label=label,
+        colors=colors,
+        color=color,
+        average=average,
+        **kwargs,
+    )
+    ylabel = VARIABLE_NAMES[variables[0]] if len(variables) == 1 else "value"
+    return P.finish_axes(
+        ax, xlabel="time t = step * lr_w", ylabel=ylabel, logx=logx, logy=logy
+    )
 
 
 @pytree_dataclass

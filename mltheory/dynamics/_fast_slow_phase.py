@@ -6,6 +6,7 @@ Private; public through :mod:`mltheory.dynamics.fast_slow`.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +38,9 @@ from mltheory.numerics import (
     TimeGrid,
     solve_ode,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__: list[str] = []
 
@@ -89,6 +93,84 @@ class PhaseDiagram:
     drop: Array
     critical_strength: Array
     k: int = static_field()
+
+    def plot(self, ax: Axes | None = None, *, colorbar: bool = True) -> Axes:
+        """Plot the phase diagram with its predicted boundary.
+
+        The simulated alignment drop is a heatmap over
+        ``(strengths, a0s)``; the predicted boundary of
+        :func:`predict_unlearning` is a white contour over it, and the face
+        threshold :func:`critical_strength` a dotted vertical line. Without a
+        simulation (``simulate=False``: ``drop`` all NaN) the predicted
+        unlearning region is shaded instead.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        colorbar : bool, default=True
+            Add a colour bar for the drop.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If the diagram is batched (stacked by :func:`jax.vmap`).
+        TypeError
+            If it holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory import numerics
+        >>> from mltheory.dynamics import fast_slow
+        >>> tanh = numerics.activation_series("tanh", 7)
+        >>> teacher = numerics.polynomial_series({1: 1.0}, degree=7)
+        >>> p = fast_slow.FastSlowProblem(tanh, teacher, eps=0.1)
+        >>> pd = fast_slow.phase_diagram(p, jnp.linspace(-0.3, 0.3, 4),
+        ...                              jnp.array([0.5, 1.0]), n_steps=2000)
+        >>> ax = pd.plot()  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        mus = P.members_or_error(self.strengths, name="PhaseDiagram.strengths")
+        a0s = P.members_or_error(self.a0s, name="PhaseDiagram.a0s")
+        drop = P.as_numpy(self.drop, name="PhaseDiagram.drop")
+        predicted = P.as_numpy(self.predicted, name="PhaseDiagram.predicted")
+        ax = P.axes_or_new(ax)
+        if np.isfinite(drop).any():
+            P.heatmap(
+                ax,
+                mus,
+                a0s,
+                drop,
+                colorbar=colorbar,
+                label="simulated drop of |m|",
+            )
+            P.plot_boundary(
+                ax, mus, a0s, predicted, label="predicted boundary", color="white"
+            )
+        else:
+            P.plot_region(
+                ax, mus, a0s, predicted, label="predicted unlearning", alpha=0.35
+            )
+        P.plot_reference(
+            ax,
+            float(P.as_numpy(self.critical_strength)),
+            label=f"critical c*_{self.k}",
+            color=P.PALETTE[1],
+            linewidth=1.6,
+        )
+        return P.finish_axes(
+            ax,
+            xlabel=f"teacher strength c*_{self.k}",
+            ylabel="initial scale a0",
+            title="unlearning phase diagram",
+            grid=False,
+        )
 
 
 @functools.partial(jax.jit, static_argnames=("k", "grid", "simulate"))

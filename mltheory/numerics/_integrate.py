@@ -24,7 +24,7 @@ import functools
 import math
 import weakref
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -54,6 +54,9 @@ from mltheory.numerics._divergence import (
     handle_divergence,
     update_first_bad_step,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "TimeGrid",
@@ -238,6 +241,84 @@ class Trajectory(DivergedMixin):
     first_bad_step: ArrayLike = dataclasses.field(
         default_factory=lambda: np.asarray(-1, np.int32)
     )
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        label: str | None = None,
+        kind: Literal["theory", "simulation", "data"] = "theory",
+        max_lines: int = 10,
+        xlabel: str = "time t",
+        ylabel: str = "state",
+        logx: bool = False,
+        logy: bool = False,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot every recorded component against time.
+
+        Each leaf of ``ys`` with shape ``(n_records, *shape)`` draws one
+        curve per component, labelled by its path (``y``, ``y[1]``,
+        ``x.0``...). A trajectory stacked by :func:`jax.vmap` (``ts`` of
+        shape ``(B, n_records)``) draws every member, one colour per
+        component.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        label : str, optional
+            Prefix of the legend labels (e.g. ``"RK4"``).
+        kind : {"theory", "simulation", "data"}, default="theory"
+            Solid lines, markers or points (an ODE solution is ``"theory"``,
+            an SDE path is naturally ``"simulation"``).
+        max_lines : int, default=10
+            At most this many components are drawn (the first ones).
+        xlabel, ylabel : str
+            Axis labels; add units where they apply.
+        logx, logy : bool, default=False
+            Logarithmic axes.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        TypeError
+            If the trajectory holds tracers (call ``.plot()`` outside
+            :func:`jax.jit`).
+
+        Examples
+        --------
+        >>> from mltheory.numerics import TimeGrid, solve_ode
+        >>> traj = solve_ode(lambda t, y, args: -y, jnp.ones(2), grid=TimeGrid(1.0, 10))
+        >>> ax = traj.plot(label="decay")  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        ax = P.axes_or_new(ax)
+        ts = P.as_numpy(self.ts, name="ts")
+        batched = ts.ndim == 2
+        drawn = 0
+        for path, leaf in jax.tree_util.tree_flatten_with_path(self.ys)[0]:
+            y = P.as_numpy(leaf, name="ys")
+            lead = 2 if batched else 1
+            comps = y.reshape(*y.shape[:lead], -1)
+            n_comp = comps.shape[-1]
+            name = jax.tree_util.keystr(path, simple=True, separator=".") or "y"
+            for c in range(n_comp):
+                if drawn >= max_lines:
+                    break
+                text = name if y.ndim == lead else f"{name}[{c}]"
+                if label:
+                    text = f"{text}, {label}"
+                P.plot_members(ax, ts, comps[..., c], label=text, kind=kind, **kwargs)
+                drawn += 1
+        return P.finish_axes(ax, xlabel=xlabel, ylabel=ylabel, logx=logx, logy=logy)
 
 
 # --------------------------------------------------------------------------- #
