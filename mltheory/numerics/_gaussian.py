@@ -687,9 +687,15 @@ def _scale_by_sqrt_factorial(x: Array, *, inverse: bool = False) -> Array:
     def body(y: Array, row: Array) -> tuple[Array, None]:
         return lax.optimization_barrier(y * row), None
 
-    y = lax.optimization_barrier(x * jnp.asarray(mant))
-    y, _ = lax.scan(body, y, jnp.asarray(rows))
-    return y
+    # Powers of 2 are exact while the result stays normal: scale up by them
+    # before the mantissa (a subnormal coefficient keeps all its bits), and
+    # scale down after it.
+    if inverse:
+        y = lax.optimization_barrier(x * jnp.asarray(mant))
+        y, _ = lax.scan(body, y, jnp.asarray(rows))
+        return y
+    y, _ = lax.scan(body, x, jnp.asarray(rows))
+    return lax.optimization_barrier(y * jnp.asarray(mant))
 
 
 def _powers(x: Array, degree: int) -> Array:

@@ -245,6 +245,8 @@ def specgd_step(
     check_finite_in_dtype(lr, name="lr", dtype=w.dtype, dtype_of="W")
     check_in(method, name="method", options=_METHODS)
     eps = check_scalar(eps, name="eps", lower=0.0, lower_inclusive=False)
+    with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+        numerics.ns_coefficient_table(ns_coeffs, steps=ns_steps)  # whatever method
     if method == "svd":
         q = numerics.polar_svd(g, rank_tol=rank_tol)
     else:

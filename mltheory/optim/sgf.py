@@ -319,7 +319,12 @@ def sgd_to_sgf(lr: float, batch_size: int, d: int) -> tuple[float, float]:
 def _check_data(
     X: ArrayLike, y: ArrayLike, theta0: ArrayLike
 ) -> tuple[Array, Array, Array, bool]:
-    X = as_array(X, name="X", ndim=2, shape_hint="(n_samples, n_features)")
+    theta0 = as_array(theta0, name="theta0", ndim=(1, 2))
+    # The parameters keep their dtype; the data is cast to it (and checked
+    # for overflow after the cast).
+    X = as_array(
+        X, name="X", ndim=2, shape_hint="(n_samples, n_features)", dtype=theta0.dtype
+    )
     n, d = X.shape
     y = as_array(y, name="y", min_ndim=1)
     if y.shape[0] != n:
@@ -327,7 +332,6 @@ def _check_data(
             f"y must have length n_samples = {n} (one label per row of X); got "
             f"shape {tuple(y.shape)}."
         )
-    theta0 = as_array(theta0, name="theta0", ndim=(1, 2))
     vector = theta0.ndim == 1
     if vector:
         theta0 = theta0[:, None]
@@ -343,8 +347,7 @@ def _check_data(
             UserWarning,
             stacklevel=3,
         )
-    dtype = jnp.result_type(X.dtype, theta0.dtype)
-    return X.astype(dtype), y, theta0.astype(dtype), vector
+    return X, y, theta0, vector
 
 
 def _check_theta_star(theta_star: ArrayLike | None, d: int) -> Array | None:
