@@ -366,7 +366,7 @@ def check_same_tree(
     """
     leaves_t, def_t = jax.tree_util.tree_flatten_with_path(tree)
     leaves_l, def_l = jax.tree_util.tree_flatten_with_path(like)
-    if def_t != def_l:
+    if str(def_t) != str(def_l):
         paths_t = {jax.tree_util.keystr(p) for p, _ in leaves_t}
         paths_l = {jax.tree_util.keystr(p) for p, _ in leaves_l}
         extra = sorted(paths_t - paths_l)
@@ -378,8 +378,7 @@ def check_same_tree(
             detail.append(f"unexpected {', '.join(extra[:5])}")
         why = "; ".join(detail) if detail else f"got structure {def_t}"
         raise ValueError(
-            f"{name} must have the pytree structure of {like_name} "
-            f"({def_l}); {why}."
+            f"{name} must have the pytree structure of {like_name} ({def_l}); {why}."
         )
     if not check_shapes:
         return

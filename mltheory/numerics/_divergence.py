@@ -310,6 +310,7 @@ def handle_divergence(
     n_steps: int | None = None,
     n_records: int | None = None,
     step_name: str = "step",
+    member_label: Callable[[tuple[int, ...]], str] | None = None,
     stacklevel: int = 2,
 ) -> R:
     r"""Apply the divergence policy ``on_divergence`` to a computed result.
@@ -357,6 +358,10 @@ def handle_divergence(
     step_name : str, default="step"
         What one step is called in the message (``"step"``, ``"SGD step"``,
         ``"iteration"``).
+    member_label : callable, optional
+        For a batched result, ``member_label(index) -> str`` describes the
+        member at ``index`` (a tuple over the batch axes) in the user's terms
+        (``"strength 0.3, a0 1e9"``); default: the index.
     stacklevel : int, default=2
         Passed to :func:`warnings.warn`; 2 points at the caller of this
         function, so public wrappers pass 3.
@@ -478,7 +483,9 @@ def handle_divergence(
     member = ""
     if fb.ndim > 0:
         index = tuple(int(i) for i in np.unravel_index(flat, fb.shape))
-        label = index[0] if len(index) == 1 else index
+        label: Any = index[0] if len(index) == 1 else index
+        if member_label is not None:
+            label = f"{label} ({member_label(index)})"
         n_bad = int((fb >= 0).sum())
         member = f" in batch member {label} ({n_bad} of {fb.size} members diverged)"
     where = f"at {step_name} {step}{of}{when}{member}"

@@ -238,7 +238,7 @@ class Trajectory(DivergedMixin):
 
     ts: Array
     ys: PyTree
-    first_bad_step: ArrayLike = dataclasses.field(
+    first_bad_step: Any = dataclasses.field(
         default_factory=lambda: np.asarray(-1, np.int32)
     )
 
@@ -1192,9 +1192,7 @@ def solve_sde(
     if noise_shape is not None:
         noise_shape = _check_noise_shape(noise_shape, name="noise_shape")
     if increments is not None:
-        increments = as_array(
-            increments, name="increments", min_ndim=1, dtype=dtype
-        )
+        increments = as_array(increments, name="increments", min_ndim=1, dtype=dtype)
         if noise_shape is None:
             noise_shape = tuple(increments.shape[1:])
         want = (grid.n_steps, *noise_shape)

@@ -32,9 +32,9 @@ from mltheory._src._validation import (
     check_float_dtype,
     check_in,
     check_scalar,
-    renamed_arguments,
     describe,
     is_traced,
+    renamed_arguments,
 )
 
 __all__ = [

@@ -803,7 +803,7 @@ class PRTrajectory(DivergedMixin):
     spike_ratio: Array
     loss: Array
     method: str = static_field(default="gd")
-    first_bad_step: ArrayLike = dataclasses.field(
+    first_bad_step: Any = dataclasses.field(
         default_factory=lambda: np.asarray(-1, np.int32)
     )
 

@@ -125,7 +125,7 @@ class SGFTrajectory(DivergedMixin):
     teacher_overlaps: Array | None
     theta_final: Array
     observed: PyTree
-    first_bad_step: ArrayLike = dataclasses.field(
+    first_bad_step: Any = dataclasses.field(
         default_factory=lambda: np.asarray(-1, np.int32)
     )
 
