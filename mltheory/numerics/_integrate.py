@@ -242,6 +242,9 @@ class Trajectory(DivergedMixin):
         default_factory=lambda: np.asarray(-1, np.int32)
     )
 
+    def _summary_items(self) -> dict[str, Any]:
+        return {"horizon": self.ts[..., -1]}
+
     def plot(
         self,
         ax: Axes | None = None,
@@ -259,7 +262,8 @@ class Trajectory(DivergedMixin):
 
         Each leaf of ``ys`` with shape ``(n_records, *shape)`` draws one
         curve per component, labelled by its path (``y``, ``y[1]``,
-        ``x.0``...). A trajectory stacked by :func:`jax.vmap` (``ts`` of
+        ``x.0``...) followed by ``label``; a scalar state is labelled by
+        ``label`` alone. A trajectory stacked by :func:`jax.vmap` (``ts`` of
         shape ``(B, n_records)``) draws every member, one colour per
         component.
 
@@ -268,7 +272,7 @@ class Trajectory(DivergedMixin):
         ax : matplotlib.axes.Axes or None, default=None
             Where to draw; ``None`` makes a new figure (shown in Jupyter).
         label : str, optional
-            Prefix of the legend labels (e.g. ``"RK4"``).
+            Added to the legend labels (e.g. ``"RK4"``).
         kind : {"theory", "simulation", "data"}, default="theory"
             Solid lines, markers or points (an ODE solution is ``"theory"``,
             an SDE path is naturally ``"simulation"``).
@@ -303,19 +307,23 @@ class Trajectory(DivergedMixin):
         ax = P.axes_or_new(ax)
         ts = P.as_numpy(self.ts, name="ts")
         batched = ts.ndim == 2
+        lead = 2 if batched else 1
+        leaves = [
+            (jax.tree_util.keystr(path, simple=True, separator=".") or "y", leaf)
+            for path, leaf in jax.tree_util.tree_flatten_with_path(self.ys)[0]
+        ]
+        arrays = [(name, P.as_numpy(leaf, name="ys")) for name, leaf in leaves]
+        scalar = len(arrays) == 1 and arrays[0][1].ndim == lead
         drawn = 0
-        for path, leaf in jax.tree_util.tree_flatten_with_path(self.ys)[0]:
-            y = P.as_numpy(leaf, name="ys")
-            lead = 2 if batched else 1
+        for name, y in arrays:
             comps = y.reshape(*y.shape[:lead], -1)
-            n_comp = comps.shape[-1]
-            name = jax.tree_util.keystr(path, simple=True, separator=".") or "y"
-            for c in range(n_comp):
+            for c in range(comps.shape[-1]):
                 if drawn >= max_lines:
                     break
                 text = name if y.ndim == lead else f"{name}[{c}]"
                 if label:
-                    text = f"{text}, {label}"
+                    # A scalar state is named by the label alone.
+                    text = label if scalar else f"{text}, {label}"
                 P.plot_members(ax, ts, comps[..., c], label=text, kind=kind, **kwargs)
                 drawn += 1
         return P.finish_axes(ax, xlabel=xlabel, ylabel=ylabel, logx=logx, logy=logy)

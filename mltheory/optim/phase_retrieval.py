@@ -824,6 +824,13 @@ def _divergence_cause(method: str, lr: float, cov: SpikedCovariance) -> str:
         "(use a smaller lr, or check lr_schedule)"
     )
 
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps[..., -1],
+            "final alignment": self.alignment[..., -1],
+            "max spike ratio": self.spike_ratio.max(axis=-1),
+        }
+
     def plot(
         self,
         ax: Axes | Sequence[Axes] | None = None,
@@ -831,6 +838,7 @@ def _divergence_cause(method: str, lr: float, cov: SpikedCovariance) -> str:
         panel: Literal["coordinates", "alignment", "spike_ratio", "loss"] | None = None,
         label: str | None = None,
         kind: Literal["theory", "simulation", "data"] = "theory",
+        color: str | None = None,
         **kwargs: Any,
     ) -> Axes | Figure:
         r"""Plot the run: coordinates, alignment and spike/signal ratio.
@@ -854,6 +862,9 @@ def _divergence_cause(method: str, lr: float, cov: SpikedCovariance) -> str:
             Legend label; by default the method (``"GD"``, ``"SpecGD"``).
         kind : {"theory", "simulation", "data"}, default="theory"
             Lines (the recursion) or markers (a simulation).
+        color : str, optional
+            Colour of the alignment, spike-ratio and loss curves (by default
+            one per method); the coordinates keep one colour each.
         **kwargs
             Passed to :meth:`matplotlib.axes.Axes.plot`.
 
@@ -887,7 +898,7 @@ def _divergence_cause(method: str, lr: float, cov: SpikedCovariance) -> str:
             )
         name = {"gd": "GD", "specgd": "SpecGD"}.get(self.method, self.method)
         text = label if label is not None else name
-        col = P.PALETTE[0] if self.method == "gd" else P.PALETTE[1]
+        col = color or (P.PALETTE[0] if self.method == "gd" else P.PALETTE[1])
         ls = "-" if self.method == "gd" else "--"
         style: dict[str, Any] = {"linestyle": ls} if kind == "theory" else {}
         style |= kwargs

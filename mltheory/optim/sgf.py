@@ -147,6 +147,15 @@ class SGFTrajectory(DivergedMixin):
             observed=cut(self.observed),
         )
 
+    def _summary_items(self) -> dict[str, Any]:
+        items = {
+            "horizon": self.ts[..., -1],
+            "final train loss": self.train_loss[..., -1],
+        }
+        if self.test_loss is not None:
+            items["final test loss"] = self.test_loss[..., -1]
+        return items
+
     def plot(
         self,
         ax: Axes | None = None,
