@@ -807,23 +807,6 @@ class PRTrajectory(DivergedMixin):
         default_factory=lambda: np.asarray(-1, np.int32)
     )
 
-
-def _divergence_cause(method: str, lr: float, cov: SpikedCovariance) -> str:
-    """The likely cause of a blow-up, in the user's terms."""
-    if method == "gd":
-        try:
-            limit = 1.0 / float(cov.s_v) ** 2
-        except (TypeError, jax.errors.ConcretizationTypeError):
-            return f"lr = {lr:.4g} is beyond GD's stability limit (about 1/s_v**2)"
-        return (
-            f"lr = {lr:.4g} is beyond GD's stability limit, about 1/s_v**2 = "
-            f"{limit:.3g} for this covariance (use a smaller lr)"
-        )
-    return (
-        f"lr = {lr:.4g} (times lr_schedule) makes the SpecGD iterates blow up "
-        "(use a smaller lr, or check lr_schedule)"
-    )
-
     def _summary_items(self) -> dict[str, Any]:
         return {
             "steps": self.steps[..., -1],
@@ -950,6 +933,23 @@ def _divergence_cause(method: str, lr: float, cov: SpikedCovariance) -> str:
         ):
             draw(target, which)
         return fig
+
+
+def _divergence_cause(method: str, lr: float, cov: SpikedCovariance) -> str:
+    """The likely cause of a blow-up, in the user's terms."""
+    if method == "gd":
+        try:
+            limit = 1.0 / float(cov.s_v) ** 2
+        except (TypeError, jax.errors.ConcretizationTypeError):
+            return f"lr = {lr:.4g} is beyond GD's stability limit (about 1/s_v**2)"
+        return (
+            f"lr = {lr:.4g} is beyond GD's stability limit, about 1/s_v**2 = "
+            f"{limit:.3g} for this covariance (use a smaller lr)"
+        )
+    return (
+        f"lr = {lr:.4g} (times lr_schedule) makes the SpecGD iterates blow up "
+        "(use a smaller lr, or check lr_schedule)"
+    )
 
 
 def _manifold_gradient(abc: Array, s: Array, d: int) -> Array:
