@@ -145,7 +145,9 @@ class PhaseDiagram(DivergedMixin):
         >>> teacher = numerics.polynomial_series({1: 1.0}, degree=7)
         >>> p = fast_slow.FastSlowProblem(tanh, teacher, eps=0.1)
         >>> pd = fast_slow.phase_diagram(p, jnp.linspace(-0.3, 0.3, 4),
-        ...                              jnp.array([0.5, 1.0]), n_steps=2000)
+        ...                              jnp.array([0.5, 1.0]), simulate=False)
+        >>> pd.predicted.shape
+        (4, 2)
         >>> ax = pd.plot()  # doctest: +SKIP
         """
         from mltheory._src import _plotting as P

@@ -867,8 +867,10 @@ class PRTrajectory(DivergedMixin):
         Examples
         --------
         >>> from mltheory.optim import phase_retrieval as pr
-        >>> cmp = pr.compare_gd_specgd(pr.spiked_covariance(16, 4.0), lr_gd=0.002,
-        ...                            lr_specgd=0.002, steps=200)
+        >>> cmp = pr.compare_gd_specgd(pr.spiked_covariance(8, 4.0), lr_gd=0.002,
+        ...                            lr_specgd=0.002, steps=20)
+        >>> cmp.gd.alignment.shape
+        (21,)
         >>> fig = cmp.gd.plot(); cmp.specgd.plot(ax=fig.axes)  # doctest: +SKIP
         """
         from mltheory._src import _plotting as P
