@@ -145,7 +145,7 @@ _PROTECTED = re.compile(
 )
 _TEXT = re.compile(r">([^<>]+)<")
 _DOTTED = re.compile(r"\b[A-Za-z_]\w*(?:[._]\w+)+\b")
-_LONG_WORD = re.compile(r"\b\w{18,}\b")
+_LONG_WORD = re.compile(r"\b\w{14,}\b")
 _BREAK = re.compile(r"(?<=\w)([._])(?=\w)")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
@@ -156,7 +156,12 @@ def _break_text(text: str) -> str:
     return text.replace("\x00", "<wbr>")
 
 
+_SIG_PAREN = '<span class="sig-paren">(</span>'
+
+
 def _add_breaks(html: str) -> str:
+    # A signature may also wrap right after its opening parenthesis.
+    html = html.replace(_SIG_PAREN, _SIG_PAREN + "<wbr>")
     parts = _PROTECTED.split(html)
     out = []
     # split() with two groups yields [text, block, tag-name, text, ...].
