@@ -32,7 +32,8 @@ fig = traj.plot()
 # %%
 # The neurons in the signal plane, at the start and at the end
 # ------------------------------------------------------------
-# Point size is the output mass |a_j| ||w_j||; colour the sign of a_j.
+# Point size is the output mass :math:`|a_j|\,\|w_j\|`; colour the sign of
+# :math:`a_j`.
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 4.2), layout="constrained")
 start = xor.XORParams(traj.params.W[0], traj.params.a[0])
 start.plot(ax=ax0)
@@ -46,8 +47,9 @@ print("within-block spread", jnp.round(blocks.within_block_spread, 2))
 # %%
 # Where the network errs: error by distance to the boundary
 # ---------------------------------------------------------
-# The fit f ~ c y min(|x1|, |x2|) leaves a residual of size sigma; the
-# idealised network with that sigma/c predicts the error per band.
+# The fit :math:`f \approx c\, y \min(|x_1|, |x_2|)` leaves a residual of size
+# :math:`\sigma`; the idealised network with that :math:`\sigma/c` predicts the
+# error per band.
 rep = xor.error_regions(jax.random.key(1), traj.final_params)
 print("test error", float(rep.test_error), "predicted", float(rep.predicted_error))
 ax = rep.plot()
