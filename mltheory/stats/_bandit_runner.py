@@ -120,7 +120,11 @@ class BanditRun:
         line = plotting.plot_curve(ax, t, R, label=label, kind="simulation", **kwargs)
         if self.explore_rounds:
             plotting.plot_reference(
-                ax, self.explore_rounds, axis="x", color=line.get_color(), linewidth=1
+                ax,
+                self.explore_rounds,
+                axis="x",
+                color=str(line.get_color()),
+                linewidth=1,
             )
         return plotting.finish_axes(
             ax, xlabel="round t", ylabel="cumulative regret R(t)"
@@ -253,7 +257,11 @@ class BanditRunBatch:
         )
         if self.explore_rounds:
             plotting.plot_reference(
-                ax, self.explore_rounds, axis="x", color=line.get_color(), linewidth=1
+                ax,
+                self.explore_rounds,
+                axis="x",
+                color=str(line.get_color()),
+                linewidth=1,
             )
         return plotting.finish_axes(
             ax, xlabel="round t", ylabel="mean cumulative regret R(t)"
