@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -243,7 +244,7 @@ def _etc_simulate(
     means: Array,
     noise: Array,
     keys: Array,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
     """Explore, fit once, then score every committed round in batched blocks."""
     R, T, K, d = contexts.shape
     arms, params, ok = _etc_fit_batch(policy, T0, contexts, means, noise, keys)
@@ -264,7 +265,7 @@ def _etc_simulate(
     bad_rows = ~finite
     first = np.where(bad_rows.any(axis=1), bad_rows.argmax(axis=1), -1)
     first = np.where(ok, first, min(T0, T - 1))
-    return actions, first, ok
+    return actions, first, ok, params
 
 
 class _ExploreThenCommit(_Policy):
@@ -342,9 +343,15 @@ class _ExploreThenCommit(_Policy):
     ) -> tuple[np.ndarray, np.ndarray]:
         T, K = means.shape[1:]
         T0 = self.explore_length(T, K)
-        actions, bad, fit_ok = _etc_simulate(self, T0, contexts, means, noise, keys)
+        actions, bad, fit_ok, params = _etc_simulate(
+            self, T0, contexts, means, noise, keys
+        )
         self._raise_if_not_psd(contexts, means, noise, keys, fit_ok, T0)
+        self._after_fit(params)
         return actions, bad
+
+    def _after_fit(self, params: Any) -> None:
+        return None
 
     def _raise_if_not_psd(self, *args: Any) -> None:
         return None
@@ -412,6 +419,7 @@ class _ExploreThenCommit(_Policy):
                     "the Gram matrix of an arm is not positive semi-definite; use a "
                     "positive definite kernel."
                 )
+            self._after_fit(self._params)
         return np.asarray(_etc_predict_jit(self, self._params, x[None])[0])
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
@@ -574,7 +582,7 @@ class KernelInterpolationETC(_ExploreThenCommit):
         G = self._kern(X, X)
         masks = _masks(arms, K)
 
-        def fit_arm(m: Array) -> tuple[Array, Array]:
+        def fit_arm(m: Array) -> tuple[Array, Array, Array]:
             mf = m.astype(G.dtype)
             Gi = G * (mf[:, None] * mf[None, :]) + jnp.diag(1.0 - mf)
             n = jnp.maximum(mf.sum(), 1.0)
@@ -590,13 +598,26 @@ class KernelInterpolationETC(_ExploreThenCommit):
             bad = ~jnp.isfinite(cond) | (cond > 1e12)
             L = jnp.where(bad, factor(jnp.maximum(jitter, 1e-8 * scale)), L)
             alpha = jax.scipy.linalg.cho_solve((L, True), mf * y)
-            return alpha * mf, jnp.all(jnp.isfinite(alpha))
+            return alpha * mf, jnp.all(jnp.isfinite(alpha)), bad
 
-        alphas, ok = jax.vmap(fit_arm)(masks)
-        return (X, alphas), jnp.all(ok)
+        alphas, ok, refit = jax.vmap(fit_arm)(masks)
+        return (X, alphas, jnp.any(refit)), jnp.all(ok)
+
+    def _after_fit(self, params: Any) -> None:
+        refit = np.asarray(params[2])
+        if refit.any():
+            warnings.warn(
+                "an explored Gram matrix was ill-conditioned (condition number above "
+                "1e12 with jitter "
+                f"{self.jitter}); it was refactorised with relative jitter 1e-8, so "
+                f"the fit is a near-ridgeless ridge fit ({int(refit.sum())} of "
+                f"{refit.size} replication(s)).",
+                RuntimeWarning,
+                stacklevel=4,
+            )
 
     def _predict(self, params: Any, contexts: Array) -> Array:
-        X, alphas = params
+        X, alphas, _ = params
         # (B, K, d) -> one kernel product per arm: k(X_i(t), X_explored) alpha_i
         kmat = jax.vmap(lambda c: self._kern(c, X), in_axes=1, out_axes=1)(contexts)
         return jnp.einsum("bks,ks->bk", kmat, alphas)

@@ -10,7 +10,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from mltheory import numerics
-from mltheory.numerics import parallel
 from mltheory._src._pytree import pytree_dataclass, static_field
 from mltheory._src._typing import ArrayLike
 from mltheory._src._validation import (
@@ -19,6 +18,7 @@ from mltheory._src._validation import (
     check_scalar,
     describe,
 )
+from mltheory.numerics import parallel
 from mltheory.stats._bandit_env import (
     BanditInstance,
     _check_means_finite,
@@ -117,12 +117,14 @@ class BanditRun:
             )
         t = np.arange(1, R.shape[0] + 1)
         label = kwargs.pop("label", self.policy)
-        line = plotting.plot_curve(
-            ax, t, R, label=label, kind="simulation", **kwargs
-        )
+        line = plotting.plot_curve(ax, t, R, label=label, kind="simulation", **kwargs)
         if self.explore_rounds:
             plotting.plot_reference(
-                ax, self.explore_rounds, axis="x", color=line.get_color(), linewidth=1
+                ax,
+                self.explore_rounds,
+                axis="x",
+                color=str(line.get_color()),
+                linewidth=1,
             )
         return plotting.finish_axes(
             ax, xlabel="round t", ylabel="cumulative regret R(t)"
@@ -255,7 +257,11 @@ class BanditRunBatch:
         )
         if self.explore_rounds:
             plotting.plot_reference(
-                ax, self.explore_rounds, axis="x", color=line.get_color(), linewidth=1
+                ax,
+                self.explore_rounds,
+                axis="x",
+                color=str(line.get_color()),
+                linewidth=1,
             )
         return plotting.finish_axes(
             ax, xlabel="round t", ylabel="mean cumulative regret R(t)"

@@ -389,7 +389,7 @@ def test_non_finite_scores_raise_or_are_flagged():
     X[10, 1, 0] = 1e200  # overflows the inner-product kernel exp(<x, x'>/d)
     inst = B.instance_from_arrays(X, X[..., 0] * 0)
     pol = B.KernelInterpolationETC(T0=4, explore="round_robin")
-    with pytest.raises(DivergenceError, match="non-finite.*at round 10"):
+    with pytest.raises(DivergenceError, match=r"non-finite.*at round 10"):
         B.run_bandit(pol, inst)
     run = B.run_bandit(pol, inst, on_divergence="flag")
     assert run.first_bad_step == 10 and run.diverged
@@ -531,6 +531,18 @@ def test_non_psd_gram_is_reported_with_its_min_eigenvalue(inst):
     pol = B.KernelInterpolationETC(h=jnp.sin, T0=30)  # sin: negative coefficients
     with pytest.raises(ValueError, match="positive semi-definite; got a minimum eigen"):
         B.run_bandit(pol, inst)
+
+
+def test_ill_conditioned_gram_warns_and_falls_back_to_a_tiny_ridge():
+    # every context the same: the Gram matrix is all ones (rank 1); without
+    # jitter the factor is singular, the refit with jitter 1e-8 interpolates
+    # the mean reward.
+    X = np.ones((20, 2, 3))
+    inst = B.instance_from_arrays(X, np.tile([0.0, 1.0], (20, 1)))
+    pol = B.KernelInterpolationETC(T0=6, explore="round_robin", jitter=0.0)
+    with pytest.warns(RuntimeWarning, match="ill-conditioned"):
+        run = B.run_bandit(pol, inst)
+    assert np.all(run.actions[6:] == 1)
 
 
 def test_runner_bad_inputs(inst):
