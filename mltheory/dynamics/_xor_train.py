@@ -376,7 +376,7 @@ def train_xor(
 
     Cost per step: three products of sizes :math:`B \times d \times m`; per
     record: two with ``n_test`` rows (chunked, memory
-    :math:`O(4096\, m)`). The default configuration follows the
+    :math:`O(1024\, m)`). The default configuration follows the
     experiments of [1]_ in size (online SGD on the logistic loss, both layers
     trained, small balanced initialisation as in [2]_); its exact
     hyper-parameters are a library choice.
