@@ -219,6 +219,7 @@ _STATIC = ("batch_size", "steps", "record_every", "label_sign", "dist", "df", "n
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def _train(
     key: KeyArray,
+    k_test: KeyArray,
     params: XORParams,
     lr: Array,
     *,
@@ -233,7 +234,6 @@ def _train(
     dtype = params.W.dtype
     d, B, s = params.W.shape[1], batch_size, label_sign
     k_batch = jax.random.fold_in(key, 1)
-    k_test = jax.random.fold_in(key, 2)
     grad = jax.value_and_grad(loss_core)
 
     def batch(n: Array) -> tuple[Array, Array]:
@@ -295,6 +295,7 @@ def train_xor(
     *,
     params: XORParams | None = None,
     n_test: int = 20_000,
+    test_key: KeyArray | None = None,
     dtype: Any = None,
     on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> XORTrajectory:
@@ -331,6 +332,11 @@ def train_xor(
         ``config.symmetric_init``.
     n_test : int, default=20_000
         Size of the fixed test set, >= 1.
+    test_key : jax.Array, optional
+        Key of the test set; default ``fold_in(key, 2)``. Pass one shared key
+        when vmapping over seeds to score every seed on the same test set
+        (common random numbers: differences between seeds are then not test
+        noise).
     dtype : dtype, optional
         Working dtype; default the dtype of ``params``, else JAX's default
         float (use ``jnp.float32`` for speed when x64 is on).
@@ -372,7 +378,10 @@ def train_xor(
     .. code-block:: python
 
         keys = jax.random.split(jax.random.key(0), 16)
-        runs = jax.vmap(lambda k: xor.train_xor(k, cfg, on_divergence="flag"))(keys)
+        test_key = jax.random.key(1)  # one test set for every seed
+        runs = jax.vmap(
+            lambda k: xor.train_xor(k, cfg, test_key=test_key, on_divergence="flag")
+        )(keys)
 
     Cost per step: three products of sizes :math:`B \times d \times m`; per
     record: two with ``n_test`` rows (chunked, memory
@@ -403,6 +412,11 @@ def train_xor(
     if not isinstance(config, XORConfig):
         raise TypeError(f"config must be an XORConfig; got {describe(config)}.")
     n_test = check_scalar(n_test, name="n_test", kind=int, lower=1)
+    k_test = (
+        jax.random.fold_in(key, 2)
+        if test_key is None
+        else check_key(test_key, name="test_key")
+    )
     check_on_divergence(on_divergence)
     if params is None:
         dtype = check_float_dtype(dtype, name="dtype")
@@ -425,6 +439,7 @@ def train_xor(
         params = XORParams(params.W.astype(dtype), params.a.astype(dtype))
     traj = _train(
         key,
+        k_test,
         params,
         jnp.asarray(config.lr, dtype),
         batch_size=config.batch_size,

@@ -814,3 +814,16 @@ def test_default_run_errors_sit_in_the_zero_margin_band(default_run, key):
     wrong = np.asarray(rep.err_by_bin) * np.asarray(rep.mass_by_bin)
     assert wrong[edges[:-1] < 0.05].sum() > 0.9 * wrong.sum()
     assert float(rep.err_by_bin[-1]) == 0.0
+
+
+def test_shared_test_key_scores_every_seed_on_one_test_set(run):
+    tk = jax.random.fold_in(jax.random.key(3), 2)  # run's own test-set key
+    same = xor.train_xor(jax.random.key(3), CFG, n_test=N_TEST, test_key=tk)
+    np.testing.assert_array_equal(same.test_error, run.test_error)
+    other = xor.train_xor(
+        jax.random.key(3), CFG, n_test=N_TEST, test_key=jax.random.key(99)
+    )
+    np.testing.assert_array_equal(other.params.W, run.params.W)  # same training
+    assert not np.array_equal(other.test_loss, run.test_loss)
+    with pytest.raises(TypeError, match="test_key must be a JAX PRNG key"):
+        xor.train_xor(jax.random.key(3), CFG, test_key=5)
