@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import Mesh
 
 from mltheory._src._pytree import pytree_dataclass
 from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
@@ -46,7 +47,7 @@ from mltheory._src._validation import (
     describe,
     is_traced,
 )
-from mltheory.numerics import TimeGrid, solve_sde
+from mltheory.numerics import TimeGrid, map_keys, solve_sde
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -553,6 +554,15 @@ def _sgf_terms(
     return drift, diffusion
 
 
+def _is_key_batch(key: Any) -> bool:
+    """A 1-D array of typed PRNG keys: one run per key."""
+    return (
+        isinstance(key, jax.Array)
+        and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and key.ndim == 1
+    )
+
+
 def _scalar(x: Any, dtype: Any) -> Any:
     # A NumPy scalar goes to the device with the jitted call's arguments; a
     # jnp.asarray per scalar would dispatch one small device op each.
@@ -576,6 +586,7 @@ def simulate_sgf(
     theta_star: ArrayLike | None = None,
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
+    mesh: Mesh | None = None,
 ) -> SGFTrajectory:
     r"""Simulate stochastic gradient flow on a data set with a fixed-step SDE scheme.
 
@@ -586,7 +597,10 @@ def simulate_sgf(
     Parameters
     ----------
     key : jax.Array
-        PRNG key of the Brownian increments (one per sample and step).
+        PRNG key of the Brownian increments (one per sample and step), or a
+        1-D array of keys (``jax.random.split(key, S)``): ``S`` independent
+        runs on the same data as one vmapped computation, every field of the
+        result then with a leading seed axis of length ``S``.
     X : array_like of shape (n, d)
         The data; rows should be :math:`N(0, I_d/d)` for the DMFT scaling.
     y : array_like of shape (n,) or (n, m)
@@ -622,12 +636,18 @@ def simulate_sgf(
         ``test_loss(theta) -> scalar`` recorded at each record.
     observables : callable, optional
         ``observables(theta) -> pytree`` recorded at each record.
+    mesh : jax.sharding.Mesh, optional
+        Split the seed axis of a batch of keys over the devices of this
+        one-axis mesh (:func:`mltheory.numerics.make_mesh`); the number of
+        keys must be a multiple of the number of devices. Each device runs its
+        own seeds; the results equal those without a mesh.
 
     Returns
     -------
     SGFTrajectory
         Train loss, test loss, overlaps and observables at the record times,
-        and the final parameters (shaped like ``theta0``).
+        and the final parameters (shaped like ``theta0``); with a leading seed
+        axis when ``key`` is a batch of keys.
 
     Raises
     ------
@@ -688,7 +708,38 @@ def simulate_sgf(
     (3,)
     >>> print(bool(traj.train_loss[-1] < 0.2 * traj.train_loss[0]))
     True
+
+    Four seeds at once (one vmapped run; add ``mesh=make_mesh()`` to split them
+    over devices):
+
+    >>> keys = jax.random.split(kn, 4)
+    >>> simulate_sgf(keys, X, y, jnp.zeros((d, 1)), loss=sq, tau=0.5,
+    ...              grid=TimeGrid(2.0, 40), record_every=20).train_loss.shape
+    (4, 3)
     """
+    if mesh is not None or _is_key_batch(key):
+        return map_keys(
+            lambda k: simulate_sgf(
+                k,
+                X,
+                y,
+                theta0,
+                loss=loss,
+                tau=tau,
+                grid=grid,
+                dloss=dloss,
+                ridge=ridge,
+                reg_grad=reg_grad,
+                method=method,
+                record_every=record_every,
+                theta_star=theta_star,
+                test_loss=test_loss,
+                observables=observables,
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
     key = check_key(key)
     if not isinstance(grid, TimeGrid):
         raise TypeError(
@@ -820,6 +871,7 @@ def simulate_sgd(
     theta_star: ArrayLike | None = None,
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
+    mesh: Mesh | None = None,
 ) -> SGFTrajectory:
     r"""Simulate multi-pass mini-batch SGD, reported on the SGF time axis.
 
@@ -832,7 +884,9 @@ def simulate_sgd(
     Parameters
     ----------
     key : jax.Array
-        PRNG key of the mini-batch draws.
+        PRNG key of the mini-batch draws, or a 1-D array of keys: one run per
+        key on the same data (one vmapped computation), every field of the
+        result with a leading seed axis.
     X : array_like of shape (n, d)
         The data.
     y : array_like of shape (n,) or (n, m)
@@ -864,11 +918,15 @@ def simulate_sgd(
         ``test_loss(theta) -> scalar`` recorded at each record.
     observables : callable, optional
         ``observables(theta) -> pytree`` recorded at each record.
+    mesh : jax.sharding.Mesh, optional
+        Split the seed axis of a batch of keys over the devices of this
+        one-axis mesh; the number of keys must be a multiple of its size.
 
     Returns
     -------
     SGFTrajectory
-        Observables at SGF times ``m * lr / d`` for the recorded steps.
+        Observables at SGF times ``m * lr / d`` for the recorded steps (with a
+        leading seed axis when ``key`` is a batch of keys).
 
     Raises
     ------
@@ -910,6 +968,30 @@ def simulate_sgd(
     >>> print(np.asarray(traj.ts))
     [0. 1. 2.]
     """
+    if mesh is not None or _is_key_batch(key):
+        return map_keys(
+            lambda k: simulate_sgd(
+                k,
+                X,
+                y,
+                theta0,
+                loss=loss,
+                lr=lr,
+                batch_size=batch_size,
+                n_steps=n_steps,
+                dloss=dloss,
+                ridge=ridge,
+                reg_grad=reg_grad,
+                sampling=sampling,
+                record_every=record_every,
+                theta_star=theta_star,
+                test_loss=test_loss,
+                observables=observables,
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
     key = check_key(key)
     lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
     n_steps = check_scalar(n_steps, name="n_steps", kind=int, lower=1)
