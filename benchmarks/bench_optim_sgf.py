@@ -133,3 +133,6 @@ CASES = {
     "sgf_em_vs_diffrax": (_setup, _baseline, _ours, _check),
     "sgf_em_vs_diffrax_recipe": (_setup, _baseline_recipe, _ours, _check),
 }
+
+# Issue 4: simulate_sgf at least 10x faster than diffrax's Euler–Maruyama.
+GOALS = {"sgf_em_vs_diffrax": 0.1}
