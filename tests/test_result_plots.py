@@ -91,6 +91,8 @@ def test_trajectory_plot(ax):
     ax2 = Figure().add_subplot()
     _decay(jnp.ones(30)).plot(ax=ax2, max_lines=4)
     assert len(ax2.get_lines()) == 4
+    ax3 = _decay(jnp.ones(())).plot(label="decay")  # a scalar state: label alone
+    assert _labels(ax3) == ["decay"]
 
 
 def test_trajectory_plot_batched_and_traced(ax):
@@ -489,6 +491,21 @@ def test_sample_result_plots(ax, sample_result):
         res.plot(show="order")
     with pytest.raises(TypeError, match="traced value"):
         _traced_plot(res)
+
+
+def test_real_results_print_short_summaries(dmft_pair, pr_runs):
+    theory, sim = dmft_pair
+    gd, _ = pr_runs
+    for result, key in (
+        (theory, "final test loss="),
+        (sim, "final train loss=f64[3]"),
+        (gd, "final alignment="),
+    ):
+        text = repr(result)
+        assert key in text, text
+        assert len(text) < 700 and "[[" not in text  # no array dumps
+        assert result._repr_html_().startswith("<table")
+    assert "C_theta=f64[21,21,1,1]" in repr(theory)
 
 
 def test_every_listed_result_type_has_plot():

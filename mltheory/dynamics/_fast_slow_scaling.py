@@ -88,6 +88,7 @@ class ScalingLaw:
         t: ArrayLike | None = None,
         variables: tuple[str, ...] = ("m",),
         label: str | None = "law",
+        color: str | None = None,
         **kwargs: Any,
     ) -> Axes:
         r"""Plot the power laws on log-log axes.
@@ -109,6 +110,8 @@ class ScalingLaw:
             Which laws.
         label : str or None, default="law"
             Appended to the legend entries, after the exponent.
+        color : str, optional
+            One colour for every law (by default the variable's colour).
         **kwargs
             Passed to :meth:`matplotlib.axes.Axes.plot`.
 
@@ -159,7 +162,9 @@ class ScalingLaw:
         for v in variables:
             pref, expo = (float(P.as_numpy(x)) for x in laws[v])
             text = f"{v} ~ t^{expo:.3g}" + (f" ({label})" if label else "")
-            P.plot_curve(ax, ts, pref * ts**expo, label=text, color=colors[v], **style)
+            P.plot_curve(
+                ax, ts, pref * ts**expo, label=text, color=color or colors[v], **style
+            )
         ylabel = "alignment m" if variables == ("m",) else "value"
         return P.finish_axes(ax, xlabel="time t", ylabel=ylabel, logx=True, logy=True)
 

@@ -34,6 +34,7 @@ from mltheory._src._validation import (
     check_scalar,
     describe,
     is_traced,
+    renamed_arguments,
 )
 
 __all__ = [
@@ -501,15 +502,22 @@ def polar(
     0.0
     """
     check_in(method, name="method", options=("svd", "ns"))
+    with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+        _coefficient_table(ns_coeffs, ns_steps)  # checked whatever the method
     if method == "ns":
         if rank_tol is not None:
             raise ValueError(
                 "rank_tol is only used by method='svd'; got rank_tol="
                 f"{rank_tol!r} with method='ns'."
             )
-        return newton_schulz(
-            G, steps=ns_steps, coeffs=ns_coeffs, eps=eps, compute_dtype=compute_dtype
-        )
+        with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+            return newton_schulz(
+                G,
+                steps=ns_steps,
+                coeffs=ns_coeffs,
+                eps=eps,
+                compute_dtype=compute_dtype,
+            )
     if compute_dtype is not None:
         raise ValueError(
             "compute_dtype is only used by method='ns'; got compute_dtype="
@@ -587,8 +595,8 @@ def sqrtm_psd(
         NaN/inf, or (eager calls only) is not symmetric up to
         :math:`\sqrt{\epsilon_{\mathrm{dtype}}}` relative Frobenius error or
         has an eigenvalue below :math:`-\sqrt{\epsilon_{\mathrm{dtype}}}
-        \lambda_{\max}` (not PSD: use :func:`project_psd` first); if
-        ``eps < 0``.
+        \lambda_{\max}` (not PSD: use :func:`project_psd` first) or, with
+        ``inverse=True``, no positive eigenvalue; if ``eps < 0``.
     TypeError
         If ``A`` is not numeric or ``inverse`` is not a bool.
 
@@ -607,7 +615,9 @@ def sqrtm_psd(
         \lambda_{\mathrm{floor}} = \mathrm{eps} \cdot \max(\lambda_{\max}, 0).
 
     For the inverse the floor is also at least the smallest normal float,
-    so the result stays finite (for :math:`A = 0` it is huge, not inf).
+    so the result stays finite; an eager call refuses a matrix without a
+    positive eigenvalue (:math:`A = 0`), whose inverse root does not exist
+    (under :func:`jax.jit` it returns a huge multiple of the identity).
     Scaling: :math:`(cA)^{1/2} = \sqrt{c} A^{1/2}` for :math:`c > 0` because
     the floor is relative. Under :func:`jax.jit` the symmetry and PSD checks
     are skipped and negative eigenvalues are clipped to the floor, which
@@ -651,6 +661,13 @@ def sqrtm_psd(
                 "A must be positive semidefinite: expected eigenvalues >= "
                 f"-{tol:.1e} * max|eigenvalue|; got a smallest eigenvalue of "
                 f"{float(lam[..., 0].min()):.3e}. Use project_psd(A) first."
+            )
+        if inverse and np.any(lam[..., -1] <= 0):
+            raise ValueError(
+                "A must have a positive eigenvalue for inverse=True (the inverse "
+                "square root of a zero matrix does not exist and the relative "
+                "eigenvalue floor has no scale); got a largest eigenvalue of "
+                f"{float(lam[..., -1].min()):.3e}."
             )
     return root
 

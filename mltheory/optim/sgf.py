@@ -25,6 +25,7 @@ product per step; the :math:`d \times d` diffusion matrix is never formed.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from collections.abc import Callable
@@ -36,18 +37,25 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh
 
-from mltheory._src._pytree import pytree_dataclass
+from mltheory._src._pytree import DivergedMixin, pytree_dataclass
 from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
 from mltheory._src._validation import (
     as_array,
     check_callable,
     check_in,
     check_key,
+    check_on_divergence,
     check_scalar,
     describe,
     is_traced,
 )
-from mltheory.numerics import TimeGrid, map_keys, solve_sde
+from mltheory.numerics import (
+    TimeGrid,
+    handle_divergence,
+    map_keys,
+    solve_sde,
+    update_first_bad_step,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -66,7 +74,7 @@ _SAMPLINGS = ("epoch_shuffle", "with_replacement")
 
 
 @pytree_dataclass
-class SGFTrajectory:
+class SGFTrajectory(DivergedMixin):
     r"""Recorded observables of one simulated SGF or SGD run.
 
     A frozen dataclass registered as a JAX pytree, so it can be returned from
@@ -89,6 +97,12 @@ class SGFTrajectory:
         The parameters at the last step.
     observed : pytree or None
         ``observables(theta)`` at each record (leading axis ``n_records``).
+    first_bad_step : int or jax.Array of int32, default=-1
+        The first step (SGF step or SGD step) whose parameters were
+        non-finite, ``-1`` if none (one entry per seed when vmapped);
+        ``diverged`` is ``first_bad_step >= 0``. After a divergence
+        ``theta_final`` is the non-finite last state. See
+        :func:`mltheory.numerics.handle_divergence`.
 
     See Also
     --------
@@ -113,6 +127,36 @@ class SGFTrajectory:
     teacher_overlaps: Array | None
     theta_final: Array
     observed: PyTree
+    first_bad_step: Any = dataclasses.field(
+        default_factory=lambda: np.asarray(-1, np.int32)
+    )
+
+    def _truncate_records(self, n_keep: int) -> SGFTrajectory:
+        """Keep the first ``n_keep`` records (theta_final is not a record)."""
+        axis = np.ndim(self.first_bad_step)  # leading axes of a batch of seeds
+        index = (slice(None),) * axis + (slice(0, n_keep),)
+
+        def cut(x: Any) -> Any:
+            return None if x is None else jax.tree.map(lambda a: a[index], x)
+
+        return dataclasses.replace(
+            self,
+            ts=self.ts[index],
+            train_loss=self.train_loss[index],
+            test_loss=cut(self.test_loss),
+            overlaps=self.overlaps[index],
+            teacher_overlaps=cut(self.teacher_overlaps),
+            observed=cut(self.observed),
+        )
+
+    def _summary_items(self) -> dict[str, Any]:
+        items = {
+            "horizon": self.ts[..., -1],
+            "final train loss": self.train_loss[..., -1],
+        }
+        if self.test_loss is not None:
+            items["final test loss"] = self.test_loss[..., -1]
+        return items
 
     def plot(
         self,
@@ -286,7 +330,12 @@ def sgd_to_sgf(lr: float, batch_size: int, d: int) -> tuple[float, float]:
 def _check_data(
     X: ArrayLike, y: ArrayLike, theta0: ArrayLike
 ) -> tuple[Array, Array, Array, bool]:
-    X = as_array(X, name="X", ndim=2, shape_hint="(n_samples, n_features)")
+    theta0 = as_array(theta0, name="theta0", ndim=(1, 2))
+    # The parameters keep their dtype; the data is cast to it (and checked
+    # for overflow after the cast).
+    X = as_array(
+        X, name="X", ndim=2, shape_hint="(n_samples, n_features)", dtype=theta0.dtype
+    )
     n, d = X.shape
     y = as_array(y, name="y", min_ndim=1)
     if y.shape[0] != n:
@@ -294,7 +343,6 @@ def _check_data(
             f"y must have length n_samples = {n} (one label per row of X); got "
             f"shape {tuple(y.shape)}."
         )
-    theta0 = as_array(theta0, name="theta0", ndim=(1, 2))
     vector = theta0.ndim == 1
     if vector:
         theta0 = theta0[:, None]
@@ -310,8 +358,7 @@ def _check_data(
             UserWarning,
             stacklevel=3,
         )
-    dtype = jnp.result_type(X.dtype, theta0.dtype)
-    return X.astype(dtype), y, theta0.astype(dtype), vector
+    return X, y, theta0, vector
 
 
 def _check_theta_star(theta_star: ArrayLike | None, d: int) -> Array | None:
@@ -487,6 +534,7 @@ def _finish(
     test_loss: Callable[..., Any] | None,
     observables: Callable[..., Any] | None,
     vector: bool,
+    first_bad_step: Array,
 ) -> SGFTrajectory:
     star = theta_star if theta_star is not None else jnp.zeros((X.shape[1], 1))
     train, test, q, m, obs, final = _record_observables(
@@ -508,6 +556,7 @@ def _finish(
         teacher_overlaps=m,
         theta_final=final,
         observed=obs,
+        first_bad_step=first_bad_step,
     )
 
 
@@ -587,6 +636,7 @@ def simulate_sgf(
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
     mesh: Mesh | None = None,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGFTrajectory:
     r"""Simulate stochastic gradient flow on a data set with a fixed-step SDE scheme.
 
@@ -641,6 +691,14 @@ def simulate_sgf(
         one-axis mesh (:func:`mltheory.numerics.make_mesh`); the number of
         keys must be a multiple of the number of devices. Each device runs its
         own seeds; the results equal those without a mesh.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If the parameters become NaN/inf (a step beyond the stability
+        limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
+        the first bad step and its time, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set. Under :func:`jax.jit`/:func:`jax.vmap` read
+        ``result.diverged`` (see :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
@@ -658,13 +716,17 @@ def simulate_sgf(
     ValueError
         If ``X`` is not 2-D, ``y`` has the wrong length, ``theta0`` has the
         wrong shape, an input holds NaN/inf, ``tau < 0``, ``ridge < 0``,
-        ``method`` is unknown, ``record_every`` is invalid, or ``loss``/
-        ``dloss``/``reg_grad`` return the wrong shapes.
+        ``method`` or ``on_divergence`` is unknown, ``record_every`` is
+        invalid, or ``loss``/``dloss``/``reg_grad`` return the wrong shapes.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the parameters became non-finite.
 
     Warns
     -----
     UserWarning
         If ``d < 100`` (finite-size effects dominate).
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the parameters became non-finite.
 
     See Also
     --------
@@ -679,10 +741,10 @@ def simulate_sgf(
 
     .. math::
 
-        \theta_{k+1} = \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
+        \theta_{k+1} &= \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
             + \delta^{-1} X^\top \ell_k\big]
-            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k),
-        \quad \Delta B_k \sim N(0, \Delta I_n).
+            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k), \\
+        \Delta B_k &\sim N(0, \Delta I_n).
 
     The DMFT of :mod:`mltheory.dynamics.dmft` describes exactly this
     recursion as :math:`d \to \infty` at the same :math:`\Delta`.
@@ -718,7 +780,13 @@ def simulate_sgf(
     (4, 3)
     """
     if mesh is not None or _is_key_batch(key):
-        return map_keys(
+        check_on_divergence(on_divergence)
+        if not isinstance(grid, TimeGrid):
+            raise TypeError(
+                "grid must be a TimeGrid, e.g. TimeGrid(4.0, 80); got "
+                f"{describe(grid)}."
+            )
+        batch = map_keys(
             lambda k: simulate_sgf(
                 k,
                 X,
@@ -735,17 +803,20 @@ def simulate_sgf(
                 theta_star=theta_star,
                 test_loss=test_loss,
                 observables=observables,
+                on_divergence="flag",  # applied to the whole batch below
             ),
             key,
             mesh=mesh,
             name="key",
         )
+        return _sgf_policy(batch, on_divergence, method, grid, tau, record_every)
     key = check_key(key)
     if not isinstance(grid, TimeGrid):
         raise TypeError(
             f"grid must be a TimeGrid, e.g. TimeGrid(4.0, 80); got {describe(grid)}."
         )
     method = check_in(method, name="method", options=_SGF_METHODS)
+    check_on_divergence(on_divergence)
     record_every = check_scalar(record_every, name="record_every", kind=int, lower=1)
     tau = _check_tau(tau)
     ridge = check_scalar(ridge, name="ridge", lower=0.0)
@@ -779,8 +850,9 @@ def simulate_sgf(
         linear_part=-ridge if implicit else None,
         args=args,
         record_every=record_every,
+        on_divergence="flag",  # the policy is applied below, in SGF terms
     )
-    return _finish(
+    traj = _finish(
         sol.ts,
         sol.ys,
         X,
@@ -790,6 +862,36 @@ def simulate_sgf(
         test_loss=test_loss,
         observables=observables,
         vector=vector,
+        first_bad_step=sol.first_bad_step,
+    )
+    return _sgf_policy(traj, on_divergence, method, grid, tau, record_every)
+
+
+def _sgf_policy(
+    traj: SGFTrajectory,
+    on_divergence: Any,
+    method: str,
+    grid: TimeGrid,
+    tau: Any,
+    record_every: int,
+) -> SGFTrajectory:
+    """The divergence policy for simulate_sgf (one run or a batch of seeds)."""
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what=f"simulate_sgf(method={method!r})",
+        cause=(
+            f"the SGF time step dt = {grid.dt:.4g} is beyond the stability limit "
+            f"of method {method!r} for this data and loss (dt times the largest "
+            "curvature of the empirical loss must stay below about 2; use more "
+            "steps, or method='drift_implicit_em' for a large ridge), or the "
+            f"noise at temperature tau = {float(tau):.4g} is too strong"
+        ),
+        record_every=record_every,
+        dt=grid.dt,
+        t0=grid.t0,
+        n_steps=grid.n_steps,
+        stacklevel=4,
     )
 
 
@@ -823,7 +925,7 @@ def _sgd_jit(
     n_steps: int,
     record_every: int,
     sampling: str,
-) -> Array:
+) -> tuple[Array, Array]:
     n, d = X.shape
     per_epoch = n // batch_size
 
@@ -836,21 +938,26 @@ def _sgd_jit(
         perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
         return lax.dynamic_slice(perm, (pos * batch_size,), (batch_size,))
 
-    def step(theta: Array, m: Array) -> tuple[Array, None]:
+    Carry = tuple[Array, Array]
+
+    def step(carry: Carry, m: Array) -> tuple[Carry, None]:
+        theta, bad = carry
         idx = batch_indices(m)
         xb, yb = X[idx], y[idx]
         ell = jax.vmap(ell_fn)(xb @ theta, yb).astype(theta.dtype)
         grad = _xt_dot(xb, ell) / batch_size
         theta = theta - lr * grad - (lr / d) * _reg(reg_grad, ridge, theta)
-        return theta, None
+        return (theta, update_first_bad_step(bad, m + 1, theta)), None
 
-    def record(theta: Array, ms: Array) -> tuple[Array, Array]:
-        theta, _ = lax.scan(step, theta, ms)
-        return theta, theta
+    def record(carry: Carry, ms: Array) -> tuple[Carry, Array]:
+        carry, _ = lax.scan(step, carry, ms)
+        return carry, carry[0]
 
     steps = jnp.arange(n_steps).reshape(n_steps // record_every, record_every)
-    _, thetas = lax.scan(record, theta0, steps)
-    return jnp.concatenate([theta0[None], thetas])
+    (_, first_bad), thetas = lax.scan(
+        record, (theta0, jnp.asarray(-1, jnp.int32)), steps
+    )
+    return jnp.concatenate([theta0[None], thetas]), first_bad
 
 
 def simulate_sgd(
@@ -872,6 +979,7 @@ def simulate_sgd(
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
     mesh: Mesh | None = None,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGFTrajectory:
     r"""Simulate multi-pass mini-batch SGD, reported on the SGF time axis.
 
@@ -921,6 +1029,14 @@ def simulate_sgd(
     mesh : jax.sharding.Mesh, optional
         Split the seed axis of a batch of keys over the devices of this
         one-axis mesh; the number of keys must be a multiple of its size.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If the parameters become NaN/inf (a step beyond the stability
+        limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
+        the first bad step and its time, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set. Under :func:`jax.jit`/:func:`jax.vmap` read
+        ``result.diverged`` (see :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
@@ -938,12 +1054,18 @@ def simulate_sgd(
         If ``X`` is not 2-D, ``y`` or ``theta0`` have the wrong shape, an input
         holds NaN/inf, ``lr <= 0``, ``batch_size`` is outside ``[1, n]``,
         ``n_steps < 1``, ``record_every < 1`` or does not divide
-        ``n_steps``, ``ridge < 0`` or ``sampling`` is unknown.
+        ``n_steps``, ``ridge < 0``, or ``sampling`` or ``on_divergence`` is
+        unknown.
+
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the parameters became non-finite.
 
     Warns
     -----
     UserWarning
         If ``d < 100`` (finite-size effects dominate).
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the parameters became non-finite.
 
     See Also
     --------
@@ -969,7 +1091,8 @@ def simulate_sgd(
     [0. 1. 2.]
     """
     if mesh is not None or _is_key_batch(key):
-        return map_keys(
+        check_on_divergence(on_divergence)
+        batch = map_keys(
             lambda k: simulate_sgd(
                 k,
                 X,
@@ -987,13 +1110,17 @@ def simulate_sgd(
                 theta_star=theta_star,
                 test_loss=test_loss,
                 observables=observables,
+                on_divergence="flag",  # applied to the whole batch below
             ),
             key,
             mesh=mesh,
             name="key",
         )
+        d = int(np.shape(X)[1])
+        return _sgd_policy(batch, on_divergence, lr, d, n_steps, record_every)
     key = check_key(key)
     lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
+    check_on_divergence(on_divergence)
     n_steps = check_scalar(n_steps, name="n_steps", kind=int, lower=1)
     record_every = check_scalar(record_every, name="record_every", kind=int, lower=1)
     if n_steps % record_every:
@@ -1011,7 +1138,7 @@ def simulate_sgd(
     _check_reg(reg_grad, theta0)
     star = _check_theta_star(theta_star, d)
     dtype = theta0.dtype
-    thetas = _sgd_jit(
+    thetas, first_bad = _sgd_jit(
         key,
         X,
         y,
@@ -1026,7 +1153,7 @@ def simulate_sgd(
         sampling=sampling,
     )
     ts = jnp.arange(n_steps // record_every + 1, dtype=dtype) * (record_every * lr / d)
-    return _finish(
+    traj = _finish(
         ts,
         thetas,
         X,
@@ -1036,4 +1163,33 @@ def simulate_sgd(
         test_loss=test_loss,
         observables=observables,
         vector=vector,
+        first_bad_step=first_bad,
+    )
+    return _sgd_policy(traj, on_divergence, lr, d, n_steps, record_every)
+
+
+def _sgd_policy(
+    traj: SGFTrajectory,
+    on_divergence: Any,
+    lr: Any,
+    d: int,
+    n_steps: int,
+    record_every: int,
+) -> SGFTrajectory:
+    """The divergence policy for simulate_sgd (one run or a batch of seeds)."""
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what="simulate_sgd",
+        cause=(
+            f"the learning rate lr = {float(lr):.4g} is beyond SGD's stability "
+            "limit for this data and loss (lr times the largest curvature of a "
+            "mini-batch loss must stay below about 2; use a smaller lr or a "
+            "larger batch_size)"
+        ),
+        record_every=record_every,
+        dt=lr / d,
+        n_steps=n_steps,
+        step_name="SGD step",
+        stacklevel=4,
     )

@@ -593,8 +593,10 @@ class CoefficientConfidenceSet:
         dims: tuple[int, int] = (0, 1),
         truth: ArrayLike | None = None,
         resolution: int = 200,
+        names: tuple[str, str] | None = None,
         label: str | None = None,
         color: str | None = None,
+        details: bool = True,
     ) -> Axes:
         r"""Plot the region in two coordinates: the union of the ellipses.
 
@@ -615,10 +617,15 @@ class CoefficientConfidenceSet:
             The true coefficients, when known.
         resolution : int, default=200
             Grid points per axis for the shading.
+        names : tuple of two str, optional
+            Axis labels of the two coordinates (default ``beta_i``).
         label : str, optional
             Legend label of the region.
         color : str, optional
             Colour of the region.
+        details : bool, default=True
+            Also draw the candidates' centres and the per-coordinate
+            intervals (turn off to overlay several regions).
 
         Returns
         -------
@@ -675,23 +682,24 @@ class CoefficientConfidenceSet:
             label=label or f"confidence region (>= {level:.0%})",
             color=color,
         )
-        P.plot_curve(
-            ax,
-            proj[:, 0],
-            proj[:, 1],
-            kind="data",
-            label=f"candidate estimates ({len(proj)})",
-            color="0.2",
-        )
-        box = np.asarray(self.intervals, dtype=float)[[i, j]]
-        ax.plot(
-            box[0, [0, 1, 1, 0, 0]],
-            box[1, [0, 0, 1, 1, 0]],
-            linestyle="--",
-            color="0.45",
-            linewidth=1.0,
-            label="per-coordinate intervals",
-        )
+        if details:
+            P.plot_curve(
+                ax,
+                proj[:, 0],
+                proj[:, 1],
+                kind="data",
+                label=f"candidate estimates ({len(proj)})",
+                color="0.2",
+            )
+            box = np.asarray(self.intervals, dtype=float)[[i, j]]
+            ax.plot(
+                box[0, [0, 1, 1, 0, 0]],
+                box[1, [0, 0, 1, 1, 0]],
+                linestyle="--",
+                color="0.45",
+                linewidth=1.0,
+                label="per-coordinate intervals",
+            )
         if truth is not None:
             b = as_numpy(truth, name="truth", ndim=1)
             ax.plot(
@@ -703,9 +711,10 @@ class CoefficientConfidenceSet:
                 color=P.PALETTE[1],
                 label="truth",
             )
+        xname, yname = names if names is not None else (f"beta_{i}", f"beta_{j}")
         return P.finish_axes(
             ax,
-            xlabel=f"beta_{i}",
-            ylabel=f"beta_{j}",
+            xlabel=str(xname),
+            ylabel=str(yname),
             title="coefficient confidence set",
         )
