@@ -205,3 +205,24 @@ def test_dmft_sharded_across_two_jax_processes_on_loopback():
         for name in ("train_loss", "test_loss", "C_theta"):
             want = np.asarray(getattr(plain, name)).ravel()
             np.testing.assert_allclose(res[name], want, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.filterwarnings("ignore:d = 4 < 100")
+def test_a_batch_of_seeds_follows_the_divergence_policy():
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from mltheory.exceptions import DivergenceError
+    from mltheory.optim.sgf import simulate_sgd
+
+    X = jax.random.normal(jax.random.key(0), (32, 4))
+    y = jnp.ones(32)
+    sq = lambda r, yi: 0.5 * (r[0] - yi) ** 2
+    keys = jax.random.split(jax.random.key(1), 3)
+    run = dict(loss=sq, lr=1e4, batch_size=4, n_steps=200, record_every=50)
+    with pytest.raises(DivergenceError, match="simulate_sgd"):
+        simulate_sgd(keys, X, y, jnp.zeros(4), **run)
+    flagged = simulate_sgd(keys, X, y, jnp.zeros(4), on_divergence="flag", **run)
+    assert flagged.first_bad_step.shape == (3,)
+    assert (np.asarray(flagged.first_bad_step) >= 0).all()
