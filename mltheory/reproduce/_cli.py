@@ -114,6 +114,7 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         client = _connect(args.executor)
         if client is None:
             return 2
+    extra = {} if client is None else {"executor": client.get_executor()}
     try:
         reps = run_reproductions(
             names,
@@ -121,7 +122,7 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             seed=args.seed,
             out_dir=args.out,
             show_progress=False if args.no_progress else None,
-            executor=None if client is None else client.get_executor(),
+            **extra,
         )
     except KeyboardInterrupt:
         print(
