@@ -271,6 +271,19 @@ ROWS: list[Row] = [
         Bad("range", "x", np.array([10.0, 0.0, 0.0])),
     ),
     Row(
+        "mltheory.numerics.cholesky_append",
+        numerics.cholesky_append,
+        lambda: ((L3, np.array([0.1, 0.1, 0.1]), 5.0), {}),
+        Bad("shape", "L", np.ones((3, 2))),
+        Bad("shape", "a", np.ones(2)),
+        Bad("shape", "c", np.ones(2)),
+        Bad("nonfinite", "a", _with([0.1, 0.1, 0.1], INF)),
+        Bad("nonfinite", "c", NAN),
+        Bad("complex", "L", _cplx(L3), TypeError),
+        Bad("none", "a", None, TypeError),
+        Bad("range", "c", -1.0, match=r"positive definite"),
+    ),
+    Row(
         "mltheory.numerics.cholesky_update",
         numerics.cholesky_update,
         lambda: ((L3, np.array([0.1, 0.1, 0.1])), {}),
@@ -849,10 +862,156 @@ ROWS += [
     ),
 ]
 
+# --------------------------------------------------------------------------- #
+# mltheory.stats.bandits
+# --------------------------------------------------------------------------- #
+
+from mltheory.stats import bandits  # noqa: E402
+
+_CTX = np.zeros((6, 2, 3))
+_MU = np.zeros((6, 2))
+_INST = bandits.instance_from_arrays(_CTX, _MU)
+
+ROWS += [
+    Row(
+        "mltheory.stats.bandits.make_instance",
+        bandits.make_instance,
+        lambda: ((6, 2, 3), {}),
+        Bad("size", "T", 0),
+        Bad("size", "K", 1),
+        Bad("size", "d", 0),
+        Bad("type", "T", 2.5, TypeError),
+        Bad("rate", "noise_sd", -0.1),
+        Bad("nonfinite", "noise_sd", NAN),
+        Bad("option", "reward", "cubic"),
+        Bad("option", "context", "laplace"),
+        Bad("option", "cov_spectrum", "flat"),
+        Bad("shape", "cov_spectrum", np.ones(2)),
+        Bad("type", "shared", 1, TypeError),
+        Bad("key", "key", "zero", TypeError, match=r"seed_or_key"),
+    ),
+    Row(
+        "mltheory.stats.bandits.instance_from_arrays",
+        bandits.instance_from_arrays,
+        lambda: ((_CTX, _MU), {}),
+        Bad("shape", "contexts", np.zeros((6, 3))),
+        Bad("shape", "means", np.zeros((5, 2))),
+        Bad("shape", "noise", np.zeros((2, 6))),
+        Bad("nonfinite", "contexts", _with(_CTX, NAN)),
+        Bad("nonfinite", "means", _with(_MU, INF)),
+        Bad("complex", "contexts", _cplx(_CTX), TypeError),
+        Bad("none", "means", None, TypeError),
+        Bad("rate", "noise_sd", -1.0),
+    ),
+    Row(
+        "mltheory.stats.bandits.lenient_regret",
+        bandits.lenient_regret,
+        lambda: ((np.ones(4), 0.5), {}),
+        Bad("rate", "delta", -0.1),
+        Bad("nonfinite", "delta", NAN),
+        Bad("nonfinite", "regret", _with(np.ones(4), NAN)),
+        Bad("range", "regret", -np.ones(4)),
+        Bad("shape", "delta", np.ones((2, 2))),
+        Bad("option", "kind", "square"),
+        Bad("none", "regret", None, TypeError),
+    ),
+    Row(
+        "mltheory.stats.bandits.run_bandit",
+        bandits.run_bandit,
+        lambda: ((bandits.RandomPolicy(), _INST), {}),
+        Bad("type", "instance", np.zeros((3, 2, 2)), TypeError),
+        Bad("type", "policy", object(), TypeError),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("key", "key", 1.5, TypeError, match=r"seed_or_key"),
+    ),
+    Row(
+        "mltheory.stats.bandits.run_many",
+        bandits.run_many,
+        lambda: ((bandits.RandomPolicy(),), {"n_reps": 1, "T": 5, "K": 2, "d": 2}),
+        Bad("size", "n_reps", 0),
+        Bad("size", "K", 1),
+        Bad("size", "T", 0),
+        Bad("size", "chunk_size", 0),
+        Bad("type", "executor", 4, TypeError),
+        Bad("type", "policy", object(), TypeError),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("rate", "instance_kwargs", {"noise_sd": -1.0}, match=r"noise_sd"),
+    ),
+    Row(
+        "mltheory.stats.bandits.KernelInterpolationETC",
+        bandits.KernelInterpolationETC,
+        lambda: ((), {}),
+        Bad("option", "kernel", "laplace"),
+        Bad("type", "h", 2.0, TypeError),
+        Bad("rate", "lengthscale2", 0.0),
+        Bad("rate", "ridge", -1.0),
+        Bad("rate", "jitter", -1.0),
+        Bad("size", "T0", 1),
+        Bad("range", "explore_frac", 1.5),
+        Bad("option", "explore", "greedy"),
+    ),
+    Row(
+        "mltheory.stats.bandits.LinearInterpolationETC",
+        bandits.LinearInterpolationETC,
+        lambda: ((), {}),
+        Bad("size", "T0", 0),
+        Bad("range", "explore_frac", 0.0),
+        Bad("option", "explore", "greedy"),
+    ),
+    Row(
+        "mltheory.stats.bandits.LinUCB",
+        bandits.LinUCB,
+        lambda: ((), {}),
+        Bad("rate", "alpha", -1.0),
+        Bad("rate", "lam", 0.0),
+        Bad("nonfinite", "alpha", NAN),
+    ),
+    Row(
+        "mltheory.stats.bandits.KernelUCB",
+        bandits.KernelUCB,
+        lambda: ((), {}),
+        Bad("option", "kernel", "gauss"),
+        Bad("type", "kernel", 3, TypeError),
+        Bad("rate", "eta", 0.0),
+        Bad("rate", "lam", -2.0),
+        Bad("rate", "kernel_params", {"lengthscale": -1.0}, match=r"lengthscale"),
+    ),
+    Row(
+        "mltheory.stats.bandits.GPUCB",
+        bandits.GPUCB,
+        lambda: ((), {}),
+        Bad("rate", "noise", 0.0),
+        Bad("range", "delta", 1.0),
+        Bad("option", "kernel", "gauss"),
+    ),
+    Row(
+        "mltheory.stats.bandits.EpsilonGreedy",
+        bandits.EpsilonGreedy,
+        lambda: ((), {}),
+        Bad("rate", "c", 0.0),
+        Bad("rate", "lam", 0.0),
+        Bad("option", "kernel", "gauss"),
+    ),
+    Row(
+        "mltheory.stats.bandits.OraclePolicy",
+        bandits.OraclePolicy,
+        lambda: ((), {}),
+        Bad("shape", "means", np.ones(3)),
+        Bad("nonfinite", "means", _with(np.ones((2, 2)), NAN)),
+    ),
+]
+
 # Public names that take no user input to validate: result containers built
 # by the library (validated where they are made), exceptions and warnings.
 NO_INPUT: dict[str, str] = {
     "mltheory.exceptions.ConvergenceWarning": "a warning class",
+    "mltheory.stats.bandits.BanditInstance": (
+        "instance container made (and validated) by make_instance and "
+        "instance_from_arrays"
+    ),
+    "mltheory.stats.bandits.BanditRun": "result container",
+    "mltheory.stats.bandits.BanditRunBatch": "result container",
+    "mltheory.stats.bandits.RandomPolicy": "takes no arguments",
     "mltheory.exceptions.DivergenceError": "an exception class",
     "mltheory.exceptions.DivergenceWarning": "a warning class",
     "mltheory.exceptions.NotFittedError": "an exception class",

@@ -79,6 +79,16 @@ ENTRIES: dict[str, Entry] = {
             ),
         ),
         Entry(
+            name="bandits",
+            module="mltheory.reproduce._bandits",
+            title="High-dimensional kernel contextual bandits",
+            description=(
+                "interpolation explore-then-commit has sublinear regret, stays well "
+                "below the random policy as d grows while fixed-bandwidth GP-UCB and "
+                "KernelUCB approach it, and its lenient regret comes from exploration"
+            ),
+        ),
+        Entry(
             name="masked-samplers",
             module="mltheory.reproduce._masked_samplers",
             title="Masked-diffusion samplers: MaskGIT, moment sampler, caching",
