@@ -1001,6 +1001,168 @@ ROWS += [
     ),
 ]
 
+# --------------------------------------------------------------------------- #
+# mltheory.dynamics.xor
+# --------------------------------------------------------------------------- #
+
+from mltheory.dynamics import xor  # noqa: E402
+
+_XP = xor.XORParams(jnp.ones((4, 3)) / 10.0, jnp.ones(4))
+_XX = np.ones((5, 3))
+_XCFG = xor.XORConfig(d=3, width=4, batch_size=2, steps=2, record_every=1)
+_XTRAJ = xor.XORTrajectory(
+    steps=jnp.arange(2),
+    params=xor.XORParams(jnp.ones((2, 4, 3)), jnp.ones((2, 4))),
+    train_loss=jnp.ones(2),
+    test_loss=jnp.ones(2),
+    test_error=jnp.ones(2),
+    rho=jnp.array([0.5, 2.0]),
+    block_signal=jnp.ones((2, 4)),
+    block_noise=jnp.ones((2, 4)),
+    block_size=jnp.ones((2, 4)),
+    block_spread=jnp.ones(2),
+    within_block_spread=jnp.ones((2, 4)),
+    first_bad_step=jnp.asarray(-1),
+    config=_XCFG,
+)
+_XP_NAN = xor.XORParams(jnp.full((4, 3), jnp.nan), jnp.ones(4))
+_XP_SHORT_A = xor.XORParams(jnp.ones((4, 3)), jnp.ones(3))
+
+ROWS += [
+    Row(
+        "mltheory.dynamics.xor.XORConfig",
+        xor.XORConfig,
+        lambda: ((), {}),
+        Bad("size", "d", 1),
+        Bad("size", "width", 0),
+        Bad("size", "batch_size", 0),
+        Bad("size", "steps", 0),
+        Bad("range", "record_every", 3),
+        Bad("range", "label_sign", 0),
+        Bad("option", "dist", "laplace"),
+        Bad("rate", "lr", 0.0),
+        Bad("nonfinite", "lr", NAN),
+        Bad("string", "lr", "0.1", TypeError),
+        Bad("rate", "init_scale", -1.0),
+        Bad("range", "df", 2.0),
+        Bad("type", "symmetric_init", 1, TypeError),
+        Bad("type", "width", 2.5, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.sample_xor",
+        xor.sample_xor,
+        lambda: ((KEY, 4, 3), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n", 0),
+        Bad("size", "d", 1),
+        Bad("option", "dist", "cauchy"),
+        Bad("range", "label_sign", 2),
+        Bad("range", "df", 1.5),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.init_params",
+        xor.init_params,
+        lambda: ((KEY, 3, 4), {}),
+        Bad("key", "key", RAW_KEY[:1], TypeError),
+        Bad("size", "d", 1),
+        Bad("size", "width", 0),
+        Bad("rate", "init_scale", 0.0),
+        Bad("nonfinite", "init_scale", INF),
+        Bad("type", "symmetric", 1, TypeError),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.forward",
+        xor.forward,
+        lambda: ((_XP, _XX), {}),
+        Bad("shape", "X", np.ones((5, 4))),
+        Bad("nonfinite", "X", _with(_XX, NAN)),
+        Bad("complex", "X", _cplx(_XX), TypeError),
+        Bad("none", "X", None, TypeError),
+        Bad("type", "params", (1, 2), TypeError),
+        Bad("pytree", "params", _XP_SHORT_A),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.logistic_loss",
+        xor.logistic_loss,
+        lambda: ((_XP, _XX, np.ones(5)), {}),
+        Bad("shape", "y", np.ones(3)),
+        Bad("nonfinite", "y", _with(np.ones(5), NAN)),
+        Bad("shape", "X", np.ones(5)),
+        Bad("type", "params", "W", TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.train_xor",
+        xor.train_xor,
+        lambda: ((KEY, _XCFG), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("type", "config", {"d": 3}, TypeError),
+        Bad("size", "n_test", 0),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("pytree", "params", xor.XORParams(jnp.ones((3, 3)), jnp.ones(3))),
+        Bad("nonfinite", "params", _XP_NAN),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.neuron_blocks",
+        xor.neuron_blocks,
+        lambda: ((_XP,), {}),
+        Bad("range", "label_sign", 3),
+        Bad("type", "params", "W", TypeError),
+        Bad("nonfinite", "params", _XP_NAN),
+        Bad("pytree", "params", _XP_SHORT_A),
+    ),
+    Row(
+        "mltheory.dynamics.xor.block_signals",
+        xor.block_signals,
+        lambda: ((_XP,), {}),
+        Bad("range", "label_sign", -2),
+        Bad("none", "params", None, TypeError),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.cluster_diagnostics",
+        xor.cluster_diagnostics,
+        lambda: ((_XP,), {}),
+        Bad("size", "bins", 0),
+        Bad("type", "bins", 2.5, TypeError),
+        Bad("range", "label_sign", 0),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.phase_split",
+        xor.phase_split,
+        lambda: ((_XTRAJ,), {}),
+        Bad("type", "traj", {"rho": jnp.ones(2)}, TypeError),
+        Bad("rate", "rho_threshold", 0.0),
+        Bad("nonfinite", "rho_threshold", NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.error_regions",
+        xor.error_regions,
+        lambda: ((KEY, _XP), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n_test", 1),
+        Bad("shape", "bin_edges", (0.1, 0.05)),
+        Bad("nonfinite", "bin_edges", (0.0, NAN)),
+        Bad("range", "label_sign", 0),
+        Bad("shape", "params", xor.XORParams(jnp.ones((1, 4, 3)), jnp.ones((1, 4)))),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.ideal_xor_error",
+        xor.ideal_xor_error,
+        lambda: ((), {}),
+        Bad("range", "ratio", -1.0),
+        Bad("nonfinite", "noise_to_signal", NAN),
+        Bad("overflow", "noise_to_signal", F32_OVERFLOW, x64=False),
+        Bad("complex", "ratio", 1 + 1j, TypeError),
+        Bad("string", "ratio", "one", TypeError),
+    ),
+]
+
 # Public names that take no user input to validate: result containers built
 # by the library (validated where they are made), exceptions and warnings.
 NO_INPUT: dict[str, str] = {
@@ -1023,6 +1185,19 @@ NO_INPUT: dict[str, str] = {
         "problem container made (and validated) by spiked_covariance"
     ),
     "mltheory.optim.sgf.SGFTrajectory": "result container",
+    "mltheory.dynamics.xor.XORParams": (
+        "parameter container, validated by every function that takes it"
+    ),
+    **{
+        f"mltheory.dynamics.xor.{name}": "result container"
+        for name in (
+            "BlockAssignment",
+            "BlockSignals",
+            "ClusterDiagnostics",
+            "ErrorRegionReport",
+            "XORTrajectory",
+        )
+    },
 }
 
 

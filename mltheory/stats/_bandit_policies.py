@@ -596,7 +596,11 @@ class KernelInterpolationETC(_ExploreThenCommit):
             dl = jnp.where(m, jnp.abs(jnp.diagonal(L)), 1.0)
             cond = (dl.max() / dl.min()) ** 2
             bad = ~jnp.isfinite(cond) | (cond > 1e12)
-            L = jnp.where(bad, factor(jnp.maximum(jitter, 1e-8 * scale)), L)
+            # The refactorisation depends on the first factor (through `bad`),
+            # so the two LAPACK calls never run concurrently: two independent
+            # Cholesky calls in one program hung XLA:CPU (LAPACK called from two
+            # of its threads at once) on an oversubscribed machine.
+            L = factor(jnp.where(bad, jnp.maximum(jitter, 1e-8 * scale), jitter))
             alpha = jax.scipy.linalg.cho_solve((L, True), mf * y)
             return alpha * mf, jnp.all(jnp.isfinite(alpha)), bad
 
