@@ -359,6 +359,8 @@ def map_keys(
     (3, 2)
     """
     check_callable(fn, name="fn")
+    if mesh is not None:
+        _mesh_axis(mesh, None)  # a mesh, with one axis
     if not _is_key_array(keys) or keys.ndim > 1:
         raise TypeError(
             f"{name} must be a typed PRNG key (jax.random.key(0)) or a 1-D array of "
