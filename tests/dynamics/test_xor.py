@@ -180,7 +180,7 @@ def test_same_key_same_run_and_record_every_does_not_change_the_path(run):
     np.testing.assert_allclose(coarse.params.W[-1], run.params.W[-1], rtol=1e-12)
 
 
-def test_vmap_over_keys_equals_the_per_key_runs(run):
+def test_vmap_over_keys_equals_the_per_key_runs(run):  # and a batch of keys
     keys = jnp.stack([jax.random.key(3), jax.random.key(5)])
     # jit of vmap: the public function traces under both transformations.
     runs = jax.jit(jax.vmap(lambda k: xor.train_xor(k, CFG, n_test=N_TEST)))(keys)
@@ -190,6 +190,11 @@ def test_vmap_over_keys_equals_the_per_key_runs(run):
     for i, ref in enumerate(single):
         for a, b in zip(jax.tree.leaves(runs), jax.tree.leaves(ref), strict=True):
             np.testing.assert_allclose(a[i], b, rtol=1e-10, atol=1e-14)
+    # A 1-D array of keys is the same vmapped computation.
+    batch = xor.train_xor(keys, CFG, n_test=N_TEST)
+    for a, b in zip(jax.tree.leaves(runs), jax.tree.leaves(batch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert batch.config == CFG
     # phase_split on a batch gives one step per seed.
     np.testing.assert_array_equal(
         xor.phase_split(runs, rho_threshold=0.5),
@@ -717,6 +722,14 @@ def test_divergence_raise_warn_flag(key):
     assert cut.steps.shape == (n_keep,)
     assert cut.params.W.shape == (n_keep, 24, 6)
     assert np.all(np.isfinite(cut.test_error))
+    # A batch of keys: the policy names the seed; "warn" cuts every seed.
+    keys = jnp.stack([jax.random.key(3), jax.random.key(5)])
+    with pytest.raises(DivergenceError, match="batch member"):
+        xor.train_xor(keys, bad, n_test=N_TEST)
+    with pytest.warns(DivergenceWarning):
+        cut = xor.train_xor(keys, bad, n_test=N_TEST, on_divergence="warn")
+    assert cut.test_error.shape[0] == 2
+    assert cut.test_error.shape[1] <= n_keep
 
 
 # --------------------------------------------------------------------------- #
