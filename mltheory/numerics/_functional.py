@@ -665,7 +665,7 @@ def make_basis(
     >>> numerics.make_basis("legendre", numerics.make_grid(50), 4).shape
     (50, 4)
     """
-    check_in(kind, name="basis", options=_BASES)
+    check_in(kind, name="kind", options=_BASES)
     if kind == "sine":
         return sine_basis(grid, n_basis, domain=domain)
     if kind == "fourier":

@@ -151,7 +151,7 @@ def test_basis_bad_inputs():
         numerics.bspline_basis(grid, 3)
     with pytest.raises(ValueError, match="singular"):
         numerics.bspline_basis([0.0, 0.1, 0.2, 1.0], 4, order=1)  # empty span
-    with pytest.raises(ValueError, match="basis must be one of"):
+    with pytest.raises(ValueError, match="kind must be one of"):
         numerics.make_basis("wavelet", grid, 3)
     with pytest.raises(ValueError, match="lie inside domain"):
         numerics.sine_basis(grid, 3, domain=(0.2, 1.0))
