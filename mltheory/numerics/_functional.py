@@ -505,7 +505,7 @@ def bspline_basis(
     orthonormalize: bool = True,
     weights: ArrayLike | None = None,
 ) -> Array:
-    r"""B-splines on equally spaced knots, optionally orthonormalised.
+    r"""Evaluate B-splines on equally spaced knots, optionally orthonormalised.
 
     The ``n_basis`` B-splines of the given ``order`` (degree ``order - 1``;
     4 = cubic) on the clamped knot vector with ``n_basis - order`` equally
@@ -704,7 +704,7 @@ def project(
     *,
     method: Literal["lstsq", "quadrature"] = "lstsq",
 ) -> Array:
-    r"""Coefficients of curves in a basis, from their values on a grid.
+    r"""Compute the coefficients of curves in a basis from their values on a grid.
 
     ``"quadrature"`` computes :math:`x_j = \sum_g w_g x(t_g) \psi_j(t_g)`
     (exact for a basis that is orthonormal in the discrete inner product);
@@ -775,7 +775,7 @@ def _project(X: Array, B: Array, w: Array, method: str) -> Array:
 
 
 def reconstruct(coefficients: ArrayLike, basis: ArrayLike) -> Array:
-    r"""Curves on the grid from their basis coefficients: :math:`\sum_j c_j \psi_j`.
+    r"""Rebuild curves on the grid from basis coefficients: :math:`\sum_j c_j \psi_j`.
 
     Parameters
     ----------
@@ -833,7 +833,7 @@ def reconstruct(coefficients: ArrayLike, basis: ArrayLike) -> Array:
 class FPCAResult:
     r"""Functional principal components (a Karhunen–Loève basis) of a sample.
 
-    Attributes
+    Parameters
     ----------
     mean : jax.Array of shape (G,)
         The sample mean curve.
@@ -1367,7 +1367,7 @@ def _trig_features_grad(Z: Array, F: Array) -> Array:
 
 
 def trig_series(z: ArrayLike, freqs: ArrayLike, coef: ArrayLike) -> Array:
-    r"""Values of a trigonometric series :math:`f(z)` at points.
+    r"""Evaluate a trigonometric series :math:`f(z)` at points.
 
     :math:`f(z) = \sum_k a_k \cos 2\pi\langle \ell_k, z\rangle + b_k
     \sin 2\pi\langle \ell_k, z\rangle`.

@@ -219,6 +219,9 @@ def _sieve_study(
             if i == ns.size - 1:
                 ident[r] = ot.l2_map_error(lambda x: x, truth, Xe)
                 for t, T in enumerate(Ts):
+                    if float(T) == model.T_:  # the final fit of the CV is this one
+                        fixed[r, t] = err[r, i]
+                        continue
                     fm, w = _quiet_fit(
                         ot.GammaSieveOTMap(gamma, T=float(T)), pair.X, pair.Y
                     )

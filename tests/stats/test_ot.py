@@ -553,3 +553,37 @@ def test_gamma_pair_transport_is_a_convex_gradient():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert pair.w2_squared is None
+
+
+def test_non_convergence_and_non_convexity_warn(gamma_pair):
+    """Spec bad inputs: L-BFGS/Sinkhorn non-convergence and convexity violation."""
+    from mltheory.exceptions import ConvergenceWarning
+
+    with pytest.warns(ConvergenceWarning, match=r"L-BFGS stopped after maxiter=2"):
+        m = ot.GammaSieveOTMap(G1, T=2.0, maxiter=2).fit(gamma_pair.X, gamma_pair.Y)
+    assert m.result_.converged is False
+    with pytest.warns(ConvergenceWarning, match="Sinkhorn stopped after 2 iterations"):
+        res = ot.entropic_map(gamma_pair.X[:50], gamma_pair.Y[:50], 1e-3, max_iter=2)
+    assert res.converged is False
+    # a cubic, steep 1-D target fitted at a high budget without the convexity
+    # guard: the trigonometric potential overshoots between sample points
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1.0, 1.0, (64, 1))
+    Y = 3.0 * np.sort(X, axis=0) ** 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match=r"not convex at \d+\.\d% of the source"):
+            m = ot.GammaSieveOTMap(
+                ot.GammaSmoothness([1.0]), T=5.0, convexify=False, maxiter=100
+            ).fit(X, Y)
+    assert m.convexity_violation_ > 0.0
+    assert m.result_.violation_fraction > 0.0
+
+
+def test_integer_input_is_cast_to_float64(gp_pair):
+    Xi = np.round(100 * gp_pair.X).astype(np.int64)
+    m = ot.GaussianOTMap(3).fit(Xi, Xi + 1)
+    out = m.transform(Xi)
+    assert out.dtype == np.float64
+    # a translation by one: exact for the Gaussian map (no truncation of 1.0)
+    np.testing.assert_allclose(out, Xi + 1.0, atol=1e-6)

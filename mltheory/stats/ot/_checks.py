@@ -42,6 +42,11 @@ def check_pair(X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
     for arr, name in ((X, "X"), (Y, "Y")):
         reject_complex(arr, name)
         a = np.asarray(arr) if not hasattr(arr, "shape") else arr
+        kind = getattr(getattr(a, "dtype", None), "kind", "O")
+        if kind not in "biuf":
+            raise TypeError(
+                f"{name} must be array_like of numbers; got {describe(arr)}."
+            )
         if getattr(a, "ndim", 0) != 2:
             raise ValueError(
                 "X and Y must be finite 2-D arrays with the same number of "

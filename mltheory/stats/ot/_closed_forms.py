@@ -30,7 +30,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from mltheory._src._typing import Array, ArrayLike
-from mltheory._src._validation import as_array, as_numpy, check_scalar, describe
+from mltheory._src._validation import (
+    as_array,
+    as_numpy,
+    check_scalar,
+    describe,
+    renamed_arguments,
+)
 from mltheory.numerics import FunctionalData, sqrtm_psd
 
 __all__ = [
@@ -46,6 +52,12 @@ def _real(arr: Any, name: str) -> Any:
     if np.iscomplexobj(arr):
         raise TypeError(f"{name} must be real; got complex dtype {arr.dtype}.")
     return arr
+
+
+def _checked_sqrtm(S: Any, name: str) -> Array:
+    """``sqrtm_psd`` whose symmetry/PSD errors name the user's argument."""
+    with renamed_arguments({"A": name}):
+        return sqrtm_psd(S)
 
 
 def _check_gaussian(
@@ -162,8 +174,8 @@ def gaussian_ot_map(
     eye = np.eye(C1.shape[0])
     S1 = np.asarray(C1, dtype=np.float64) + reg * eye
     S2 = np.asarray(C2, dtype=np.float64) + reg * eye
-    sqrtm_psd(S1)  # validates symmetry and PSD (mltheory.numerics)
-    sqrtm_psd(S2)
+    _checked_sqrtm(S1, "cov_src")  # validates symmetry and PSD
+    _checked_sqrtm(S2, "cov_tgt")
     ev = np.linalg.eigvalsh(S1)
     if ev[0] <= 1e3 * np.finfo(np.float64).eps * max(ev[-1], 0.0):
         raise ValueError(
@@ -248,8 +260,8 @@ def gaussian_w2_squared(
     shift = float(jnp.sum((m1 - m2) ** 2))
     if C1.ndim == 1:
         return shift + float(jnp.sum((jnp.sqrt(C2) - jnp.sqrt(C1)) ** 2))
-    root = sqrtm_psd(C1)
-    sqrtm_psd(C2)  # validates
+    root = _checked_sqrtm(C1, "cov_src")
+    _checked_sqrtm(C2, "cov_tgt")  # validates
     middle = root @ C2 @ root
     mv = jnp.linalg.eigvalsh(0.5 * (middle + middle.T))
     cross = jnp.sum(jnp.sqrt(jnp.maximum(mv, 0.0)))
@@ -402,8 +414,9 @@ def truncation_bias(
             f"lam_src and ratio must have the same shape; got {lam.shape} and "
             f"{r.shape}."
         )
-    if (lam < 0).any() or (r < 0).any():
-        raise ValueError("lam_src and ratio must be >= 0.")
+    for arr, label in ((lam, "lam_src"), (r, "ratio")):
+        if (arr < 0).any():
+            raise ValueError(f"{label} must be >= 0; got minimum {arr.min()}.")
     Ds = np.asarray(D)
     if Ds.dtype.kind not in "iu":
         if Ds.dtype.kind == "f" and np.array_equal(Ds, np.round(Ds)):
@@ -469,7 +482,8 @@ def l2_map_error(
     ------
     ValueError
         If the images do not have the shape of ``X_eval``, hold NaN/inf, or
-        the weights do not match.
+        the weights do not match or are negative (weights are checked before
+        the maps are evaluated).
     TypeError
         If ``X_eval`` is not numeric.
 
@@ -491,6 +505,15 @@ def l2_map_error(
     else:
         X_eval = as_numpy(X_eval, name="X_eval", ndim=2, shape_hint="(n, p)")
         shape = X_eval.shape
+    w = None
+    if weights is not None:
+        w = as_numpy(weights, name="weights", ndim=1, shape_hint="(p,)")
+        if w.shape[0] != shape[1]:
+            raise ValueError(
+                f"weights must have shape ({shape[1]},); got shape {w.shape}."
+            )
+        if (w < 0).any():
+            raise ValueError(f"weights must be >= 0; got minimum {w.min()}.")
     a = _as_values(_evaluate(T_hat, X_eval, "T_hat"), "T_hat")
     b = _as_values(_evaluate(T_true, X_eval, "T_true"), "T_true")
     for arr, name in ((a, "T_hat"), (b, "T_true")):
@@ -500,9 +523,6 @@ def l2_map_error(
                 f"{arr.shape}."
             )
     diff2 = (a - b) ** 2
-    if weights is None:
+    if w is None:
         return float(np.mean(np.sum(diff2, axis=1)))
-    w = as_numpy(weights, name="weights", ndim=1, shape_hint="(p,)")
-    if w.shape[0] != shape[1]:
-        raise ValueError(f"weights must have shape ({shape[1]},); got shape {w.shape}.")
     return float(np.mean(diff2 @ w))

@@ -159,7 +159,7 @@ class EntropicMap:
     Y_k\rVert^2)/\varepsilon)`; it is the gradient of the convex potential
     :math:`\tfrac12\lVert x\rVert^2 - g^{c,\varepsilon}(x)`.
 
-    Attributes
+    Parameters
     ----------
     Y : jax.Array of shape (m, D)
         Target sample.

@@ -83,7 +83,7 @@ _MAX_CANDIDATES = 6
 class OTMapResult:
     r"""A fitted gamma-sieve OT map: potential parameters, geometry, diagnostics.
 
-    Attributes
+    Parameters
     ----------
     frequencies : jax.Array of shape (K, dim)
         The frequency set :math:`K_T`.

@@ -55,7 +55,7 @@ class OTPair:
 
     Unpacks as ``X, Y, transport, grid = pair``.
 
-    Attributes
+    Parameters
     ----------
     X : numpy.ndarray of shape (n, J) or FunctionalData
         Source sample.
