@@ -235,6 +235,8 @@ def online_limit(
     k1, k2 = jax.random.split(key)
     star = jnp.asarray(model.sample_theta_star(k1, n_samples))
     init = jnp.asarray(model.sample_theta0(k2, n_samples))
+    _dmft_solver._check_samples(star, sampler="sample_theta_star")
+    _dmft_solver._check_samples(init, sampler="sample_theta0")
     rho = star.T @ star / n_samples
     C0 = init.T @ init / n_samples
     dtype = rho.dtype

@@ -146,7 +146,9 @@ def _read_csv(file: Path) -> _Table:
                 "or after this line); is it a CSV file of the data set?",
             ) from None
         except csv.Error as err:
-            raise _malformed(file, reader.line_num, f"not a valid CSV row: {err}.")
+            raise _malformed(
+                file, reader.line_num, f"not a valid CSV row: {err}."
+            ) from None
     if header is None:
         raise ValueError(f"file {str(file)!r}, line 1: the file is empty.")
     missing = [c for c in AIR_QUALITY_COLUMNS if c not in header]
