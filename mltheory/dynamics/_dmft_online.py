@@ -187,8 +187,8 @@ def online_limit(
     TypeError
         If ``model``, ``grid`` or ``key`` has the wrong type.
     ValueError
-        If ``tau < 0``, ``n_samples < 100`` or the model's parameter side is
-        not linear.
+        If ``tau < 0``, ``n_samples < 100``, the model's parameter side is
+        not linear, or its samplers return non-finite draws.
     DMFTDivergenceError
         If the moments blow up (above the critical temperature).
 

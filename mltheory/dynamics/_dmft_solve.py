@@ -241,7 +241,9 @@ def solve_dmft(
         the loss is not JAX-differentiable and no ``dloss`` is given.
     ValueError
         If ``delta`` is not a positive finite number, ``tau < 0``, the grid
-        does not start at 0, or a model callable returns the wrong shape.
+        does not start at 0, a model callable returns the wrong shape, or
+        the model's samplers (``sample_theta_star``, ``sample_theta0``)
+        return non-finite draws.
     DMFTDivergenceError
         If the solution becomes non-finite or the loss explodes (above the
         critical temperature, say).
@@ -317,8 +319,24 @@ def solve_dmft(
     if not isinstance(config, DMFTConfig):
         raise TypeError(f"config must be a DMFTConfig; got {describe(config)}.")
     _check_callables(model)
+    _check_model_draws(model, key, config.n_samples)
     _warn_stability(model, tau)
     return _solve(model, delta, tau, grid, key, config, independent=False)
+
+
+def _check_model_draws(model: SGFModel, key: KeyArray, n: int) -> None:
+    """Draw the priors as the solver will (same keys) and check them eagerly.
+
+    The solver draws them inside its jitted loop, where a NaN teacher or
+    initialisation would only show up as a divergence blamed on tau.
+    """
+    keys = jax.random.split(key, 6)
+    _dmft_solver._check_samples(
+        model.sample_theta_star(keys[0], n), sampler="sample_theta_star"
+    )
+    _dmft_solver._check_samples(
+        model.sample_theta0(keys[1], n), sampler="sample_theta0"
+    )
 
 
 def _solve(
