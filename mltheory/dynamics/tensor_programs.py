@@ -351,6 +351,10 @@ class SGDTrajectory(DivergedMixin):
             a=None if self.a is None else self.a[index],
         )
 
+    def _record_leaves(self) -> tuple[Any, ...]:
+        """The recorded values checked for NaN/inf by the divergence policy."""
+        return (self.m_mean, self.a_mean, self.loss, self.m, self.a)
+
     def _summary_items(self) -> dict[str, Any]:
         return {
             "horizon": self.t[..., -1],
