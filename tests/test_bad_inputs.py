@@ -271,6 +271,19 @@ ROWS: list[Row] = [
         Bad("range", "x", np.array([10.0, 0.0, 0.0])),
     ),
     Row(
+        "mltheory.numerics.cholesky_append",
+        numerics.cholesky_append,
+        lambda: ((L3, np.array([0.1, 0.1, 0.1]), 5.0), {}),
+        Bad("shape", "L", np.ones((3, 2))),
+        Bad("shape", "a", np.ones(2)),
+        Bad("shape", "c", np.ones(2)),
+        Bad("nonfinite", "a", _with([0.1, 0.1, 0.1], INF)),
+        Bad("nonfinite", "c", NAN),
+        Bad("complex", "L", _cplx(L3), TypeError),
+        Bad("none", "a", None, TypeError),
+        Bad("range", "c", -1.0, match=r"positive definite"),
+    ),
+    Row(
         "mltheory.numerics.cholesky_update",
         numerics.cholesky_update,
         lambda: ((L3, np.array([0.1, 0.1, 0.1])), {}),
@@ -1735,10 +1748,318 @@ ROWS += [
 ]
 
 
+# --------------------------------------------------------------------------- #
+# mltheory.stats.bandits
+# --------------------------------------------------------------------------- #
+
+from mltheory.stats import bandits  # noqa: E402
+
+_CTX = np.zeros((6, 2, 3))
+_MU = np.zeros((6, 2))
+_INST = bandits.instance_from_arrays(_CTX, _MU)
+
+ROWS += [
+    Row(
+        "mltheory.stats.bandits.make_instance",
+        bandits.make_instance,
+        lambda: ((6, 2, 3), {}),
+        Bad("size", "T", 0),
+        Bad("size", "K", 1),
+        Bad("size", "d", 0),
+        Bad("type", "T", 2.5, TypeError),
+        Bad("rate", "noise_sd", -0.1),
+        Bad("nonfinite", "noise_sd", NAN),
+        Bad("option", "reward", "cubic"),
+        Bad("option", "context", "laplace"),
+        Bad("option", "cov_spectrum", "flat"),
+        Bad("shape", "cov_spectrum", np.ones(2)),
+        Bad("type", "shared", 1, TypeError),
+        Bad("key", "key", "zero", TypeError, match=r"seed_or_key"),
+    ),
+    Row(
+        "mltheory.stats.bandits.instance_from_arrays",
+        bandits.instance_from_arrays,
+        lambda: ((_CTX, _MU), {}),
+        Bad("shape", "contexts", np.zeros((6, 3))),
+        Bad("shape", "means", np.zeros((5, 2))),
+        Bad("shape", "noise", np.zeros((2, 6))),
+        Bad("nonfinite", "contexts", _with(_CTX, NAN)),
+        Bad("nonfinite", "means", _with(_MU, INF)),
+        Bad("complex", "contexts", _cplx(_CTX), TypeError),
+        Bad("none", "means", None, TypeError),
+        Bad("rate", "noise_sd", -1.0),
+    ),
+    Row(
+        "mltheory.stats.bandits.lenient_regret",
+        bandits.lenient_regret,
+        lambda: ((np.ones(4), 0.5), {}),
+        Bad("rate", "delta", -0.1),
+        Bad("nonfinite", "delta", NAN),
+        Bad("nonfinite", "regret", _with(np.ones(4), NAN)),
+        Bad("range", "regret", -np.ones(4)),
+        Bad("shape", "delta", np.ones((2, 2))),
+        Bad("option", "kind", "square"),
+        Bad("none", "regret", None, TypeError),
+    ),
+    Row(
+        "mltheory.stats.bandits.run_bandit",
+        bandits.run_bandit,
+        lambda: ((bandits.RandomPolicy(), _INST), {}),
+        Bad("type", "instance", np.zeros((3, 2, 2)), TypeError),
+        Bad("type", "policy", object(), TypeError),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("key", "key", 1.5, TypeError, match=r"seed_or_key"),
+    ),
+    Row(
+        "mltheory.stats.bandits.run_many",
+        bandits.run_many,
+        lambda: ((bandits.RandomPolicy(),), {"n_reps": 1, "T": 5, "K": 2, "d": 2}),
+        Bad("size", "n_reps", 0),
+        Bad("size", "K", 1),
+        Bad("size", "T", 0),
+        Bad("size", "chunk_size", 0),
+        Bad("type", "executor", 4, TypeError),
+        Bad("type", "policy", object(), TypeError),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("rate", "instance_kwargs", {"noise_sd": -1.0}, match=r"noise_sd"),
+    ),
+    Row(
+        "mltheory.stats.bandits.KernelInterpolationETC",
+        bandits.KernelInterpolationETC,
+        lambda: ((), {}),
+        Bad("option", "kernel", "laplace"),
+        Bad("type", "h", 2.0, TypeError),
+        Bad("rate", "lengthscale2", 0.0),
+        Bad("rate", "ridge", -1.0),
+        Bad("rate", "jitter", -1.0),
+        Bad("size", "T0", 1),
+        Bad("range", "explore_frac", 1.5),
+        Bad("option", "explore", "greedy"),
+    ),
+    Row(
+        "mltheory.stats.bandits.LinearInterpolationETC",
+        bandits.LinearInterpolationETC,
+        lambda: ((), {}),
+        Bad("size", "T0", 0),
+        Bad("range", "explore_frac", 0.0),
+        Bad("option", "explore", "greedy"),
+    ),
+    Row(
+        "mltheory.stats.bandits.LinUCB",
+        bandits.LinUCB,
+        lambda: ((), {}),
+        Bad("rate", "alpha", -1.0),
+        Bad("rate", "lam", 0.0),
+        Bad("nonfinite", "alpha", NAN),
+    ),
+    Row(
+        "mltheory.stats.bandits.KernelUCB",
+        bandits.KernelUCB,
+        lambda: ((), {}),
+        Bad("option", "kernel", "gauss"),
+        Bad("type", "kernel", 3, TypeError),
+        Bad("rate", "eta", 0.0),
+        Bad("rate", "lam", -2.0),
+        Bad("rate", "kernel_params", {"lengthscale": -1.0}, match=r"lengthscale"),
+    ),
+    Row(
+        "mltheory.stats.bandits.GPUCB",
+        bandits.GPUCB,
+        lambda: ((), {}),
+        Bad("rate", "noise", 0.0),
+        Bad("range", "delta", 1.0),
+        Bad("option", "kernel", "gauss"),
+    ),
+    Row(
+        "mltheory.stats.bandits.EpsilonGreedy",
+        bandits.EpsilonGreedy,
+        lambda: ((), {}),
+        Bad("rate", "c", 0.0),
+        Bad("rate", "lam", 0.0),
+        Bad("option", "kernel", "gauss"),
+    ),
+    Row(
+        "mltheory.stats.bandits.OraclePolicy",
+        bandits.OraclePolicy,
+        lambda: ((), {}),
+        Bad("shape", "means", np.ones(3)),
+        Bad("nonfinite", "means", _with(np.ones((2, 2)), NAN)),
+    ),
+]
+
+# --------------------------------------------------------------------------- #
+# mltheory.dynamics.xor
+# --------------------------------------------------------------------------- #
+
+from mltheory.dynamics import xor  # noqa: E402
+
+_XP = xor.XORParams(jnp.ones((4, 3)) / 10.0, jnp.ones(4))
+_XX = np.ones((5, 3))
+_XCFG = xor.XORConfig(d=3, width=4, batch_size=2, steps=2, record_every=1)
+_XTRAJ = xor.XORTrajectory(
+    steps=jnp.arange(2),
+    params=xor.XORParams(jnp.ones((2, 4, 3)), jnp.ones((2, 4))),
+    train_loss=jnp.ones(2),
+    test_loss=jnp.ones(2),
+    test_error=jnp.ones(2),
+    rho=jnp.array([0.5, 2.0]),
+    block_signal=jnp.ones((2, 4)),
+    block_noise=jnp.ones((2, 4)),
+    block_size=jnp.ones((2, 4)),
+    block_spread=jnp.ones(2),
+    within_block_spread=jnp.ones((2, 4)),
+    first_bad_step=jnp.asarray(-1),
+    config=_XCFG,
+)
+_XP_NAN = xor.XORParams(jnp.full((4, 3), jnp.nan), jnp.ones(4))
+_XP_SHORT_A = xor.XORParams(jnp.ones((4, 3)), jnp.ones(3))
+
+ROWS += [
+    Row(
+        "mltheory.dynamics.xor.XORConfig",
+        xor.XORConfig,
+        lambda: ((), {}),
+        Bad("size", "d", 1),
+        Bad("size", "width", 0),
+        Bad("size", "batch_size", 0),
+        Bad("size", "steps", 0),
+        Bad("range", "record_every", 3),
+        Bad("range", "label_sign", 0),
+        Bad("option", "dist", "laplace"),
+        Bad("rate", "lr", 0.0),
+        Bad("nonfinite", "lr", NAN),
+        Bad("string", "lr", "0.1", TypeError),
+        Bad("rate", "init_scale", -1.0),
+        Bad("range", "df", 2.0),
+        Bad("type", "symmetric_init", 1, TypeError),
+        Bad("type", "width", 2.5, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.sample_xor",
+        xor.sample_xor,
+        lambda: ((KEY, 4, 3), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n", 0),
+        Bad("size", "d", 1),
+        Bad("option", "dist", "cauchy"),
+        Bad("range", "label_sign", 2),
+        Bad("range", "df", 1.5),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.init_params",
+        xor.init_params,
+        lambda: ((KEY, 3, 4), {}),
+        Bad("key", "key", RAW_KEY[:1], TypeError),
+        Bad("size", "d", 1),
+        Bad("size", "width", 0),
+        Bad("rate", "init_scale", 0.0),
+        Bad("nonfinite", "init_scale", INF),
+        Bad("type", "symmetric", 1, TypeError),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.forward",
+        xor.forward,
+        lambda: ((_XP, _XX), {}),
+        Bad("shape", "X", np.ones((5, 4))),
+        Bad("nonfinite", "X", _with(_XX, NAN)),
+        Bad("complex", "X", _cplx(_XX), TypeError),
+        Bad("none", "X", None, TypeError),
+        Bad("type", "params", (1, 2), TypeError),
+        Bad("pytree", "params", _XP_SHORT_A),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.logistic_loss",
+        xor.logistic_loss,
+        lambda: ((_XP, _XX, np.ones(5)), {}),
+        Bad("shape", "y", np.ones(3)),
+        Bad("nonfinite", "y", _with(np.ones(5), NAN)),
+        Bad("shape", "X", np.ones(5)),
+        Bad("type", "params", "W", TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.train_xor",
+        xor.train_xor,
+        lambda: ((KEY, _XCFG), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("type", "config", {"d": 3}, TypeError),
+        Bad("size", "n_test", 0),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("pytree", "params", xor.XORParams(jnp.ones((3, 3)), jnp.ones(3))),
+        Bad("nonfinite", "params", _XP_NAN),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.neuron_blocks",
+        xor.neuron_blocks,
+        lambda: ((_XP,), {}),
+        Bad("range", "label_sign", 3),
+        Bad("type", "params", "W", TypeError),
+        Bad("nonfinite", "params", _XP_NAN),
+        Bad("pytree", "params", _XP_SHORT_A),
+    ),
+    Row(
+        "mltheory.dynamics.xor.block_signals",
+        xor.block_signals,
+        lambda: ((_XP,), {}),
+        Bad("range", "label_sign", -2),
+        Bad("none", "params", None, TypeError),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.cluster_diagnostics",
+        xor.cluster_diagnostics,
+        lambda: ((_XP,), {}),
+        Bad("size", "bins", 0),
+        Bad("type", "bins", 2.5, TypeError),
+        Bad("range", "label_sign", 0),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.phase_split",
+        xor.phase_split,
+        lambda: ((_XTRAJ,), {}),
+        Bad("type", "traj", {"rho": jnp.ones(2)}, TypeError),
+        Bad("rate", "rho_threshold", 0.0),
+        Bad("nonfinite", "rho_threshold", NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.error_regions",
+        xor.error_regions,
+        lambda: ((KEY, _XP), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n_test", 1),
+        Bad("shape", "bin_edges", (0.1, 0.05)),
+        Bad("nonfinite", "bin_edges", (0.0, NAN)),
+        Bad("range", "label_sign", 0),
+        Bad("shape", "params", xor.XORParams(jnp.ones((1, 4, 3)), jnp.ones((1, 4)))),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.ideal_xor_error",
+        xor.ideal_xor_error,
+        lambda: ((), {}),
+        Bad("range", "ratio", -1.0),
+        Bad("nonfinite", "noise_to_signal", NAN),
+        Bad("overflow", "noise_to_signal", F32_OVERFLOW, x64=False),
+        Bad("complex", "ratio", 1 + 1j, TypeError),
+        Bad("string", "ratio", "one", TypeError),
+    ),
+]
+
 # Public names that take no user input to validate: result containers built
 # by the library (validated where they are made), exceptions and warnings.
 NO_INPUT: dict[str, str] = {
     "mltheory.exceptions.ConvergenceWarning": "a warning class",
+    "mltheory.stats.bandits.BanditInstance": (
+        "instance container made (and validated) by make_instance and "
+        "instance_from_arrays"
+    ),
+    "mltheory.stats.bandits.BanditRun": "result container",
+    "mltheory.stats.bandits.BanditRunBatch": "result container",
+    "mltheory.stats.bandits.RandomPolicy": "takes no arguments",
     "mltheory.exceptions.DivergenceError": "an exception class",
     "mltheory.exceptions.DivergenceWarning": "a warning class",
     "mltheory.exceptions.NotFittedError": "an exception class",
@@ -1785,6 +2106,19 @@ NO_INPUT: dict[str, str] = {
     },
     "mltheory.dynamics.tensor_programs.SGDTrajectory": "result container",
     "mltheory.dynamics.tensor_programs.WidthConvergence": "result container",
+    "mltheory.dynamics.xor.XORParams": (
+        "parameter container, validated by every function that takes it"
+    ),
+    **{
+        f"mltheory.dynamics.xor.{name}": "result container"
+        for name in (
+            "BlockAssignment",
+            "BlockSignals",
+            "ClusterDiagnostics",
+            "ErrorRegionReport",
+            "XORTrajectory",
+        )
+    },
 }
 
 

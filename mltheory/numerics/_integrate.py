@@ -1141,8 +1141,8 @@ def solve_sde(
         \text{drift\_implicit\_em:}\quad y_{n+1} &= (I - hA)^{-1}
             \big(y_n + h f_n + G_n\big), \\
         \text{heun\_drift:}\quad y_{n+1} &= y_n + \tfrac{h}{2}\big(f_n +
-            f(t_{n+1}, \tilde y)\big) + G_n, \quad
-            \tilde y = y_n + h f_n + G_n.
+            f(t_{n+1}, \tilde y)\big) + G_n, \\
+        \tilde y &= y_n + h f_n + G_n.
 
     Euler-Maruyama has strong order 1/2 and weak order 1 (strong order 1 for
     additive noise). Drift-implicit EM solves

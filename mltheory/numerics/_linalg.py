@@ -38,6 +38,7 @@ from mltheory._src._validation import (
 )
 
 __all__ = [
+    "cholesky_append",
     "cholesky_downdate",
     "cholesky_update",
     "newton_schulz",
@@ -790,12 +791,14 @@ def _cholesky_rank_one(L: Array, x: Array, *, sign: int) -> Array:
     return jnp.moveaxis(new_columns, 0, -1)
 
 
-def _check_cholesky_inputs(L: ArrayLike, x: ArrayLike) -> tuple[Array, Array]:
+def _check_cholesky_inputs(
+    L: ArrayLike, x: ArrayLike, *, x_name: str = "x"
+) -> tuple[Array, Array]:
     factor = _as_square(L, name="L")
-    vec = as_array(x, name="x", allow_empty=True)
+    vec = as_array(x, name=x_name, allow_empty=True)
     if vec.shape != factor.shape[:-1]:
         raise ValueError(
-            f"x must have shape {tuple(factor.shape[:-1])} (L.shape[:-1], one "
+            f"{x_name} must have shape {tuple(factor.shape[:-1])} (L.shape[:-1], one "
             f"entry per row of L); got shape {tuple(vec.shape)}."
         )
     if not is_traced(factor):
@@ -988,3 +991,126 @@ def _check_downdate_definite(L: Array, x: Array) -> None:
             "which needs ||L^{-1} x||^2 < 1; got ||L^{-1} x||^2 = "
             f"{float(norm2.max()):.6g}."
         )
+
+
+# --------------------------------------------------------------------------- #
+# Bordered (append) update: one new row and column
+# --------------------------------------------------------------------------- #
+@jax.jit
+def _cholesky_append(L: Array, a: Array, c: Array) -> Array:
+    dtype = jnp.result_type(L, a, c)
+    L = jnp.tril(L).astype(dtype)
+    a = a.astype(dtype)
+    n = L.shape[-1]
+    if n == 0:
+        row = jnp.zeros(a.shape, dtype)
+    else:
+        row = jax.scipy.linalg.solve_triangular(L, a[..., None], lower=True)[..., 0]
+    pivot = c.astype(dtype) - jnp.sum(row * row, axis=-1)
+    # A non-positive pivot means the bordered matrix is not positive
+    # definite; NaN marks it (jit cannot raise).
+    diag = jnp.sqrt(jnp.where(pivot > 0, pivot, jnp.nan))
+    top = jnp.concatenate([L, jnp.zeros((*L.shape[:-1], 1), dtype)], axis=-1)
+    bottom = jnp.concatenate([row, diag[..., None]], axis=-1)[..., None, :]
+    return jnp.concatenate([top, bottom], axis=-2)
+
+
+def cholesky_append(L: ArrayLike, a: ArrayLike, c: ArrayLike) -> Array:
+    r"""Extend a Cholesky factor by one row and column (a bordered update).
+
+    Given the lower Cholesky factor :math:`L` of :math:`A = L L^\top`
+    (``n x n``), returns the lower factor of the bordered matrix
+
+    .. math::
+
+        A' = \begin{pmatrix} A & a \\ a^\top & c \end{pmatrix}
+
+    in :math:`O(n^2)` operations (one triangular solve) instead of the
+    :math:`O(n^3)` of a new factorisation. This is the update that
+    Gaussian-process and kernel-UCB posteriors need when a point is added.
+
+    Parameters
+    ----------
+    L : array_like of shape (..., n, n)
+        Lower triangular factors with positive diagonal (``n`` may be 0);
+        leading axes are batch axes. Must be finite.
+    a : array_like of shape (..., n)
+        The new off-diagonal column :math:`a` (same leading axes as ``L``).
+    c : array_like of shape (...)
+        The new diagonal entry :math:`c`.
+
+    Returns
+    -------
+    jax.Array of shape (..., n + 1, n + 1)
+        The lower factor of :math:`A'`, in the promoted dtype of the inputs.
+
+    Raises
+    ------
+    ValueError
+        If ``L`` is not a square matrix stack, holds NaN/inf, or (eager calls
+        only) is not lower triangular with a positive diagonal; if ``a`` or
+        ``c`` has the wrong shape or holds NaN/inf; or (eager calls only) if
+        :math:`A'` is not positive definite (the pivot
+        :math:`c - \lVert L^{-1} a \rVert^2` is not positive). Under
+        :func:`jax.jit` that pivot gives a NaN diagonal entry instead.
+    TypeError
+        If an input is not numeric.
+
+    See Also
+    --------
+    cholesky_update : Add a rank-one term :math:`x x^\top`.
+
+    Notes
+    -----
+    With :math:`\ell = L^{-1} a` (forward substitution),
+
+    .. math::
+
+        L' = \begin{pmatrix} L & 0 \\ \ell^\top & \sqrt{c - \ell^\top
+        \ell} \end{pmatrix},
+
+    and :math:`c - \ell^\top\ell` is the Schur complement of :math:`A` in
+    :math:`A'` (for a kernel matrix, the posterior variance of the new point
+    times the noise-free prior's normalisation).
+
+    Examples
+    --------
+    >>> from mltheory import numerics
+    >>> A = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> L = np.linalg.cholesky(A)
+    >>> L2 = np.asarray(numerics.cholesky_append(L, np.array([1.0, 0.5]), 2.0))
+    >>> np.round(L2 @ L2.T, 6)
+    array([[4. , 2. , 1. ],
+           [2. , 3. , 0.5],
+           [1. , 0.5, 2. ]])
+    """
+    factor = as_array(L, name="L", min_ndim=2, allow_empty=True)
+    if factor.shape[-1] != factor.shape[-2]:
+        raise ValueError(
+            f"L must be a square matrix or a stack of them (..., n, n); got shape "
+            f"{tuple(factor.shape)}."
+        )
+    if factor.shape[-1] > 0:
+        factor, vec = _check_cholesky_inputs(factor, a, x_name="a")
+    else:
+        vec = as_array(a, name="a", allow_empty=True)
+        if vec.shape != factor.shape[:-1]:
+            raise ValueError(
+                f"a must have shape {tuple(factor.shape[:-1])}; got shape "
+                f"{tuple(vec.shape)}."
+            )
+    diag = as_array(c, name="c")
+    if diag.shape != factor.shape[:-2]:
+        raise ValueError(
+            f"c must have shape {tuple(factor.shape[:-2])} (one new diagonal entry "
+            f"per matrix); got shape {tuple(diag.shape)}."
+        )
+    result = _cholesky_append(factor, vec, diag)
+    if not is_traced(result):
+        last = np.asarray(result[..., -1, -1])
+        if not np.all(np.isfinite(last)):
+            raise ValueError(
+                "the bordered matrix [[A, a], [a^T, c]] must be positive definite; "
+                "the pivot c - ||L^{-1} a||^2 is not positive."
+            )
+    return result

@@ -214,9 +214,9 @@ def specgd_step(
 
     .. math::
 
-        W_{k+1} = W_k - \eta\, \mathrm{polar}(\nabla L(W_k)), \qquad
+        W_{k+1} &= W_k - \eta\, \mathrm{polar}(\nabla L(W_k)), \\
         \mathrm{polar}(U \operatorname{diag}(\sigma) V^\top)
-        = U \operatorname{diag}(\mathbb{1}[\sigma_i > \tau]) V^\top .
+        &= U \operatorname{diag}(\mathbb{1}[\sigma_i > \tau]) V^\top .
 
     It is invariant to positive rescaling of the gradient and odd in it;
     a zero gradient gives a zero step.
@@ -518,7 +518,7 @@ def specgd(
 ) -> optax.GradientTransformation:
     r"""Spectral gradient descent as an optax optimiser (Muon with momentum).
 
-    ``specgd(lr)`` is paper A's SpecGD, :math:`W \leftarrow W - \eta\,
+    ``specgd(lr)`` is the SpecGD of arXiv:2601.22652, :math:`W \leftarrow W - \eta\,
     \mathrm{polar}(g)`; with ``momentum`` it orthogonalises a momentum buffer
     instead, as Muon does.
 
@@ -580,7 +580,7 @@ def specgd(
     ``muon_weight_dimension_numbers`` to ``dimension_numbers``. Note the
     different defaults: muon uses ``beta=0.95``, ``nesterov=True``,
     ``eps=1e-8`` and the muon shape scale; ``specgd`` defaults to no
-    momentum, ``eps=1e-7`` and no scale (paper A's SpecGD). Not mirrored:
+    momentum, ``eps=1e-7`` and no scale (the SpecGD of arXiv:2601.22652). Not mirrored:
     muon's AdamW for non-2-D leaves (use ``optax.multi_transform`` or
     ``optax.partition``, see the gallery), its ``adaptive`` dual-norm
     scaling and the ``"spectral"``, ``"aol"``, ``"schatten"``

@@ -734,10 +734,10 @@ def summary_stats(W: ArrayLike, cov: SpikedCovariance) -> PRSummary:
     -----
     .. math::
 
-        a = \|W^\top u\|,\quad b = \|W^\top v\|,\quad
-        c = \frac{\|PW\|_F}{\sqrt{d-2}},\quad
-        \rho = \frac{\langle WW^\top, uu^\top\rangle_F}{\|WW^\top\|_F}
-        = \frac{a^2}{\|WW^\top\|_F},\quad r = b/a .
+        a &= \|W^\top u\|,\quad b = \|W^\top v\|,\quad
+        c = \frac{\|PW\|_F}{\sqrt{d-2}},\quad r = b/a, \\
+        \rho &= \frac{\langle WW^\top, uu^\top\rangle_F}{\|WW^\top\|_F}
+        = \frac{a^2}{\|WW^\top\|_F} .
 
     On the manifold :math:`W = (a\,uu^\top + b\,vv^\top + c\,P)Q`,
     :math:`\rho = a^2/\sqrt{a^4 + b^4 + (d-2)c^4}`.

@@ -21,6 +21,14 @@ convention here is self-consistent and is the one the DMFT solver uses.
 The noise increment is drawn as :math:`X^\top(\ell \odot \xi)` with
 :math:`\xi \sim N(0, \Delta t\, I_n)`, one :math:`O(nd)` matrix-vector
 product per step; the :math:`d \times d` diffusion matrix is never formed.
+
+SGF models SGD whose mini-batches are drawn **with replacement** (each step
+draws its :math:`B` indices afresh, independently of the past): the noise of
+such a step has exactly the SGF's covariance over :math:`\Delta t = \eta/d`
+(up to an :math:`O(1/d)` term) and is independent from step to step, like
+Brownian increments. Epoch-reshuffled SGD (each sample once per epoch) has
+noise that is negatively correlated within an epoch and sums to nearly zero
+over one; :func:`simulate_sgd` offers both through ``sampling``.
 """
 
 from __future__ import annotations
@@ -66,9 +74,9 @@ __all__ = [
 ]
 
 SGFMethod = Literal["euler_maruyama", "drift_implicit_em", "heun_drift"]
-Sampling = Literal["epoch_shuffle", "with_replacement"]
+Sampling = Literal["with_replacement", "epoch_shuffle"]
 _SGF_METHODS = ("euler_maruyama", "drift_implicit_em", "heun_drift")
-_SAMPLINGS = ("epoch_shuffle", "with_replacement")
+_SAMPLINGS = ("with_replacement", "epoch_shuffle")
 
 
 @pytree_dataclass
@@ -306,11 +314,16 @@ def sgd_to_sgf(lr: float, batch_size: int, d: int) -> tuple[float, float]:
     Notes
     -----
     The mean SGD increment per unit time is the SGF drift
-    :math:`-h - \delta^{-1} X^\top \ell`; the per-unit-time covariance of the
-    mini-batch noise is :math:`(\eta/B)\delta^{-1}\sum_i x_i x_i^\top
-    \ell_i^2`, the SGF diffusion. One epoch (:math:`n/B` steps) lasts
-    :math:`\delta\tau` time units, and the online-SGD limit is
-    :math:`\delta \to \infty` at fixed :math:`\tau` and horizon.
+    :math:`-h - \delta^{-1} X^\top \ell`. With batches drawn with
+    replacement (``B`` indices i.i.d. uniform, afresh at every step), the
+    per-unit-time covariance of the mini-batch noise is
+    :math:`(\eta/B)\delta^{-1}\sum_i x_i x_i^\top \ell_i^2` (less an
+    :math:`O(1/d)` term), the SGF diffusion, and the noise is independent
+    across steps. One epoch (:math:`n/B` steps) lasts :math:`\delta\tau`
+    time units, and the online-SGD limit is :math:`\delta \to \infty` at
+    fixed :math:`\tau` and horizon. Epoch-reshuffled batches have the same
+    drift but noise that cancels over each epoch, so SGF does not model them
+    on times of an epoch or more (see :func:`simulate_sgd`).
 
     References
     ----------
@@ -730,10 +743,10 @@ def simulate_sgf(
 
     .. math::
 
-        \theta_{k+1} = \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
+        \theta_{k+1} &= \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
             + \delta^{-1} X^\top \ell_k\big]
-            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k),
-        \quad \Delta B_k \sim N(0, \Delta I_n).
+            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k), \\
+        \Delta B_k &\sim N(0, \Delta I_n).
 
     The DMFT of :mod:`mltheory.dynamics.dmft` describes exactly this
     recursion as :math:`d \to \infty` at the same :math:`\Delta`.
@@ -867,33 +880,44 @@ def _sgd_jit(
     n, d = X.shape
     per_epoch = n // batch_size
 
-    def batch_indices(m: Array) -> Array:
+    def batch_indices(m: Array, perm: Array) -> tuple[Array, Array]:
         if sampling == "with_replacement":
-            return jax.random.randint(jax.random.fold_in(key, m), (batch_size,), 0, n)
-        # A fresh permutation per epoch; each step takes the next B indices
-        # (the last n mod B samples of an epoch are skipped).
+            # B indices i.i.d. uniform, afresh at every step: the SGF's noise.
+            idx = jax.random.randint(jax.random.fold_in(key, m), (batch_size,), 0, n)
+            return idx, perm
+        # A fresh permutation per epoch, drawn at the epoch's first step and
+        # carried; each step takes the next B indices (the last n mod B
+        # samples of an epoch are skipped). The predicate depends on m only,
+        # so it stays a branch under vmap over keys.
         epoch, pos = m // per_epoch, m % per_epoch
-        perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
-        return lax.dynamic_slice(perm, (pos * batch_size,), (batch_size,))
+        perm = lax.cond(
+            pos == 0,
+            lambda: jax.random.permutation(jax.random.fold_in(key, epoch), n).astype(
+                jnp.int32
+            ),
+            lambda: perm,
+        )
+        return lax.dynamic_slice(perm, (pos * batch_size,), (batch_size,)), perm
 
-    Carry = tuple[Array, Array]
+    Carry = tuple[Array, Array, Array]
 
     def step(carry: Carry, m: Array) -> tuple[Carry, None]:
-        theta, bad = carry
-        idx = batch_indices(m)
+        theta, bad, perm = carry
+        idx, perm = batch_indices(m, perm)
         xb, yb = X[idx], y[idx]
         ell = jax.vmap(ell_fn)(xb @ theta, yb).astype(theta.dtype)
         grad = _xt_dot(xb, ell) / batch_size
         theta = theta - lr * grad - (lr / d) * _reg(reg_grad, ridge, theta)
-        return (theta, update_first_bad_step(bad, m + 1, theta)), None
+        return (theta, update_first_bad_step(bad, m + 1, theta), perm), None
 
     def record(carry: Carry, ms: Array) -> tuple[Carry, Array]:
         carry, _ = lax.scan(step, carry, ms)
         return carry, carry[0]
 
     steps = jnp.arange(n_steps).reshape(n_steps // record_every, record_every)
-    (_, first_bad), thetas = lax.scan(
-        record, (theta0, jnp.asarray(-1, jnp.int32)), steps
+    perm0 = jnp.zeros(n if sampling == "epoch_shuffle" else 0, jnp.int32)
+    (_, first_bad, _), thetas = lax.scan(
+        record, (theta0, jnp.asarray(-1, jnp.int32), perm0), steps
     )
     return jnp.concatenate([theta0[None], thetas]), first_bad
 
@@ -911,7 +935,7 @@ def simulate_sgd(
     dloss: Callable[[Array, Array], Array] | None = None,
     ridge: float = 0.0,
     reg_grad: Callable[[Array], Array] | None = None,
-    sampling: Sampling = "epoch_shuffle",
+    sampling: Sampling = "with_replacement",
     record_every: int = 1,
     theta_star: ArrayLike | None = None,
     test_loss: Callable[[Array], Array] | None = None,
@@ -924,7 +948,9 @@ def simulate_sgd(
     \sum_{i\in B_m} x_i \ell_i - \frac{\eta}{d}(\lambda\theta_m +
     h(\theta_m))`; step :math:`m` is recorded at SGF time :math:`m\eta/d`
     (see :func:`sgd_to_sgf`), so the run is comparable with
-    :func:`simulate_sgf` at :math:`\tau = \eta/B`.
+    :func:`simulate_sgf` at :math:`\tau = \eta/B`. With the default
+    ``sampling="with_replacement"`` it is the SGD that SGF (and the DMFT of
+    :mod:`mltheory.dynamics.dmft`) models.
 
     Parameters
     ----------
@@ -950,9 +976,15 @@ def simulate_sgd(
         Ridge coefficient :math:`\lambda \geq 0`.
     reg_grad : callable, optional
         Extra row-wise regulariser gradient :math:`h`.
-    sampling : {"epoch_shuffle", "with_replacement"}, default="epoch_shuffle"
-        A fresh permutation per epoch, consumed ``batch_size`` at a time, or
-        i.i.d. uniform batches.
+    sampling : {"with_replacement", "epoch_shuffle"}, default="with_replacement"
+        How the mini-batches :math:`B_m` are drawn. ``"with_replacement"``:
+        ``batch_size`` indices i.i.d. uniform on the ``n`` samples, afresh at
+        every step (a batch may repeat a sample); the scheme SGF models (see
+        Notes). ``"epoch_shuffle"``: a fresh random permutation per epoch,
+        consumed ``batch_size`` at a time (the last ``n mod batch_size``
+        samples of an epoch are skipped), so every sample is used once per
+        epoch; a contrast that SGF does not model. (Changed default:
+        earlier versions used ``"epoch_shuffle"``.)
     record_every : int, default=1
         Record every ``record_every`` steps.
     theta_star : array_like of shape (d, k_star), optional
@@ -1002,6 +1034,32 @@ def simulate_sgd(
     --------
     simulate_sgf : The SDE surrogate.
     sgd_to_sgf : The time and temperature mapping.
+
+    Notes
+    -----
+    Write the step as its mean plus noise, :math:`\theta_{m+1} = \theta_m -
+    \frac{\eta}{n} X^\top\ell - \frac{\eta}{d}(\lambda\theta_m +
+    h(\theta_m)) - \eta\,\xi_m`. With replacement, :math:`\xi_m` has mean
+    zero, is independent of the past given :math:`\theta_m`, and has
+    covariance :math:`\frac1B\big[\frac1n\sum_i x_i x_i^\top \ell_i^2 -
+    \bar g\bar g^\top\big]`, :math:`\bar g = X^\top\ell/n` (its trace
+    is :math:`O(1/d)` against :math:`O(1)`). Over the step's SGF time
+    :math:`\Delta t = \eta/d` that is the SGF diffusion
+    :math:`(\tau/\delta) X^\top\mathrm{diag}(\ell^2) X\,\Delta t` at
+    :math:`\tau = \eta/B` (**derived**). With ``"epoch_shuffle"``, the
+    batches of one epoch partition the samples: the same per-step variance
+    up to the finite-population factor :math:`(n-B)/(n-1)`, but for fixed
+    :math:`\ell` the noise of :math:`K` steps of one epoch has variance
+    smaller by :math:`(n-KB)/(n-1)`, zero at the epoch's end, because the
+    sampled gradients sum to the full one. The SGF's independent increments do not
+    cancel, so on times of an epoch (:math:`\delta\tau` SGF units) or more
+    reshuffled SGD feels less noise than SGF predicts. Measured at
+    :math:`d = 800`, :math:`\delta = 2`, logistic loss: with-replacement SGD
+    at :math:`B = 1` and :math:`B = 8` follows the DMFT train loss within
+    0.6 % of its initial value at :math:`\tau \in \{0.5, 1\}`, while
+    reshuffled SGD falls 3 % (:math:`\tau = 0.5`) to 6 % (:math:`\tau = 1`)
+    of it below (10 % of the loss itself at the end of the first epoch at
+    :math:`\tau = 1`), at either batch size.
 
     References
     ----------
