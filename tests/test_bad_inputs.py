@@ -1525,7 +1525,7 @@ ROWS += [
             "a0",
             1e200,
             DivergenceError,
-            match=r"integrate\(method='rk4'\) diverged: .* at step 1 of 20",
+            match=r"integrate\(method='rk4'\) diverged: .* at step 0 of 20",
         ),
         Bad("overflow", "a0", F32_OVERFLOW, match=r"a0 must be finite", x64=False),
     ),
