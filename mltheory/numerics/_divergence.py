@@ -30,6 +30,7 @@ the first ``ceil(n / r)``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -303,31 +304,50 @@ def _record_leaves(result: Any, n_records: int | None, axis: int) -> list[Any] |
     return out
 
 
+@functools.partial(jax.jit, static_argnames=("batch_ndim",))
+def _first_bad_record_jit(leaves: tuple[Array, ...], batch_ndim: int) -> Array:
+    """Per member, the first record index with NaN/inf (a big value if none)."""
+    best: Array | None = None
+    for leaf in leaves:
+        ok = jnp.isfinite(leaf).reshape(*leaf.shape[: batch_ndim + 1], -1).all(axis=-1)
+        bad = jnp.logical_not(ok)
+        idx = jnp.where(bad.any(axis=-1), jnp.argmax(bad, axis=-1), _BIG)
+        best = idx if best is None else jnp.minimum(best, idx)
+    assert best is not None
+    return best
+
+
 def _first_bad_record(
     result: Any, batch_shape: tuple[int, ...], n_records: int | None
 ) -> np.ndarray | None:
-    """Per member, the first record index holding a non-finite value (-1: none)."""
+    """Per member, the first record index holding a non-finite value (-1: none).
+
+    Reduced on the device (one small jitted reduction per result layout), so
+    only an integer per member comes back to the host.
+    """
     axis = len(batch_shape)
     leaves = _record_leaves(result, n_records, axis)
     if leaves is None:
         return None
-    best = np.full(batch_shape, _BIG, np.int64)
+    usable = []
     for leaf in leaves:
         if is_traced(leaf):
             return None
-        arr = np.asarray(leaf)
+        dtype = getattr(leaf, "dtype", None)
+        shape = jnp.shape(leaf)
         if (
-            not np.issubdtype(arr.dtype, np.inexact)
-            or arr.ndim <= axis
-            or arr.shape[:axis] != batch_shape
-            or arr.shape[axis] == 0
+            dtype is None
+            or not jnp.issubdtype(dtype, jnp.inexact)
+            or len(shape) <= axis
+            or tuple(shape[:axis]) != batch_shape
+            or shape[axis] == 0
         ):
             continue
-        ok = np.isfinite(arr).reshape(*arr.shape[: axis + 1], -1).all(axis=-1)
-        bad = ~ok
-        idx = np.where(bad.any(axis=-1), np.argmax(bad, axis=-1), _BIG)
-        best = np.minimum(best, idx)
-    return np.where(best == _BIG, -1, best)
+        usable.append(jnp.asarray(leaf))
+    if not usable:
+        return np.full(batch_shape, -1, np.int64)
+    best = np.asarray(_first_bad_record_jit(tuple(usable), batch_ndim=axis))
+    return np.where(best == _BIG, -1, best).astype(np.int64)
 
 
 def _n_records(result: Any, n_records: int | None, axis: int) -> int:
