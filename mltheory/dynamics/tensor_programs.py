@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from mltheory._src._progress import progress
 from mltheory._src._pytree import DivergedMixin, pytree_dataclass
@@ -49,6 +50,7 @@ from mltheory.dynamics.fast_slow import FastSlowProblem, integrate
 from mltheory.numerics import (
     HermiteSeries,
     handle_divergence,
+    map_keys,
     scan_with_records,
     update_first_bad_step,
 )
@@ -586,6 +588,7 @@ def simulate_sgd(
     project: bool = True,
     store_neurons: bool = False,
     dtype: Any = None,
+    mesh: Mesh | None = None,
     on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGDTrajectory:
     r"""Large-batch projected SGD of the finite-width network (jitted ``lax.scan``).
@@ -607,7 +610,10 @@ def simulate_sgd(
     Parameters
     ----------
     key : jax.Array
-        PRNG key of the batches; the same key gives the same run.
+        PRNG key of the batches; the same key gives the same run. A 1-D array
+        of keys (``jax.random.split(key, S)``) runs ``S`` seeds from the same
+        initial network as one vmapped computation; every field of the result
+        then has a leading seed axis.
     params : TwoLayerParams
         Initial network (:func:`init_params`).
     teacher : HermiteSeries or callable
@@ -638,6 +644,11 @@ def simulate_sgd(
     dtype : dtype, optional
         Working dtype (e.g. ``jnp.float32`` for speed); default the dtype of
         ``params.W``.
+    mesh : jax.sharding.Mesh, optional
+        Split the seed axis of a batch of keys over the devices of this
+        one-axis mesh (:func:`mltheory.numerics.make_mesh`); the number of
+        keys must be a multiple of its size. The results equal those without
+        a mesh.
     on_divergence : {"raise", "warn", "flag"}, default="raise"
         If the parameters become NaN/inf (a step size beyond the stability
         limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
@@ -652,7 +663,7 @@ def simulate_sgd(
     SGDTrajectory
         Record times :math:`t = k\,\mathrm{lr\_w}`, mean alignment and
         weight, online loss, optionally per-neuron records, final
-        parameters.
+        parameters (with a leading seed axis for a batch of keys).
 
     Raises
     ------
@@ -695,6 +706,42 @@ def simulate_sgd(
     >>> bool(traj.m_mean[-1] > 0.3)  # the alignment has grown from ~0
     True
     """
+    check_on_divergence(on_divergence)
+    if mesh is not None or (
+        isinstance(key, jax.Array)
+        and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and key.ndim == 1
+    ):
+        batch = map_keys(
+            lambda k: simulate_sgd(
+                k,
+                params,
+                teacher,
+                activation,
+                lr_w=lr_w,
+                lr_a=lr_a,
+                batch_size=batch_size,
+                n_steps=n_steps,
+                record_every=record_every,
+                theta=theta,
+                noise_var=noise_var,
+                project=project,
+                store_neurons=store_neurons,
+                dtype=dtype,
+                on_divergence="flag",
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
+        return _sgd_policy(
+            batch,
+            on_divergence=on_divergence,
+            lr_w=lr_w,
+            lr_a=lr_a,
+            n_steps=n_steps,
+            record_every=record_every,
+        )
     key = check_key(key)
     params = _check_params(params)
     teacher_fn, teacher_coeffs = _teacher_fn(teacher)
@@ -747,21 +794,41 @@ def simulate_sgd(
         project=bool(project),
         store_neurons=bool(store_neurons),
     )
-    return handle_divergence(
+    return _sgd_policy(
         traj,
         on_divergence=on_divergence,
+        lr_w=lr_w,
+        lr_a=lr_a,
+        n_steps=n_steps,
+        record_every=record_every,
+    )
+
+
+def _sgd_policy(
+    traj: SGDTrajectory,
+    *,
+    on_divergence: str,
+    lr_w: float,
+    lr_a: float,
+    n_steps: int,
+    record_every: int,
+) -> SGDTrajectory:
+    """The library's divergence policy for a run (or a batch of seeds)."""
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,  # type: ignore[arg-type]
         what="simulate_sgd",
         cause=(
-            f"the step sizes lr_w = {lr_w:.4g}, lr_a = {lr_a:.4g} are beyond SGD's "
-            "stability limit for this width, teacher and activation (use "
-            "smaller step sizes)"
+            f"the step sizes lr_w = {float(lr_w):.4g}, lr_a = {float(lr_a):.4g} "
+            "are beyond SGD's stability limit for this width, teacher and "
+            "activation (use smaller step sizes)"
         ),
         record_every=record_every,
-        dt=lr_w,
+        dt=float(lr_w),
         n_steps=n_steps,
         n_records=n_steps // record_every + 1,
         step_name="SGD step",
-        stacklevel=3,
+        stacklevel=4,
     )
 
 

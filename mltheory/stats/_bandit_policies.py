@@ -205,27 +205,38 @@ def _explore_arms(key: Array, T0: int, K: int, explore: str) -> Array:
     return jax.random.randint(key, (T0,), 0, K)
 
 
-@functools.partial(jax.jit, static_argnames=("policy", "T0"))
+@functools.partial(jax.jit, static_argnames=("T0", "K", "explore"))
+def _explore_arms_batch(keys: Array, T0: int, K: int, explore: str) -> Array:
+    return jax.vmap(lambda k: _explore_arms(k, T0, K, explore))(keys)
+
+
+def _capacity(arms: np.ndarray, K: int) -> int:
+    """Points per arm to keep: the largest count, rounded up to a multiple of 8."""
+    counts = np.stack([(arms == i).sum(axis=-1) for i in range(K)])
+    most = int(counts.max()) if counts.size else 1
+    return max(1, min(arms.shape[-1], 8 * -(-most // 8)))
+
+
+@functools.partial(jax.jit, static_argnames=("policy", "T0", "n_cap"))
 def _etc_fit_batch(
     policy: _ExploreThenCommit,
     T0: int,
+    n_cap: int,
     contexts: Array,
     means: Array,
     noise: Array,
-    keys: Array,
-) -> tuple[Array, Any, Array]:
-    """Exploration arms (R, T0), fitted parameters and fit flags of a batch."""
+    arms: Array,
+) -> tuple[Any, Array]:
+    """Fitted parameters and fit flags of a batch (explored arms given)."""
 
-    def one(ctx: Array, mu: Array, xi: Array, key: Array) -> tuple[Array, Any, Array]:
+    def one(ctx: Array, mu: Array, xi: Array, a: Array) -> tuple[Any, Array]:
         K = ctx.shape[1]
-        arms = _explore_arms(key, T0, K, policy.explore)
         rows = jnp.arange(T0)
-        X = ctx[rows, arms]
-        y = mu[rows, arms] + xi[rows, arms]
-        params, ok = policy._fit(X, y, arms, K)
-        return arms, params, ok
+        X = ctx[rows, a]
+        y = mu[rows, a] + xi[rows, a]
+        return policy._fit(X, y, a, K, n_cap)
 
-    return jax.vmap(one)(contexts[:, :T0], means[:, :T0], noise[:, :T0], keys)
+    return jax.vmap(one)(contexts[:, :T0], means[:, :T0], noise[:, :T0], arms)
 
 
 @functools.partial(jax.jit, static_argnames=("policy",))
@@ -247,9 +258,13 @@ def _etc_simulate(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
     """Explore, fit once, then score every committed round in batched blocks."""
     R, T, K, d = contexts.shape
-    arms, params, ok = _etc_fit_batch(policy, T0, contexts, means, noise, keys)
+    arms = np.asarray(_explore_arms_batch(keys, T0, K, policy.explore))
+    n_cap = _capacity(arms, K)
+    params, ok = _etc_fit_batch(
+        policy, T0, n_cap, contexts, means, noise, jnp.asarray(arms)
+    )
     actions = np.empty((R, T), dtype=np.int64)
-    actions[:, :T0] = np.asarray(arms)[:, :T]
+    actions[:, :T0] = arms[:, :T]
     finite = np.ones((R, T), dtype=bool)
     B = min(_TIME_BLOCK, T)
     for t0 in range(T0, T, B):
@@ -332,7 +347,9 @@ class _ExploreThenCommit(_Policy):
         return self.explore_length(T, K)
 
     # estimator hooks: pure JAX, vmappable
-    def _fit(self, X: Array, y: Array, arms: Array, K: int) -> tuple[Any, Array]:
+    def _fit(
+        self, X: Array, y: Array, arms: Array, K: int, n_cap: int
+    ) -> tuple[Any, Array]:
         raise NotImplementedError
 
     def _predict(self, params: Any, contexts: Array) -> Array:
@@ -413,6 +430,7 @@ class _ExploreThenCommit(_Policy):
                 jnp.asarray(self._y, x.dtype),
                 jnp.asarray(self._arms),
                 x.shape[0],
+                _capacity(self._arms, x.shape[0]),
             )
             if not bool(ok):
                 raise ValueError(
@@ -447,11 +465,11 @@ class _ExploreThenCommit(_Policy):
             self._y[t] = reward
 
 
-@functools.partial(jax.jit, static_argnames=("policy", "K"))
+@functools.partial(jax.jit, static_argnames=("policy", "K", "n_cap"))
 def _etc_fit_jit(
-    policy: _ExploreThenCommit, X: Array, y: Array, arms: Array, K: int
+    policy: _ExploreThenCommit, X: Array, y: Array, arms: Array, K: int, n_cap: int
 ) -> tuple[Any, Array]:
-    return policy._fit(X, y, arms, K)
+    return policy._fit(X, y, arms, K, n_cap)
 
 
 @functools.partial(jax.jit, static_argnames=("policy",))
@@ -578,12 +596,17 @@ class KernelInterpolationETC(_ExploreThenCommit):
             X, Y, lengthscale=math.sqrt(self.lengthscale2 * d / 2)
         )
 
-    def _fit(self, X: Array, y: Array, arms: Array, K: int) -> tuple[Any, Array]:
-        G = self._kern(X, X)
-        masks = _masks(arms, K)
-
-        def fit_arm(m: Array) -> tuple[Array, Array, Array]:
-            mf = m.astype(G.dtype)
+    def _fit(
+        self, X: Array, y: Array, arms: Array, K: int, n_cap: int
+    ) -> tuple[Any, Array]:
+        # Each arm's own points first (stable order), n_cap of them: the Gram
+        # matrices and all later kernel products are n_cap wide, not T0.
+        def fit_arm(i: Array) -> tuple[Array, Array, Array, Array]:
+            order = jnp.argsort(arms != i, stable=True)[:n_cap]
+            Xi, yi = X[order], y[order]
+            m = jnp.arange(n_cap) < jnp.sum(arms == i)
+            mf = m.astype(X.dtype)
+            G = self._kern(Xi, Xi)
             Gi = G * (mf[:, None] * mf[None, :]) + jnp.diag(1.0 - mf)
             n = jnp.maximum(mf.sum(), 1.0)
             scale = jnp.sum(jnp.diag(G) * mf) / n
@@ -601,11 +624,11 @@ class KernelInterpolationETC(_ExploreThenCommit):
             # Cholesky calls in one program hung XLA:CPU (LAPACK called from two
             # of its threads at once) on an oversubscribed machine.
             L = factor(jnp.where(bad, jnp.maximum(jitter, 1e-8 * scale), jitter))
-            alpha = jax.scipy.linalg.cho_solve((L, True), mf * y)
-            return alpha * mf, jnp.all(jnp.isfinite(alpha)), bad
+            alpha = jax.scipy.linalg.cho_solve((L, True), mf * yi)
+            return Xi, alpha * mf, jnp.all(jnp.isfinite(alpha)), bad
 
-        alphas, ok, refit = jax.vmap(fit_arm)(masks)
-        return (X, alphas, jnp.any(refit)), jnp.all(ok)
+        Xs, alphas, ok, refit = jax.vmap(fit_arm)(jnp.arange(K))
+        return (Xs, alphas, jnp.any(refit)), jnp.all(ok)
 
     def _after_fit(self, params: Any) -> None:
         refit = np.asarray(params[2])
@@ -621,9 +644,9 @@ class KernelInterpolationETC(_ExploreThenCommit):
             )
 
     def _predict(self, params: Any, contexts: Array) -> Array:
-        X, alphas, _ = params
-        # (B, K, d) -> one kernel product per arm: k(X_i(t), X_explored) alpha_i
-        kmat = jax.vmap(lambda c: self._kern(c, X), in_axes=1, out_axes=1)(contexts)
+        Xs, alphas, _ = params
+        # (B, K, d) -> one kernel product per arm: k(X_i(t), X_i) alpha_i
+        kmat = jax.vmap(self._kern, in_axes=(1, 0), out_axes=1)(contexts, Xs)
         return jnp.einsum("bks,ks->bk", kmat, alphas)
 
     def _raise_if_not_psd(
@@ -702,7 +725,9 @@ class LinearInterpolationETC(_ExploreThenCommit):
     def _config(self) -> tuple[Any, ...]:
         return (self.T0, self.explore_frac, self.explore)
 
-    def _fit(self, X: Array, y: Array, arms: Array, K: int) -> tuple[Any, Array]:
+    def _fit(
+        self, X: Array, y: Array, arms: Array, K: int, n_cap: int
+    ) -> tuple[Any, Array]:
         masks = _masks(arms, K).astype(X.dtype)
         theta = jax.vmap(lambda m: jnp.linalg.pinv(m[:, None] * X) @ (m * y))(masks)
         return theta, jnp.all(jnp.isfinite(theta))
