@@ -1,0 +1,1151 @@
+r"""A toy conditional GAN on a ring of Gaussians: SONA against projection baselines.
+
+Data: :math:`M = C \cdot k` Gaussian modes on a circle of radius :math:`r`
+(standard deviation :math:`\sigma`); mode :math:`m` sits at angle
+:math:`2\pi m / M` and belongs to class :math:`m \bmod C`, so each class owns
+:math:`k` modes interleaved with the others' (with the defaults, 4 classes own
+2 opposite modes each out of 8). Naturalness (being on some mode) does not
+imply alignment (being on a mode of the right class).
+
+Networks: an MLP generator :math:`G(z \oplus \mathrm{onehot}(y))` and an MLP
+feature extractor :math:`h(x) \in \mathbb{R}^D` (leaky ReLU, slope 0.2), both
+plain pytrees. Training alternates one discriminator and one generator Adam
+step (:math:`\beta_1 = 0`, :math:`\beta_2 = 0.99`, as in the SAN reference
+code) inside one :func:`jax.lax.scan`; several seeds run as one
+:func:`jax.vmap`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from functools import partial
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from mltheory._src._pytree import pytree_dataclass, static_field
+from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
+from mltheory._src._validation import (
+    check_float_dtype,
+    check_in,
+    check_key,
+    check_scalar,
+    describe,
+    is_traced,
+)
+from mltheory.exceptions import DivergenceError
+from mltheory.generative._sona_head import (
+    ProjectionHeadParams,
+    projection_discriminator_apply,
+    projection_init,
+    san_projection_apply,
+    sona_apply,
+    sona_init,
+)
+from mltheory.generative._sona_losses import (
+    SonaDiscriminatorParams,
+    _san_loss,
+    sona_discriminator_loss,
+    sona_generator_loss,
+)
+from mltheory.generative._sona_weighting import LossWeighting, _check_weighting
+
+__all__ = [
+    "ToyGANConfig",
+    "ToyGANMetrics",
+    "ToyGANResult",
+    "evaluate",
+    "feature_apply",
+    "generate",
+    "generator_apply",
+    "init_feature_extractor",
+    "init_generator",
+    "mode_centers",
+    "sample_data",
+    "train",
+]
+
+Method = Literal["sona", "pd", "san_pd"]
+METHODS: tuple[str, ...] = ("sona", "pd", "san_pd")
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyGANConfig:
+    r"""The toy task and its networks (all fields static; hashable).
+
+    Parameters
+    ----------
+    num_classes : int, default=4
+        :math:`C \ge 2`.
+    modes_per_class : int, default=2
+        :math:`k \ge 1` modes per class (:math:`M = Ck` modes in all).
+    radius : float, default=2.0
+        Radius of the ring.
+    sigma : float, default=0.05
+        Standard deviation of each mode.
+    latent_dim : int, default=8
+        Width of the generator's noise :math:`z \sim N(0, I)`.
+    hidden : int, default=128
+        Width of the hidden layers (generator and feature extractor).
+    depth : int, default=2
+        Number of hidden layers.
+    feature_dim : int, default=64
+        :math:`D`, the width of the features :math:`h(x)`.
+    batch_size : int, default=256
+        Real (and generated) samples per step.
+    learning_rate : float, default=1e-3
+        Adam step size of both players.
+    b1 : float, default=0.0
+        Adam :math:`\beta_1`.
+    b2 : float, default=0.99
+        Adam :math:`\beta_2`.
+    dtype : str or dtype, optional
+        Floating dtype of the parameters and data (default: JAX's default
+        float, float64 under ``jax_enable_x64``).
+
+    Raises
+    ------
+    ValueError
+        If a size is < 1 (``num_classes < 2``, ``feature_dim < 2``), a scale
+        is not positive, or ``b1``/``b2`` is outside ``[0, 1)``.
+
+    See Also
+    --------
+    train : Uses it.
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> cfg = sona_toy.ToyGANConfig(hidden=32)
+    >>> cfg.num_classes * cfg.modes_per_class
+    8
+    """
+
+    num_classes: int = 4
+    modes_per_class: int = 2
+    radius: float = 2.0
+    sigma: float = 0.05
+    latent_dim: int = 8
+    hidden: int = 128
+    depth: int = 2
+    feature_dim: int = 64
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    b1: float = 0.0
+    b2: float = 0.99
+    dtype: str | None = None
+
+    def __post_init__(self) -> None:
+        check_scalar(self.num_classes, name="num_classes", kind=int, lower=2)
+        check_scalar(self.modes_per_class, name="modes_per_class", kind=int, lower=1)
+        check_scalar(self.latent_dim, name="latent_dim", kind=int, lower=1)
+        check_scalar(self.hidden, name="hidden", kind=int, lower=1)
+        check_scalar(self.depth, name="depth", kind=int, lower=1)
+        check_scalar(self.feature_dim, name="feature_dim", kind=int, lower=2)
+        check_scalar(self.batch_size, name="batch_size", kind=int, lower=2)
+        for name in ("radius", "sigma", "learning_rate"):
+            check_scalar(getattr(self, name), name=name, lower=0.0, lower_inclusive=False)
+        for name in ("b1", "b2"):
+            check_scalar(
+                getattr(self, name), name=name, lower=0.0, upper=1.0, upper_inclusive=False
+            )
+        if self.dtype is not None:
+            dt = check_float_dtype(self.dtype, name="dtype")
+            object.__setattr__(self, "dtype", str(np.dtype(dt)))
+
+    @property
+    def float_dtype(self) -> Any:
+        """The floating dtype in use."""
+        return jnp.result_type(float) if self.dtype is None else jnp.dtype(self.dtype)
+
+    @property
+    def num_modes(self) -> int:
+        """:math:`M = C k`."""
+        return self.num_classes * self.modes_per_class
+
+
+@pytree_dataclass
+class ToyGANMetrics:
+    r"""Quality and alignment of a trained toy GAN (one value per seed when batched).
+
+    Parameters
+    ----------
+    naturalness : jax.Array
+        Fraction of generated points within :math:`3\sigma` of some mode.
+    mode_coverage : jax.Array of int
+        Number of modes hit by at least 1% of the generated points (a hit:
+        within :math:`3\sigma`); at most :math:`M`.
+    alignment_accuracy : jax.Array
+        Fraction of :math:`G(z, y)` whose nearest mode belongs to class
+        :math:`y`.
+    discriminator_alignment_accuracy : jax.Array
+        On fresh real points, the fraction with :math:`\arg\max_y f(x, y)`
+        equal to the true class.
+    mode_fraction : jax.Array of shape (..., M)
+        Fraction of generated points within :math:`3\sigma` of each mode.
+
+    See Also
+    --------
+    evaluate : Computes them.
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> m = sona_toy.ToyGANMetrics(jnp.array(1.0), jnp.array(8), jnp.array(1.0),
+    ...                            jnp.array(1.0), jnp.full(8, 0.125))
+    >>> int(m.mode_coverage)
+    8
+    """
+
+    naturalness: Array
+    mode_coverage: Array
+    alignment_accuracy: Array
+    discriminator_alignment_accuracy: Array
+    mode_fraction: Array
+
+
+@pytree_dataclass
+class ToyGANResult:
+    r"""A trained toy conditional GAN (a leading seed axis when batched).
+
+    Parameters
+    ----------
+    generator : pytree
+        Generator MLP parameters (list of ``(W, b)``).
+    discriminator : pytree
+        :class:`~mltheory.generative.sona.SonaDiscriminatorParams` for
+        ``"sona"``; ``(phi, ProjectionHeadParams)`` for the baselines.
+    history : dict of str to jax.Array
+        Per step (shape ``(..., steps)``): ``"d_loss"``, ``"g_loss"``; for
+        SONA also ``"san"``, ``"bt_c"``, ``"bt_m"`` and ``"scales"``
+        (``(..., steps, 3)``). Per evaluation (shape ``(..., n_evals)``):
+        ``"eval_step"`` and the four metrics of :class:`ToyGANMetrics`.
+    first_bad_step : jax.Array of int
+        The first step whose losses were not finite, ``-1`` if none (one per
+        seed when batched).
+    method : str
+        ``"sona"``, ``"pd"`` or ``"san_pd"``.
+    config : ToyGANConfig
+        The task and networks.
+    steps : int
+        The number of training steps.
+
+    See Also
+    --------
+    train : Produces it.
+    evaluate : Its metrics.
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> cfg = sona_toy.ToyGANConfig(hidden=16, feature_dim=8, batch_size=32)
+    >>> res = sona_toy.train(jax.random.key(0), steps=5, config=cfg)
+    >>> res.history["d_loss"].shape, bool(res.diverged)
+    ((5,), False)
+    """
+
+    generator: PyTree
+    discriminator: PyTree
+    history: dict[str, Array]
+    first_bad_step: Array
+    method: str = static_field(default="sona")
+    config: ToyGANConfig = static_field(default_factory=ToyGANConfig)
+    steps: int = static_field(default=0)
+
+    @property
+    def diverged(self) -> Array:
+        """True where a seed's losses became non-finite."""
+        return jnp.asarray(self.first_bad_step) >= 0
+
+    @property
+    def num_seeds(self) -> int | None:
+        """The number of seeds of a batched result, ``None`` for a single run."""
+        fb = jnp.asarray(self.first_bad_step)
+        return None if fb.ndim == 0 else int(fb.shape[0])
+
+    def _summary_items(self) -> dict[str, Any]:
+        return {"method": self.method, "steps": self.steps, "seeds": self.num_seeds}
+
+    def member(self, i: int) -> ToyGANResult:
+        """Seed ``i`` of a batched result.
+
+        Parameters
+        ----------
+        i : int
+            The seed's index.
+
+        Returns
+        -------
+        ToyGANResult
+            The unbatched result of that seed.
+
+        Raises
+        ------
+        ValueError
+            If the result is not batched or ``i`` is out of range.
+        """
+        n = self.num_seeds
+        if n is None:
+            raise ValueError("member() needs a batched result (train with a batch of keys).")
+        i = check_scalar(i, name="i", kind=int, lower=-n, upper=n - 1)
+        return jax.tree_util.tree_map(lambda a: a[i], self)
+
+    def plot(
+        self,
+        ax: Any = None,
+        *,
+        key: KeyArray | None = None,
+        n: int = 512,
+        member: int = 0,
+    ) -> Any:
+        """Scatter generated points coloured by their condition, over the modes.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw (a new figure when omitted).
+        key : jax.Array, optional
+            Key for the generated points (default ``jax.random.key(0)``).
+        n : int, default=512
+            Number of points.
+        member : int, default=0
+            Which seed of a batched result.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes.
+        """
+        res = self if self.num_seeds is None else self.member(member)
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4, 4))
+        k = jax.random.key(0) if key is None else key
+        cfg = res.config
+        x, y = generate(res, k, check_scalar(n, name="n", kind=int, lower=1))
+        x, y = np.asarray(x), np.asarray(y)
+        cmap = plt.get_cmap("tab10")
+        centers = np.asarray(mode_centers(cfg))
+        for c in range(cfg.num_classes):
+            sel = y == c
+            ax.scatter(x[sel, 0], x[sel, 1], s=4, alpha=0.5, color=cmap(c % 10),
+                       label=f"y = {c}")
+            own = np.arange(cfg.num_modes) % cfg.num_classes == c
+            ax.scatter(centers[own, 0], centers[own, 1], marker="x", s=60,
+                       color=cmap(c % 10), edgecolors="none")
+        lim = 1.3 * cfg.radius
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_xlabel("$x_1$")
+        ax.set_ylabel("$x_2$")
+        ax.set_title(f"{res.method}: generated points (x: modes of each class)")
+        ax.legend(loc="upper right", fontsize="small", markerscale=3)
+        return ax
+
+
+# --------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------
+
+
+def _check_config(config: Any) -> ToyGANConfig:
+    if config is None:
+        return ToyGANConfig()
+    if not isinstance(config, ToyGANConfig):
+        raise TypeError(f"config must be a ToyGANConfig; got {describe(config)}.")
+    return config
+
+
+def mode_centers(config: ToyGANConfig | None = None) -> Array:
+    r"""The mode centres on the ring; mode :math:`m` belongs to class :math:`m \bmod C`.
+
+    Parameters
+    ----------
+    config : ToyGANConfig, optional
+        The task (default :class:`ToyGANConfig`).
+
+    Returns
+    -------
+    jax.Array of shape (M, 2)
+        :math:`r(\cos 2\pi m/M, \sin 2\pi m/M)`.
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not a :class:`ToyGANConfig`.
+
+    See Also
+    --------
+    sample_data
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> print(sona_toy.mode_centers()[2].round(6))
+    [0. 2.]
+    """
+    cfg = _check_config(config)
+    m = cfg.num_modes
+    angles = 2.0 * jnp.pi * jnp.arange(m, dtype=cfg.float_dtype) / m
+    return cfg.radius * jnp.stack([jnp.cos(angles), jnp.sin(angles)], axis=1)
+
+
+def sample_data(
+    key: KeyArray, n: int, config: ToyGANConfig | None = None
+) -> tuple[Array, Array]:
+    r"""Draw labelled points: :math:`y` uniform, a mode of :math:`y` uniform, Gaussian noise.
+
+    Parameters
+    ----------
+    key : jax.Array
+        A PRNG key.
+    n : int
+        Number of points.
+    config : ToyGANConfig, optional
+        The task.
+
+    Returns
+    -------
+    x : jax.Array of shape (n, 2)
+        The points.
+    y : jax.Array of int32, shape (n,)
+        Their classes.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``.
+    TypeError
+        If ``key`` is not a PRNG key or ``config`` not a :class:`ToyGANConfig`.
+
+    See Also
+    --------
+    mode_centers
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> x, y = sona_toy.sample_data(jax.random.key(0), 5)
+    >>> x.shape, y.shape
+    ((5, 2), (5,))
+    """
+    key = check_key(key)
+    n = check_scalar(n, name="n", kind=int, lower=1)
+    cfg = _check_config(config)
+    return _sample_data(key, n, cfg)
+
+
+def _sample_data(key: KeyArray, n: int, cfg: ToyGANConfig) -> tuple[Array, Array]:
+    ky, km, kx = jax.random.split(key, 3)
+    y = jax.random.randint(ky, (n,), 0, cfg.num_classes, dtype=jnp.int32)
+    j = jax.random.randint(km, (n,), 0, cfg.modes_per_class, dtype=jnp.int32)
+    mode = y + cfg.num_classes * j
+    centers = mode_centers(cfg).astype(cfg.float_dtype)
+    x = centers[mode] + cfg.sigma * jax.random.normal(kx, (n, 2), centers.dtype)
+    return x, y
+
+
+# --------------------------------------------------------------------------
+# networks
+# --------------------------------------------------------------------------
+
+
+def _mlp_init(key: KeyArray, sizes: list[int], dt: Any) -> list[tuple[Array, Array]]:
+    keys = jax.random.split(key, len(sizes) - 1)
+    return [
+        (
+            jax.random.normal(k, (a, b), dt) * np.sqrt(2.0 / a),
+            jnp.zeros((b,), dt),
+        )
+        for k, a, b in zip(keys, sizes[:-1], sizes[1:], strict=True)
+    ]
+
+
+def _mlp_apply(params: Any, x: Array, final_activation: bool) -> Array:
+    n = len(params)
+    for i, (w, b) in enumerate(params):
+        x = x @ w + b[None, :]
+        if i < n - 1 or final_activation:
+            x = jax.nn.leaky_relu(x, 0.2)
+    return x
+
+
+def _sn_init(key: KeyArray, sizes: list[int], dt: Any) -> list[dict[str, Array]]:
+    layers = _mlp_init(key, sizes, dt)
+    keys = jax.random.split(jax.random.fold_in(key, 1), len(layers))
+    out = []
+    for k, (w, b) in zip(keys, layers, strict=True):
+        u = jax.random.normal(k, (w.shape[1],), w.dtype)
+        out.append({"w": w, "b": b, "u": u / jnp.linalg.norm(u)})
+    return out
+
+
+def _power_step(w: Array, u: Array) -> tuple[Array, Array]:
+    """One power iteration for the top singular pair of w (a x b), u in R^b."""
+    v = w @ u
+    v = v / jnp.maximum(jnp.linalg.norm(v), 1e-12)
+    u = w.T @ v
+    return v, u / jnp.maximum(jnp.linalg.norm(u), 1e-12)
+
+
+def _sn_apply(params: Any, x: Array) -> Array:
+    n = len(params)
+    sg = jax.lax.stop_gradient
+    for i, layer in enumerate(params):
+        w = layer["w"]
+        v, u = _power_step(sg(w), sg(layer["u"]))
+        sigma = v @ w @ u
+        x = x @ (w / sigma) + layer["b"][None, :]
+        if i < n - 1:
+            x = jax.nn.leaky_relu(x, 0.2)
+    return x
+
+
+def _sn_refresh(params: Any) -> Any:
+    """Advance each layer's stored power-iteration vector by one step."""
+    return [
+        {**layer, "u": _power_step(layer["w"], layer["u"])[1]} for layer in params
+    ]
+
+
+def init_generator(key: KeyArray, config: ToyGANConfig | None = None) -> PyTree:
+    r"""Initialise the generator MLP :math:`(z \oplus \mathrm{onehot}(y)) \mapsto x`.
+
+    Parameters
+    ----------
+    key : jax.Array
+        A PRNG key.
+    config : ToyGANConfig, optional
+        Sizes.
+
+    Returns
+    -------
+    list of (W, b)
+        He-initialised layers ``latent_dim + C -> hidden (x depth) -> 2``.
+
+    Raises
+    ------
+    TypeError
+        If ``key`` is not a PRNG key.
+
+    See Also
+    --------
+    generator_apply
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> [w.shape for w, _ in sona_toy.init_generator(jax.random.key(0))]
+    [(12, 128), (128, 128), (128, 2)]
+    """
+    cfg = _check_config(config)
+    key = check_key(key)
+    sizes = [cfg.latent_dim + cfg.num_classes, *[cfg.hidden] * cfg.depth, 2]
+    return _mlp_init(key, sizes, cfg.float_dtype)
+
+
+def init_feature_extractor(key: KeyArray, config: ToyGANConfig | None = None) -> PyTree:
+    r"""Initialise the feature extractor MLP :math:`x \mapsto h(x) \in \mathbb{R}^D`.
+
+    Parameters
+    ----------
+    key : jax.Array
+        A PRNG key.
+    config : ToyGANConfig, optional
+        Sizes.
+
+    Returns
+    -------
+    list of (W, b)
+        He-initialised layers ``2 -> hidden (x depth) -> feature_dim``.
+
+    Raises
+    ------
+    TypeError
+        If ``key`` is not a PRNG key.
+
+    See Also
+    --------
+    feature_apply
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> [layer["w"].shape for layer in sona_toy.init_feature_extractor(jax.random.key(0))]
+    [(2, 128), (128, 128), (128, 64)]
+    """
+    cfg = _check_config(config)
+    key = check_key(key)
+    return _sn_init(key, [2, *[cfg.hidden] * cfg.depth, cfg.feature_dim], cfg.float_dtype)
+
+
+def feature_apply(params: PyTree, x: ArrayLike) -> Array:
+    r"""The feature extractor: an MLP with leaky-ReLU layers (usable as ``phi_apply``).
+
+    Parameters
+    ----------
+    params : list of (W, b)
+        From :func:`init_feature_extractor`.
+    x : array_like of shape (B, 2)
+        Points.
+
+    Returns
+    -------
+    jax.Array of shape (B, D)
+        Features (the last layer is linear).
+
+    See Also
+    --------
+    init_feature_extractor
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> phi = sona_toy.init_feature_extractor(jax.random.key(0))
+    >>> sona_toy.feature_apply(phi, jnp.zeros((3, 2))).shape
+    (3, 64)
+    """
+    return _sn_apply(params, jnp.asarray(x))
+
+
+def generator_apply(
+    params: PyTree, z: ArrayLike, y: ArrayLike, num_classes: int
+) -> Array:
+    r"""The generator :math:`G(z, y)`: an MLP on :math:`z \oplus \mathrm{onehot}(y)`.
+
+    Parameters
+    ----------
+    params : list of (W, b)
+        From :func:`init_generator`.
+    z : array_like of shape (B, latent_dim)
+        Noise.
+    y : array_like of int of shape (B,)
+        Conditions.
+    num_classes : int
+        :math:`C` (the width of the one-hot code).
+
+    Returns
+    -------
+    jax.Array of shape (B, 2)
+        Generated points.
+
+    See Also
+    --------
+    init_generator, generate
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> g = sona_toy.init_generator(jax.random.key(0))
+    >>> sona_toy.generator_apply(g, jnp.zeros((3, 8)), jnp.array([0, 1, 2]), 4).shape
+    (3, 2)
+    """
+    zz = jnp.asarray(z)
+    onehot = jax.nn.one_hot(jnp.asarray(y), num_classes, dtype=zz.dtype)
+    return _mlp_apply(params, jnp.concatenate([zz, onehot], axis=-1), False)
+
+
+def generate(
+    result: ToyGANResult, key: KeyArray, n: int
+) -> tuple[Array, Array]:
+    """Generated points of a trained (unbatched) toy GAN, conditions uniform.
+
+    Parameters
+    ----------
+    result : ToyGANResult
+        An unbatched result (use :meth:`ToyGANResult.member`).
+    key : jax.Array
+        A PRNG key.
+    n : int
+        Number of points.
+
+    Returns
+    -------
+    x : jax.Array of shape (n, 2)
+        Generated points.
+    y : jax.Array of int32, shape (n,)
+        Their conditions.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` is batched or ``n < 1``.
+    TypeError
+        If ``result`` is not a :class:`ToyGANResult`.
+
+    See Also
+    --------
+    evaluate
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> cfg = sona_toy.ToyGANConfig(hidden=16, feature_dim=8, batch_size=32)
+    >>> res = sona_toy.train(jax.random.key(0), steps=2, config=cfg)
+    >>> sona_toy.generate(res, jax.random.key(1), 10)[0].shape
+    (10, 2)
+    """
+    if not isinstance(result, ToyGANResult):
+        raise TypeError(f"result must be a ToyGANResult; got {describe(result)}.")
+    if result.num_seeds is not None:
+        raise ValueError(
+            "result is batched over seeds; pick one with result.member(i)."
+        )
+    key = check_key(key)
+    n = check_scalar(n, name="n", kind=int, lower=1)
+    return _generate(result.generator, key, n, result.config)
+
+
+def _generate(gen: PyTree, key: KeyArray, n: int, cfg: ToyGANConfig) -> tuple[Array, Array]:
+    ky, kz = jax.random.split(key)
+    y = jax.random.randint(ky, (n,), 0, cfg.num_classes, dtype=jnp.int32)
+    dt = jnp.asarray(gen[0][0]).dtype
+    z = jax.random.normal(kz, (n, cfg.latent_dim), dt)
+    return generator_apply(gen, z, y, cfg.num_classes), y
+
+
+# --------------------------------------------------------------------------
+# discriminators per method
+# --------------------------------------------------------------------------
+
+
+def _cast_floats(tree: PyTree, dt: Any) -> PyTree:
+    return jax.tree_util.tree_map(
+        lambda a: a.astype(dt) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a,
+        tree,
+    )
+
+
+def _init_discriminator(
+    key: KeyArray, method: str, cfg: ToyGANConfig, weighting: LossWeighting
+) -> PyTree:
+    kp, kh = jax.random.split(key)
+    dt = cfg.float_dtype
+    phi = _sn_init(kp, [2, *[cfg.hidden] * cfg.depth, cfg.feature_dim], dt)
+    if method == "sona":
+        return SonaDiscriminatorParams(
+            phi=phi,
+            head=sona_init(kh, cfg.feature_dim, cfg.num_classes, dtype=dt),
+            weighting=_cast_floats(weighting.init(3), dt),
+        )
+    return (phi, projection_init(kh, cfg.feature_dim, cfg.num_classes, dtype=dt))
+
+
+def _refresh_disc(disc: PyTree, method: str) -> PyTree:
+    if method == "sona":
+        return disc._replace(phi=_sn_refresh(disc.phi))
+    return (_sn_refresh(disc[0]), disc[1])
+
+
+def _scores(method: str, disc: PyTree, x: Array, y: Array) -> Array:
+    """The full score f(x, y) of each method's discriminator."""
+    if method == "sona":
+        h = feature_apply(disc.phi, x)
+        return sona_apply(disc.head, h, y).f
+    phi, head = disc
+    h = feature_apply(phi, x)
+    if method == "pd":
+        return projection_discriminator_apply(head, h, y)
+    return san_projection_apply(head, h, y).f
+
+
+def _class_scores(method: str, disc: PyTree, x: Array, num_classes: int) -> Array:
+    """f(x, c) for every class c, shape (B, C)."""
+    ys = jnp.arange(num_classes, dtype=jnp.int32)
+    return jax.vmap(lambda c: _scores(method, disc, x, jnp.full(x.shape[:1], c)))(ys).T
+
+
+def _d_loss(
+    disc: PyTree,
+    gen: PyTree,
+    x_real: Array,
+    y: Array,
+    key: KeyArray,
+    method: str,
+    cfg: ToyGANConfig,
+    weighting: LossWeighting,
+    mismatch: str,
+) -> tuple[Array, dict[str, Array]]:
+    kz, km = jax.random.split(key)
+    z = jax.random.normal(kz, (x_real.shape[0], cfg.latent_dim), x_real.dtype)
+    x_fake = jax.lax.stop_gradient(generator_apply(gen, z, y, cfg.num_classes))
+    if method == "sona":
+        return sona_discriminator_loss(
+            disc, feature_apply, x_real, y, x_fake, km,
+            weighting=weighting, mismatch=mismatch,  # type: ignore[arg-type]
+        )
+    phi, head = disc
+    h = feature_apply(phi, jnp.concatenate([x_real, x_fake]))
+    n = x_real.shape[0]
+    if method == "pd":
+        f = projection_discriminator_apply(head, h, jnp.concatenate([y, y]))
+        loss = jnp.mean(jax.nn.relu(1.0 - f[:n])) + jnp.mean(jax.nn.relu(1.0 + f[n:]))
+        return loss, {}
+    out = san_projection_apply(head, h, jnp.concatenate([y, y]))
+    loss = _san_loss(
+        out.f_fun[:n], out.f_dir[:n], out.f_fun[n:], out.f_dir[n:], "hinge", 1.0
+    )
+    return loss, {}
+
+
+def _g_loss(
+    gen: PyTree,
+    disc: PyTree,
+    x_real: Array,
+    y: Array,
+    key: KeyArray,
+    method: str,
+    cfg: ToyGANConfig,
+    weighting: LossWeighting,
+) -> Array:
+    z = jax.random.normal(key, (x_real.shape[0], cfg.latent_dim), x_real.dtype)
+    x_fake = generator_apply(gen, z, y, cfg.num_classes)
+    if method == "sona":
+        loss, _ = sona_generator_loss(
+            disc, feature_apply, x_fake, y, x_real, weighting=weighting
+        )
+        return loss
+    return -jnp.mean(_scores(method, disc, x_fake, y))
+
+
+# --------------------------------------------------------------------------
+# metrics
+# --------------------------------------------------------------------------
+
+
+def _sample_metrics(
+    x: Array, y: Array, cfg: ToyGANConfig
+) -> tuple[Array, Array, Array, Array]:
+    """Naturalness, per-mode fractions, coverage and alignment of labelled points."""
+    centers = mode_centers(cfg).astype(x.dtype)
+    d2 = jnp.sum((x[:, None, :] - centers[None, :, :]) ** 2, axis=-1)  # (n, M)
+    near = d2 <= (3.0 * cfg.sigma) ** 2
+    naturalness = jnp.mean(jnp.any(near, axis=1))
+    mode_fraction = jnp.mean(near, axis=0)
+    coverage = jnp.sum(mode_fraction >= 0.01)
+    nearest = jnp.argmin(d2, axis=1)
+    align = jnp.mean((nearest % cfg.num_classes) == y)
+    return naturalness, mode_fraction, coverage, align
+
+
+def _metrics(
+    gen: PyTree, disc: PyTree, key: KeyArray, n: int, method: str, cfg: ToyGANConfig
+) -> ToyGANMetrics:
+    kg, kr = jax.random.split(key)
+    x, y = _generate(gen, kg, n, cfg)
+    naturalness, mode_fraction, coverage, align = _sample_metrics(x, y, cfg)
+    xr, yr = _sample_data(kr, n, cfg)
+    scores = _class_scores(method, disc, xr.astype(x.dtype), cfg.num_classes)
+    d_align = jnp.mean(jnp.argmax(scores, axis=1) == yr)
+    return ToyGANMetrics(
+        naturalness=naturalness,
+        mode_coverage=coverage,
+        alignment_accuracy=align,
+        discriminator_alignment_accuracy=d_align,
+        mode_fraction=mode_fraction,
+    )
+
+
+def evaluate(result: ToyGANResult, key: KeyArray, *, n: int = 4096) -> ToyGANMetrics:
+    r"""Naturalness, mode coverage and alignment of a trained toy GAN.
+
+    Parameters
+    ----------
+    result : ToyGANResult
+        A trained GAN, single or batched over seeds (the metrics are then
+        batched too; every seed uses the same key, so seeds are compared on
+        common noise).
+    key : jax.Array
+        A PRNG key.
+    n : int, default=4096
+        Number of generated (and of held-out real) points.
+
+    Returns
+    -------
+    ToyGANMetrics
+        The metrics (see there for the definitions).
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``.
+    TypeError
+        If ``result`` is not a :class:`ToyGANResult` or ``key`` not a key.
+
+    See Also
+    --------
+    train
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> cfg = sona_toy.ToyGANConfig(hidden=16, feature_dim=8, batch_size=32)
+    >>> res = sona_toy.train(jax.random.key(0), steps=2, config=cfg)
+    >>> m = sona_toy.evaluate(res, jax.random.key(1), n=256)
+    >>> 0 <= int(m.mode_coverage) <= 8
+    True
+    """
+    if not isinstance(result, ToyGANResult):
+        raise TypeError(f"result must be a ToyGANResult; got {describe(result)}.")
+    key = check_key(key)
+    n = check_scalar(n, name="n", kind=int, lower=1)
+    fn = partial(_metrics_jit, n=n, method=result.method, cfg=result.config)
+    if result.num_seeds is None:
+        return fn(result.generator, result.discriminator, key)
+    return jax.vmap(fn, in_axes=(0, 0, None))(result.generator, result.discriminator, key)
+
+
+@partial(jax.jit, static_argnames=("n", "method", "cfg"))
+def _metrics_jit(
+    gen: PyTree, disc: PyTree, key: KeyArray, *, n: int, method: str, cfg: ToyGANConfig
+) -> ToyGANMetrics:
+    return _metrics(gen, disc, key, n, method, cfg)
+
+
+# --------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------
+
+
+def _train_one(
+    key: KeyArray,
+    learning_rate: Array,
+    *,
+    method: str,
+    steps: int,
+    eval_every: int,
+    eval_samples: int,
+    cfg: ToyGANConfig,
+    weighting: LossWeighting,
+    mismatch: str,
+) -> tuple[PyTree, PyTree, dict[str, Array], Array]:
+    kg, kd, kt, ke = jax.random.split(key, 4)
+    gen = _mlp_init(
+        kg, [cfg.latent_dim + cfg.num_classes, *[cfg.hidden] * cfg.depth, 2], cfg.float_dtype
+    )
+    disc = _init_discriminator(kd, method, cfg, weighting)
+    opt = optax.adam(learning_rate, b1=cfg.b1, b2=cfg.b2)
+    state = (gen, disc, opt.init(gen), opt.init(disc), jnp.asarray(-1, jnp.int32))
+
+    def step(carry: Any, t: Array) -> tuple[Any, dict[str, Array]]:
+        gen, disc, og, od, first_bad = carry
+        k = jax.random.fold_in(kt, t)
+        kdata, kd_, kg_ = jax.random.split(k, 3)
+        x_real, y = _sample_data(kdata, cfg.batch_size, cfg)
+        (d_loss, aux), gd = jax.value_and_grad(_d_loss, has_aux=True)(
+            disc, gen, x_real, y, kd_, method, cfg, weighting, mismatch
+        )
+        upd, od = opt.update(gd, od, disc)
+        disc = _refresh_disc(optax.apply_updates(disc, upd), method)
+        g_loss, gg = jax.value_and_grad(_g_loss)(
+            gen, disc, x_real, y, kg_, method, cfg, weighting
+        )
+        upd, og = opt.update(gg, og, gen)
+        gen = optax.apply_updates(gen, upd)
+        finite = jnp.isfinite(d_loss) & jnp.isfinite(g_loss)
+        first_bad = jnp.where((first_bad < 0) & ~finite, t, first_bad)
+        rec = {"d_loss": d_loss, "g_loss": g_loss}
+        if method == "sona":
+            rec.update(
+                san=aux["san"], bt_c=aux["bt_c"], bt_m=aux["bt_m"], scales=aux["scales"]
+            )
+        return (gen, disc, og, od, first_bad), rec
+
+    def chunk(carry: Any, c: Array) -> tuple[Any, tuple[dict[str, Array], ToyGANMetrics]]:
+        ts = c * eval_every + jnp.arange(eval_every)
+        carry, recs = jax.lax.scan(step, carry, ts)
+        m = _metrics(carry[0], carry[1], jax.random.fold_in(ke, c), eval_samples, method, cfg)
+        return carry, (recs, m)
+
+    n_chunks = steps // eval_every
+    state, (recs, mets) = jax.lax.scan(chunk, state, jnp.arange(n_chunks))
+    gen, disc, _, _, first_bad = state
+    history = {k: v.reshape((steps, *v.shape[2:])) for k, v in recs.items()}
+    history["eval_step"] = (jnp.arange(n_chunks) + 1) * eval_every
+    history["naturalness"] = mets.naturalness
+    history["mode_coverage"] = mets.mode_coverage
+    history["alignment_accuracy"] = mets.alignment_accuracy
+    history["discriminator_alignment_accuracy"] = mets.discriminator_alignment_accuracy
+    return gen, disc, history, first_bad
+
+
+@partial(
+    jax.jit,
+    static_argnames=(
+        "method", "steps", "eval_every", "eval_samples", "cfg", "weighting", "mismatch",
+        "batched",
+    ),
+)
+def _train_jit(key: KeyArray, learning_rate: Array, *, batched: bool, **kw: Any) -> Any:
+    fn = partial(_train_one, **kw)
+    if batched:
+        return jax.vmap(fn, in_axes=(0, None))(key, learning_rate)
+    return fn(key, learning_rate)
+
+
+def train(
+    key: KeyArray,
+    *,
+    method: Method = "sona",
+    steps: int = 2000,
+    config: ToyGANConfig | None = None,
+    weighting: LossWeighting | None = None,
+    mismatch: Literal["marginal", "label"] = "marginal",
+    eval_every: int | None = None,
+    eval_samples: int = 1024,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
+) -> ToyGANResult:
+    r"""Train the toy conditional GAN with SONA or a projection baseline.
+
+    Parameters
+    ----------
+    key : jax.Array
+        A PRNG key, or a 1-D array of keys (``jax.random.split(key, S)``):
+        the seeds then train together as one :func:`jax.vmap` and every
+        field of the result gets a leading seed axis.
+    method : {"sona", "pd", "san_pd"}, default="sona"
+        ``"sona"``: the SONA head with SAN + BT-C + BT-M and the weighting
+        rule; ``"pd"``: the projection discriminator with the hinge loss;
+        ``"san_pd"``: SAN over the projection discriminator (hinge function
+        loss, Wasserstein direction loss). The baselines' generators minimise
+        :math:`-f`.
+    steps : int, default=2000
+        Training steps (one discriminator and one generator update each).
+    config : ToyGANConfig, optional
+        Task, network sizes and optimiser (the same for every method).
+    weighting : LossWeighting, optional
+        SONA's weighting rule (default :func:`~mltheory.generative.sona.adaptive_scales`).
+    mismatch : {"marginal", "label"}, default="marginal"
+        SONA's BT-M loser (see
+        :func:`~mltheory.generative.sona.sona_discriminator_loss`).
+    eval_every : int, optional
+        Evaluate the metrics every ``eval_every`` steps (must divide
+        ``steps``); default: once, at the end.
+    eval_samples : int, default=1024
+        Points per evaluation.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        What to do when a loss becomes non-finite: raise
+        :class:`~mltheory.exceptions.DivergenceError`, warn
+        (:class:`RuntimeWarning`) and return, or only set
+        ``first_bad_step``. Under :func:`jax.jit` nothing can be raised:
+        ``first_bad_step`` carries it.
+
+    Returns
+    -------
+    ToyGANResult
+        Trained parameters, the per-step history, the periodic metrics and
+        ``first_bad_step``.
+
+    Raises
+    ------
+    ValueError
+        If ``steps < 1``, ``eval_every`` does not divide ``steps``, an option
+        is unknown, or the run diverged with ``on_divergence="raise"``
+        (:class:`~mltheory.exceptions.DivergenceError` is an
+        :class:`ArithmeticError`, raised instead).
+    TypeError
+        If ``key`` is not a key or ``config``/``weighting`` are of the wrong
+        type.
+
+    See Also
+    --------
+    evaluate, ToyGANConfig
+
+    Notes
+    -----
+    One compiled program runs all steps (:func:`jax.lax.scan` over steps
+    inside a scan over evaluation chunks); randomness is ``fold_in(key, t)``
+    per step, so a seed's run does not depend on the other seeds in the
+    batch.
+
+    Examples
+    --------
+    >>> from mltheory.generative import sona_toy
+    >>> cfg = sona_toy.ToyGANConfig(hidden=16, feature_dim=8, batch_size=32)
+    >>> keys = jax.random.split(jax.random.key(0), 2)
+    >>> res = sona_toy.train(keys, method="pd", steps=4, config=cfg)
+    >>> res.history["g_loss"].shape, res.first_bad_step.shape
+    ((2, 4), (2,))
+    """
+    check_in(method, name="method", options=METHODS)
+    check_in(mismatch, name="mismatch", options=("marginal", "label"))
+    check_in(on_divergence, name="on_divergence", options=("raise", "warn", "flag"))
+    steps = check_scalar(steps, name="steps", kind=int, lower=1)
+    cfg = _check_config(config)
+    w = _check_weighting(weighting)
+    eval_samples = check_scalar(eval_samples, name="eval_samples", kind=int, lower=1)
+    if eval_every is None:
+        every = steps
+    else:
+        every = check_scalar(eval_every, name="eval_every", kind=int, lower=1)
+        if steps % every:
+            raise ValueError(
+                f"eval_every must divide steps = {steps}; got eval_every = {every}."
+            )
+    batched = _is_key_batch(key)
+    if not batched:
+        key = check_key(key)
+    gen, disc, history, first_bad = _train_jit(
+        key,
+        jnp.asarray(cfg.learning_rate, cfg.float_dtype),
+        batched=batched,
+        method=method,
+        steps=steps,
+        eval_every=every,
+        eval_samples=eval_samples,
+        # the step size is traced: configurations that differ only in it share
+        # one compiled program
+        cfg=dataclasses.replace(cfg, learning_rate=1.0),
+        weighting=w,
+        mismatch=mismatch,
+    )
+    result = ToyGANResult(
+        generator=gen,
+        discriminator=disc,
+        history=history,
+        first_bad_step=first_bad,
+        method=method,
+        config=cfg,
+        steps=steps,
+    )
+    _handle_divergence(result, on_divergence)
+    return result
+
+
+def _is_key_batch(key: Any) -> bool:
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.ndim == 1:
+            if key.shape[0] < 1:
+                raise ValueError("key must hold at least one key; got an empty batch.")
+            return True
+        if key.ndim > 1:
+            raise ValueError(
+                f"key must be a key or a 1-D batch of keys; got shape {key.shape}."
+            )
+    return False
+
+
+def _handle_divergence(result: ToyGANResult, policy: str) -> None:
+    fb = result.first_bad_step
+    if policy == "flag" or is_traced(fb):
+        return
+    bad = np.atleast_1d(np.asarray(fb))
+    if not (bad >= 0).any():
+        return
+    seeds = np.flatnonzero(bad >= 0)
+    first = int(bad[seeds[0]])
+    where = "" if result.num_seeds is None else f" (seed {int(seeds[0])} of {bad.size})"
+    msg = (
+        f"the {result.method} toy GAN diverged: its losses became non-finite at "
+        f"step {first}{where}; likely cause: a learning rate too large for the "
+        f"networks (learning_rate = {result.config.learning_rate})."
+    )
+    if policy == "raise":
+        raise DivergenceError(msg)
+    warnings.warn(msg, RuntimeWarning, stacklevel=3)

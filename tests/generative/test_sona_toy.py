@@ -1,0 +1,248 @@
+"""The toy conditional GAN: data and metrics against numpy brute force, the
+jitted trainer (batch independence, determinism, divergence policy), and T11
+(slow): SONA aligns and covers every mode on most seeds; the projection
+baselines' numbers are recorded next to it."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mltheory.exceptions import DivergenceError
+from mltheory.generative import sona, sona_toy
+from mltheory.generative._sona_toy import _sample_metrics, _sn_refresh
+
+# one tiny configuration for every default test: one compile per method
+TINY = sona_toy.ToyGANConfig(hidden=8, depth=1, feature_dim=4, batch_size=16, latent_dim=2)
+TINY_STEPS = 6
+
+
+@pytest.fixture(scope="module")
+def tiny_pair():
+    """A batched 2-seed SONA run and the single run of its second key."""
+    keys = jax.random.split(jax.random.key(0), 2)
+    batched = sona_toy.train(keys, steps=TINY_STEPS, config=TINY, eval_every=3)
+    single = sona_toy.train(keys[1], steps=TINY_STEPS, config=TINY, eval_every=3)
+    return keys, batched, single
+
+
+def test_mode_centers_and_data_law():
+    cfg = sona_toy.ToyGANConfig()
+    c = np.asarray(sona_toy.mode_centers(cfg))
+    ang = 2 * np.pi * np.arange(8) / 8
+    np.testing.assert_allclose(c, 2.0 * np.stack([np.cos(ang), np.sin(ang)], 1), atol=1e-15)
+    x, y = sona_toy.sample_data(jax.random.key(0), 20000, cfg)
+    x, y = np.asarray(x), np.asarray(y)
+    # every point sits within 6 sigma of a mode of its own class (m % C == y)
+    d = np.linalg.norm(x[:, None, :] - c[None], axis=-1)
+    own = (np.arange(8)[None, :] % 4) == y[:, None]
+    assert np.all(np.min(np.where(own, d, np.inf), axis=1) < 6 * cfg.sigma)
+    # classes and modes uniform: each mode has p = 1/8 (4 binomial SE)
+    nearest = np.argmin(d, axis=1)
+    counts = np.bincount(nearest, minlength=8)
+    se = np.sqrt(20000 * (1 / 8) * (7 / 8))
+    np.testing.assert_allclose(counts, 20000 / 8, atol=4 * se)
+    # spread around a mode: per-coordinate variance sigma^2 (4 SE of a variance)
+    resid = x - c[nearest]
+    np.testing.assert_allclose(resid.var(axis=0), cfg.sigma**2, rtol=4 * np.sqrt(2 / 20000))
+
+
+def test_sample_metrics_match_brute_force():
+    cfg = sona_toy.ToyGANConfig()
+    c = np.asarray(sona_toy.mode_centers(cfg))
+    rng = np.random.default_rng(0)
+    # half the points on modes 0..5 only (modes 6, 7 uncovered), half far off
+    on = rng.integers(0, 6, 300)
+    x = np.concatenate([c[on] + 0.02 * rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) * 0.3])
+    y = rng.integers(0, 4, 600)
+    y[:300] = on % 4  # on-mode points are aligned
+    y[:30] = (on[:30] + 1) % 4  # except 30 of them
+    nat, frac, cov, align = _sample_metrics(jnp.asarray(x), jnp.asarray(y), cfg)
+    d = np.linalg.norm(x[:, None, :] - c[None], axis=-1)
+    near = d <= 3 * cfg.sigma
+    np.testing.assert_allclose(nat, near.any(1).mean())
+    np.testing.assert_allclose(frac, near.mean(0))
+    assert int(cov) == int(np.sum(near.mean(0) >= 0.01)) == 6
+    np.testing.assert_allclose(align, np.mean(np.argmin(d, 1) % 4 == y))
+
+
+def test_networks_shapes_and_feature_extractor_is_lipschitz():
+    cfg = sona_toy.ToyGANConfig(hidden=16, feature_dim=8)
+    g = sona_toy.init_generator(jax.random.key(0), cfg)
+    out = sona_toy.generator_apply(g, jnp.zeros((3, 8)), jnp.array([0, 1, 3]), 4)
+    assert out.shape == (3, 2)
+    phi = sona_toy.init_feature_extractor(jax.random.key(1), cfg)
+    x = jax.random.normal(jax.random.key(2), (200, 2))
+    h = sona_toy.feature_apply(phi, x)
+    assert h.shape == (200, 8)
+    # spectral normalisation: ||h(a) - h(b)|| <= ||a - b|| up to the one-step
+    # power-iteration error (the exact bound needs the converged top vector)
+    for _ in range(30):
+        phi = _sn_refresh(phi)
+    h = np.asarray(sona_toy.feature_apply(phi, x))
+    dx = np.linalg.norm(np.asarray(x)[:100] - np.asarray(x)[100:], axis=1)
+    dh = np.linalg.norm(h[:100] - h[100:], axis=1)
+    assert np.all(dh <= dx * (1 + 1e-3))
+
+
+def test_batched_seeds_equal_single_runs(tiny_pair):
+    keys, batched, single = tiny_pair
+    assert batched.num_seeds == 2 and single.num_seeds is None
+    member = batched.member(1)
+    for a, b in zip(
+        jax.tree_util.tree_leaves((member.generator, member.discriminator, member.history)),
+        jax.tree_util.tree_leaves((single.generator, single.discriminator, single.history)),
+        strict=True,
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    assert batched.history["d_loss"].shape == (2, TINY_STEPS)
+    assert batched.history["scales"].shape == (2, TINY_STEPS, 3)
+    np.testing.assert_array_equal(batched.history["eval_step"][0], [3, 6])
+    np.testing.assert_array_equal(batched.first_bad_step, [-1, -1])
+
+
+def test_same_key_same_result_and_different_key_differs(tiny_pair):
+    keys, _, single = tiny_pair
+    again = sona_toy.train(keys[1], steps=TINY_STEPS, config=TINY, eval_every=3)
+    np.testing.assert_array_equal(again.history["d_loss"], single.history["d_loss"])
+    other = sona_toy.train(keys[0], steps=TINY_STEPS, config=TINY, eval_every=3)
+    assert not np.allclose(other.history["d_loss"], single.history["d_loss"])
+
+
+def test_scales_stay_on_sphere_during_training(tiny_pair):
+    _, batched, _ = tiny_pair
+    s = np.asarray(batched.history["scales"])
+    np.testing.assert_allclose(np.sum(s**2, axis=-1), 1.0, rtol=1e-12)
+
+
+def test_divergence_policy():
+    keys = jax.random.split(jax.random.key(0), 2)
+    huge = sona_toy.ToyGANConfig(
+        hidden=8, depth=1, feature_dim=4, batch_size=16, latent_dim=2, learning_rate=1e300
+    )
+    with pytest.raises(DivergenceError, match=r"non-finite at step \d+ \(seed 0 of 2\).*learning rate"):
+        sona_toy.train(keys, steps=TINY_STEPS, config=huge, eval_every=3)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        res = sona_toy.train(keys, steps=TINY_STEPS, config=huge, eval_every=3, on_divergence="warn")
+    assert np.all(np.asarray(res.first_bad_step) >= 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = sona_toy.train(keys, steps=TINY_STEPS, config=huge, eval_every=3, on_divergence="flag")
+    assert bool(np.all(res.diverged))
+    bad = np.asarray(res.first_bad_step)
+    d = np.asarray(res.history["d_loss"])
+    g = np.asarray(res.history["g_loss"])
+    for i in range(2):  # the flag names the first non-finite step exactly
+        finite = np.isfinite(d[i]) & np.isfinite(g[i])
+        assert bad[i] == np.flatnonzero(~finite)[0]
+
+
+def test_train_under_jit_carries_the_flag():
+    huge = sona_toy.ToyGANConfig(
+        hidden=8, depth=1, feature_dim=4, batch_size=16, latent_dim=2, learning_rate=1e300
+    )
+    # a traced key: the policy cannot raise, first_bad_step carries it
+    fb = jax.jit(
+        lambda k: sona_toy.train(k, steps=TINY_STEPS, config=huge, eval_every=3).first_bad_step
+    )(jax.random.key(0))
+    assert int(fb) >= 0
+
+
+def test_evaluate_and_plot(tiny_pair):
+    _, batched, single = tiny_pair
+    m = sona_toy.evaluate(batched, jax.random.key(3), n=128)
+    assert m.naturalness.shape == (2,) and m.mode_fraction.shape == (2, 8)
+    m1 = sona_toy.evaluate(batched.member(1), jax.random.key(3), n=128)
+    np.testing.assert_allclose(m.alignment_accuracy[1], m1.alignment_accuracy)
+    x, y = sona_toy.generate(single, jax.random.key(4), 64)
+    assert x.shape == (64, 2) and int(y.max()) < 4
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = batched.plot(n=64, member=1)
+    assert ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$"
+    # one scatter of points and one of mode centres per class
+    assert len(ax.collections) == 2 * TINY.num_classes
+    assert len(ax.get_legend().get_texts()) == TINY.num_classes
+    plt.close("all")
+
+
+def test_baseline_methods_run(tiny_pair):
+    keys, _, _ = tiny_pair
+    for method in ("pd", "san_pd"):
+        res = sona_toy.train(keys, method=method, steps=TINY_STEPS, config=TINY, eval_every=3)
+        assert isinstance(res.discriminator[1], sona.ProjectionHeadParams)
+        assert np.all(np.isfinite(np.asarray(res.history["d_loss"])))
+        assert "scales" not in res.history
+
+
+def test_bad_inputs():
+    k = jax.random.key(0)
+    with pytest.raises(ValueError, match="method must be one of 'sona', 'pd', 'san_pd'"):
+        sona_toy.train(k, method="acgan", steps=2, config=TINY)
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        sona_toy.train(k, steps=0, config=TINY)
+    with pytest.raises(ValueError, match="eval_every must divide steps = 6; got eval_every = 4"):
+        sona_toy.train(k, steps=6, config=TINY, eval_every=4)
+    with pytest.raises(ValueError, match="on_divergence must be one of"):
+        sona_toy.train(k, steps=2, config=TINY, on_divergence="ignore")
+    with pytest.raises(TypeError, match="config must be a ToyGANConfig"):
+        sona_toy.train(k, steps=2, config={"hidden": 8})
+    with pytest.raises(ValueError, match="key must be a key or a 1-D batch"):
+        sona_toy.train(jax.random.split(k, (2, 2)), steps=2, config=TINY)
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        sona_toy.train(0, steps=2, config=TINY)
+    with pytest.raises(ValueError, match="num_classes must be >= 2"):
+        sona_toy.ToyGANConfig(num_classes=1)
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        sona_toy.ToyGANConfig(sigma=0.0)
+    with pytest.raises(ValueError, match="b1 must be < 1"):
+        sona_toy.ToyGANConfig(b1=1.0)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        sona_toy.sample_data(k, 0)
+
+
+def test_bad_result_inputs(tiny_pair):
+    _, batched, single = tiny_pair
+    with pytest.raises(ValueError, match="batched over seeds"):
+        sona_toy.generate(batched, jax.random.key(0), 4)
+    with pytest.raises(ValueError, match="member\\(\\) needs a batched result"):
+        single.member(0)
+    with pytest.raises(ValueError, match="i must be <= 1"):
+        batched.member(2)
+    with pytest.raises(TypeError, match="result must be a ToyGANResult"):
+        sona_toy.evaluate({"generator": None}, jax.random.key(0))
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        sona_toy.evaluate(single, jax.random.key(0), n=0)
+
+
+# --------------------------------------------------------------------------
+# T11 (slow): SONA on the toy task, 5 seeds, baselines recorded
+# --------------------------------------------------------------------------
+
+T11_CONFIG = sona_toy.ToyGANConfig(hidden=32, feature_dim=16, batch_size=64)
+T11_STEPS = 3000
+
+
+@pytest.mark.slow
+def test_t11_sona_aligns_and_covers_every_mode_on_most_seeds(record_property):
+    keys = jax.random.split(jax.random.key(2026), 5)
+    summary = {}
+    for method in ("sona", "pd", "san_pd"):
+        res = sona_toy.train(keys, method=method, steps=T11_STEPS, config=T11_CONFIG)
+        m = sona_toy.evaluate(res, jax.random.key(1), n=4096)
+        summary[method] = {
+            "alignment": np.asarray(m.alignment_accuracy).round(3).tolist(),
+            "coverage": np.asarray(m.mode_coverage).tolist(),
+            "naturalness": np.asarray(m.naturalness).round(3).tolist(),
+            "d_alignment": np.asarray(m.discriminator_alignment_accuracy).round(3).tolist(),
+        }
+        record_property(method, summary[method])
+        assert not np.any(np.asarray(res.diverged)), method
+    s = summary["sona"]
+    good = [a >= 0.9 and c == 8 for a, c in zip(s["alignment"], s["coverage"], strict=True)]
+    assert sum(good) >= 3, summary
