@@ -25,12 +25,11 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from mltheory._src._progress import progress
 from mltheory._src._pytree import pytree_dataclass
@@ -45,7 +44,10 @@ from mltheory._src._validation import (
     describe,
 )
 from mltheory.dynamics.fast_slow import FastSlowProblem, integrate
-from mltheory.numerics import HermiteSeries
+from mltheory.numerics import HermiteSeries, scan_with_records
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "SGDTrajectory",
@@ -321,6 +323,121 @@ class SGDTrajectory:
     a: Array | None
     params: TwoLayerParams
 
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "horizon": self.t[..., -1],
+            "final m_mean": self.m_mean[..., -1],
+            "final a_mean": self.a_mean[..., -1],
+        }
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        variables: tuple[str, ...] = ("m", "a"),
+        neurons: bool = False,
+        label: str | None = "SGD",
+        kind: Literal["theory", "simulation", "data"] = "simulation",
+        average: bool = False,
+        logx: bool = False,
+        logy: bool = False,
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot the mean alignment and second-layer weight against time.
+
+        Drawn as markers, in the colours
+        :meth:`mltheory.dynamics.fast_slow.FastSlowTrajectory.plot` gives the
+        same variables (``m`` first house colour, ``a`` second, ``loss``
+        third), so the ODE and this finite-width run overlay on one Axes
+        (``ode.plot(ax=ax); sgd.plot(ax=ax)``). A run stacked by
+        :func:`jax.vmap` over seeds draws one curve per seed, or with
+        ``average=True`` their mean with a +-1 standard-error band.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        variables : tuple of {"m", "a", "loss"}, default=("m", "a")
+            Which means to draw (``loss`` is the online loss).
+        neurons : bool, default=False
+            Also draw every neuron's ``m`` and ``a`` as thin lines (needs
+            ``store_neurons=True``).
+        label : str or None, default="SGD"
+            Appended to the legend entries: ``"m (SGD)"``.
+        kind : {"theory", "simulation", "data"}, default="simulation"
+            How the means are drawn.
+        average : bool, default=False
+            Mean and standard error over a batch of runs.
+        logx, logy : bool, default=False
+            Logarithmic axes.
+        color : str, optional
+            One colour for all curves.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If ``variables`` names an unknown curve, or ``neurons=True``
+            without stored neurons or on a batched run.
+        TypeError
+            If the run holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory import numerics
+        >>> from mltheory.dynamics import tensor_programs as tp
+        >>> params = tp.init_params(jax.random.key(0), 32, 16, 1.0)
+        >>> teacher = numerics.HermiteSeries(jnp.array([0.0, 1.0]))
+        >>> traj = tp.simulate_sgd(jax.random.key(1), params, teacher, jnp.tanh,
+        ...                        lr_w=0.05, lr_a=0.005, batch_size=256,
+        ...                        n_steps=100, record_every=10)
+        >>> ax = traj.plot()  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+        from mltheory.dynamics._fast_slow_integrate import _plot_variables
+
+        curves = {"m": self.m_mean, "a": self.a_mean, "loss": self.loss}
+        if neurons:
+            if self.m is None or self.a is None:
+                raise ValueError(
+                    "neurons=True needs the per-neuron records: simulate with "
+                    "store_neurons=True."
+                )
+            ts = P.members_or_error(self.t, name="SGDTrajectory.t")
+            ax = P.axes_or_new(ax)
+            per_neuron = {"m": self.m, "a": self.a}
+            for i, v in enumerate(("m", "a")):
+                if v in variables:
+                    P.plot_members(
+                        ax,
+                        ts,
+                        P.as_numpy(per_neuron[v]).T,
+                        label=f"{v}, every neuron",
+                        color=color or P.PALETTE[i],
+                        linewidth=0.6,
+                        alpha=0.15,
+                    )
+        return _plot_variables(
+            ax,
+            self.t,
+            curves,
+            variables,
+            label=label,
+            kind=kind,
+            logx=logx,
+            logy=logy,
+            color=color,
+            average=average,
+            **kwargs,
+        )
+
 
 def _teacher_fn(teacher: Any) -> tuple[Callable[[Array], Array] | None, Array]:
     """(static callable or None, traced Hermite coefficients).
@@ -368,8 +485,8 @@ def _simulate(
         teacher = HermiteSeries(teacher_coeffs)
 
     def step(
-        carry: tuple[TwoLayerParams, Array], k: Array
-    ) -> tuple[tuple[TwoLayerParams, Array], None]:
+        k: Array, carry: tuple[TwoLayerParams, Array]
+    ) -> tuple[TwoLayerParams, Array]:
         p, _ = carry
         kx, kz = jax.random.split(jax.random.fold_in(key, k))
         X = jax.random.normal(kx, (batch_size, d), dtype)
@@ -387,14 +504,7 @@ def _simulate(
         if project:
             W = W / jnp.linalg.norm(W, axis=1, keepdims=True)
         a = p.a - lr_a * grad_a
-        return (TwoLayerParams(W, a), 0.5 * jnp.mean(r * r)), None
-
-    def record(
-        carry: tuple[TwoLayerParams, Array], j: Array
-    ) -> tuple[tuple[TwoLayerParams, Array], tuple[Array, ...]]:
-        ks = j * record_every + jnp.arange(record_every)
-        carry, _ = lax.scan(step, carry, ks)
-        return carry, _observe(carry)
+        return TwoLayerParams(W, a), 0.5 * jnp.mean(r * r)
 
     def _observe(carry: tuple[TwoLayerParams, Array]) -> tuple[Array, ...]:
         p, loss = carry
@@ -405,14 +515,15 @@ def _simulate(
     kx0, _ = jax.random.split(jax.random.fold_in(key, n_steps))
     X0 = jax.random.normal(kx0, (batch_size, d), dtype)
     r0 = (_forward(params, X0, activation) - teacher(X0 @ theta)).astype(dtype)
-    first = _observe((params, 0.5 * jnp.mean(r0 * r0) + 0.5 * noise_std**2))
-    n_rec = n_steps // record_every
-    (final, _), recs = lax.scan(
-        record, (params, jnp.zeros((), dtype)), jnp.arange(n_rec)
+    loss0 = 0.5 * jnp.mean(r0 * r0) + 0.5 * noise_std**2
+    (final, _), stacked = scan_with_records(
+        step,
+        (params, loss0.astype(dtype)),
+        n_steps=n_steps,
+        record_every=record_every,
+        observe=_observe,
     )
-    stacked = [
-        jnp.concatenate([f[None], r], axis=0) for f, r in zip(first, recs, strict=True)
-    ]
+    n_rec = n_steps // record_every
     t = jnp.arange(n_rec + 1, dtype=dtype) * record_every * lr_w
     return SGDTrajectory(
         t=t,

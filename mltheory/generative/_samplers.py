@@ -21,7 +21,7 @@ import types
 import warnings
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -59,6 +59,9 @@ from mltheory.generative._schedules import (
     gumbel_scale_schedule,
 )
 from mltheory.numerics import gumbel_topk
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "LogitsFn",
@@ -120,6 +123,107 @@ class SampleResult:
     nfe: Array
     info: dict[str, Array]
     num_steps: int = static_field(default=0)
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        show: Literal["reveal", "counts"] = "reveal",
+        max_sequences: int = 64,
+        label: str | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot the reveal order, or the number of tokens revealed per step.
+
+        ``show="reveal"``: a heatmap of ``reveal_step`` (sequence against
+        position; positions given in the input are blank), the order in which
+        the sampler unmasked. ``show="counts"``: the tokens revealed at each
+        step, averaged over the sequences, as bars.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        show : {"reveal", "counts"}, default="reveal"
+            Which picture.
+        max_sequences : int, default=64
+            At most this many sequences in the heatmap (the first ones).
+        label : str, optional
+            Legend label of the bars (``show="counts"``).
+        **kwargs
+            Passed to :meth:`~matplotlib.axes.Axes.pcolormesh` or
+            :meth:`~matplotlib.axes.Axes.bar`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If ``show`` is unknown, or ``show="counts"`` and the result has no
+            per-step counts ``info["k"]``.
+        TypeError
+            If the result holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory import generative
+        >>> from mltheory.generative import toy
+        >>> model = toy.random_markov(jax.random.key(0), 3, length=6)
+        >>> res = generative.maskgit_sample(jax.random.key(1), model,
+        ...                                 jnp.full((2, 6), 3), mask_id=3, num_steps=3)
+        >>> res.reveal_step.shape
+        (2, 6)
+        >>> ax = res.plot()  # doctest: +SKIP
+        >>> ax = res.plot(show="counts")  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        check_in(show, name="show", options=("reveal", "counts"))
+        m = check_scalar(max_sequences, name="max_sequences", kind=int, lower=1)
+        ax = P.axes_or_new(ax)
+        if show == "reveal":
+            steps = P.as_numpy(self.reveal_step, name="reveal_step")
+            steps = steps.reshape(-1, steps.shape[-1])[:m].astype(float)
+            steps[steps < 0] = np.nan  # given in the input: never revealed
+            n_seq, length = steps.shape
+            P.heatmap(
+                ax,
+                np.arange(length),
+                np.arange(n_seq),
+                steps.T,
+                cmap="viridis",
+                label="reveal step",
+                **kwargs,
+            )
+            if n_seq > 1:
+                ax.invert_yaxis()  # sequence 0 on top, as printed
+            return P.finish_axes(
+                ax,
+                xlabel="position",
+                ylabel="sequence",
+                title="reveal order",
+                grid=False,
+            )
+        if "k" not in self.info:
+            raise ValueError(
+                "show='counts' needs the per-step reveal counts info['k'], which "
+                "this sampler did not record."
+            )
+        k = P.as_numpy(self.info["k"], name="info['k']").astype(float)
+        mean = k.reshape(-1, k.shape[-1]).mean(axis=0)
+        bars: dict[str, Any] = {"color": P.PALETTE[0], "alpha": 0.8} | kwargs
+        ax.bar(
+            np.arange(1, mean.size + 1),
+            mean,
+            label=label or "tokens revealed (mean over sequences)",
+            **bars,
+        )
+        return P.finish_axes(
+            ax, xlabel="step", ylabel="tokens revealed", title="reveal schedule"
+        )
 
 
 # --------------------------------------------------------------------------

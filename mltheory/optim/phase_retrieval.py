@@ -22,8 +22,8 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -43,6 +43,10 @@ from mltheory._src._validation import (
     describe,
     is_traced,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # The preset/table resolution of the numerics layer (not public there yet).
 
@@ -791,6 +795,133 @@ class PRTrajectory:
     spike_ratio: Array
     loss: Array
     method: str = static_field(default="gd")
+
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps[..., -1],
+            "final alignment": self.alignment[..., -1],
+            "max spike ratio": self.spike_ratio.max(axis=-1),
+        }
+
+    def plot(
+        self,
+        ax: Axes | Sequence[Axes] | None = None,
+        *,
+        panel: Literal["coordinates", "alignment", "spike_ratio", "loss"] | None = None,
+        label: str | None = None,
+        kind: Literal["theory", "simulation", "data"] = "theory",
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes | Figure:
+        r"""Plot the run: coordinates, alignment and spike/signal ratio.
+
+        With ``panel=None`` a figure of three panels: the coordinates
+        :math:`a, b, c` (log scale; colour per coordinate), the alignment
+        :math:`\rho_k` and the spike/signal ratio :math:`b_k/a_k` (log
+        scale). GD is drawn solid and SpecGD dashed, each method in its own
+        colour, so ``fig = gd.plot(); specgd.plot(ax=fig.axes)`` compares
+        them. A full-matrix run drawn with ``kind="simulation"`` overlays the
+        reduced recursion as markers.
+
+        Parameters
+        ----------
+        ax : Axes, sequence of 3 Axes, or None, default=None
+            Where to draw: one Axes with ``panel``, three without; ``None``
+            makes a new figure (shown in Jupyter).
+        panel : {"coordinates", "alignment", "spike_ratio", "loss"}, optional
+            Draw only this panel, on one Axes.
+        label : str, optional
+            Legend label; by default the method (``"GD"``, ``"SpecGD"``).
+        kind : {"theory", "simulation", "data"}, default="theory"
+            Lines (the recursion) or markers (a simulation).
+        color : str, optional
+            Colour of the alignment, spike-ratio and loss curves (by default
+            one per method); the coordinates keep one colour each.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes or matplotlib.figure.Figure
+            The Axes with ``panel``, the Figure without.
+
+        Raises
+        ------
+        ValueError
+            If ``panel`` is unknown, or the run is batched (stacked by
+            :func:`jax.vmap`) with ``panel="coordinates"``.
+        TypeError
+            If ``ax`` does not match, or the run holds tracers.
+
+        Examples
+        --------
+        >>> from mltheory.optim import phase_retrieval as pr
+        >>> cmp = pr.compare_gd_specgd(pr.spiked_covariance(16, 4.0), lr_gd=0.002,
+        ...                            lr_specgd=0.002, steps=200)
+        >>> fig = cmp.gd.plot(); cmp.specgd.plot(ax=fig.axes)  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        panels = ("coordinates", "alignment", "spike_ratio", "loss")
+        if panel is not None and panel not in panels:
+            raise ValueError(
+                f"panel must be one of {', '.join(map(repr, panels))} or None; "
+                f"got {panel!r}."
+            )
+        name = {"gd": "GD", "specgd": "SpecGD"}.get(self.method, self.method)
+        text = label if label is not None else name
+        col = color or (P.PALETTE[0] if self.method == "gd" else P.PALETTE[1])
+        ls = "-" if self.method == "gd" else "--"
+        style: dict[str, Any] = {"linestyle": ls} if kind == "theory" else {}
+        style |= kwargs
+
+        def draw(target: Axes, which: str) -> Axes:
+            if which == "coordinates":
+                for i, field in enumerate(("a", "b", "c")):
+                    y = P.members_or_error(
+                        getattr(self, field), name=f"PRTrajectory.{field}"
+                    )
+                    P.plot_curve(
+                        target,
+                        self.steps,
+                        y,
+                        label=f"{field}, {text}",
+                        kind=kind,
+                        color=P.PALETTE[2 + i],
+                        **style,
+                    )
+                return P.finish_axes(
+                    target,
+                    xlabel="step k",
+                    ylabel="coordinate",
+                    title="signal a, spike b, bulk c",
+                    logy=True,
+                )
+            ylabels = {
+                "alignment": ("alignment rho", False),
+                "spike_ratio": ("spike / signal b/a", True),
+                "loss": ("population loss", True),
+            }
+            ylabel, log = ylabels[which]
+            P.plot_members(
+                target,
+                self.steps,
+                getattr(self, which),
+                label=text,
+                kind=kind,
+                color=col,
+                **style,
+            )
+            return P.finish_axes(target, xlabel="step k", ylabel=ylabel, logy=log)
+
+        if panel is not None:
+            return draw(P.axes_or_new(ax), panel)  # type: ignore[arg-type]
+        fig, axes = P.panel_axes(ax, 3)
+        for target, which in zip(
+            axes, ("coordinates", "alignment", "spike_ratio"), strict=True
+        ):
+            draw(target, which)
+        return fig
 
 
 def _manifold_gradient(abc: Array, s: Array, d: int) -> Array:

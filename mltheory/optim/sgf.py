@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -47,6 +47,9 @@ from mltheory._src._validation import (
     is_traced,
 )
 from mltheory.numerics import TimeGrid, solve_sde
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "SGFTrajectory",
@@ -109,6 +112,110 @@ class SGFTrajectory:
     teacher_overlaps: Array | None
     theta_final: Array
     observed: PyTree
+
+    def _summary_items(self) -> dict[str, Any]:
+        items = {
+            "horizon": self.ts[..., -1],
+            "final train loss": self.train_loss[..., -1],
+        }
+        if self.test_loss is not None:
+            items["final test loss"] = self.test_loss[..., -1]
+        return items
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        losses: tuple[str, ...] = ("train", "test"),
+        label: str | None = "simulation",
+        kind: Literal["theory", "simulation", "data"] = "simulation",
+        average: bool = False,
+        logy: bool = False,
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot the loss curves against SGF time.
+
+        Drawn as markers (a finite-size simulation), train loss in the first
+        house colour and test loss in the second, the same colours as
+        :meth:`mltheory.dynamics.dmft.DMFTResult.plot`, so the DMFT prediction
+        and this simulation overlay on one Axes. A trajectory stacked by
+        :func:`jax.vmap` over seeds draws one curve per seed, or with
+        ``average=True`` their mean with a +-1 standard-error band.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        losses : tuple of {"train", "test"}, default=("train", "test")
+            Which curves (a test loss that was not recorded is skipped).
+        label : str or None, default="simulation"
+            Appended to the legend entries: ``"test loss (simulation)"``.
+        kind : {"theory", "simulation", "data"}, default="simulation"
+            How the curves are drawn.
+        average : bool, default=False
+            Mean and standard error over a batch of runs.
+        logy : bool, default=False
+            Logarithmic loss axis.
+        color : str, optional
+            One colour for all curves.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If ``losses`` names an unknown curve or nothing is left to draw.
+        TypeError
+            If the trajectory holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory.dynamics import dmft
+        >>> from mltheory.numerics import TimeGrid
+        >>> grid = TimeGrid(1.0, 10)
+        >>> theory = dmft.linear_regression_dmft(delta=2.0, tau=0.5, sigma=0.5,
+        ...                                      grid=grid)
+        >>> sim = dmft.simulate(dmft.glm("square", noise_std=0.5), delta=2.0,
+        ...                     tau=0.5, grid=grid, d=32, key=jax.random.key(0),
+        ...                     n_seeds=2)
+        >>> sim.train_loss.shape
+        (2, 11)
+        >>> ax = theory.plot()  # doctest: +SKIP
+        >>> ax = sim.plot(ax=ax, average=True)  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        available = {"train": self.train_loss, "test": self.test_loss}
+        for name in losses:
+            if name not in available:
+                raise ValueError(
+                    f"losses must name 'train' and/or 'test'; got {name!r}."
+                )
+        curves = {f"{n} loss": available[n] for n in losses}
+        if all(v is None for v in curves.values()):
+            raise ValueError(
+                f"nothing to plot: the trajectory recorded no {' or '.join(losses)} "
+                "loss (pass test_loss= to the simulator to record one)."
+            )
+        ax = P.axes_or_new(ax)
+        P.plot_named_curves(
+            ax,
+            self.ts,
+            curves,
+            kind=kind,
+            label=label,
+            colors=P.LOSS_COLORS,
+            color=color,
+            average=average,
+            **kwargs,
+        )
+        return P.finish_axes(ax, xlabel="time t [SGF units]", ylabel="loss", logy=logy)
 
 
 # --------------------------------------------------------------------------- #

@@ -32,8 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         "reproduce",
         help="reproduce the papers' headline results with pass/fail checks",
         description=(
-            "Run the reproductions: PNG figures under OUT/<name>/, and OUT/report.md "
-            "and OUT/report.json with every check (measured value, target, pass/fail)."
+            "Run the reproductions: PNG figures under OUT/<name>/, and "
+            "OUT/report.html (one page, figures embedded), OUT/report.md and "
+            "OUT/report.json with every check (measured value, target, pass/fail)."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -124,7 +125,10 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 print(f"    FAILED {c.name}: {c.value:.4g} (target {c.target})")
         if r.error:
             print("    raised: " + r.error.strip().splitlines()[-1])
-    print(f"report: {os.path.join(args.out, 'report.md')} and report.json")
+    print(
+        f"report: {os.path.join(args.out, 'report.html')} (open in a browser), "
+        "report.md and report.json"
+    )
     return 0 if all(r.passed for r in reps) else 1
 
 

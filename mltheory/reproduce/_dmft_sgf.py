@@ -23,7 +23,13 @@ import numpy as np
 from mltheory._src._progress import progress
 from mltheory.dynamics import dmft
 from mltheory.numerics import TimeGrid
-from mltheory.reproduce._plotting import loglog_fit, new_figure, save_figure
+from mltheory.reproduce._plotting import (
+    finish_axes,
+    loglog_fit,
+    new_figure,
+    plot_curve,
+    save_figure,
+)
 from mltheory.reproduce._types import Check, Reproduction
 
 __all__ = ["run"]
@@ -79,7 +85,7 @@ def _linear(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check]]:
         te_mean, te_se = _stats(sim.test_loss)
         th_tr = np.asarray(theory.train_loss[::every])
         th_te = np.asarray(theory.test_loss[::every])
-        panels[(delta, tau)] = (np.asarray(sim.ts[0]), th_tr, th_te, tr_mean, te_mean)
+        panels[(delta, tau)] = (theory, sim)
         checks.append(
             _curve_check(
                 f"linear delta={delta} tau={tau}", "test", th_te, te_mean, te_se
@@ -158,7 +164,7 @@ def _logistic(key: jax.Array, size: str) -> tuple[dict[float, Any], list[Check]]
         te_mean, te_se = _stats(sim.test_loss)
         th_tr = np.asarray(res.train_loss[::every])
         th_te = np.asarray(res.test_loss[::every])
-        out[tau] = (np.asarray(sim.ts[0]), th_tr, th_te, tr_mean, te_mean)
+        out[tau] = (res, sim, th_tr)
         for name, th, mean, se in (
             ("train", th_tr, tr_mean, tr_se),
             ("test", th_te, te_mean, te_se),
@@ -168,7 +174,7 @@ def _logistic(key: jax.Array, size: str) -> tuple[dict[float, Any], list[Check]]
     checks.append(
         Check.at_least(
             "logistic: train loss at T, tau=1 minus tau=0 (DMFT)",
-            out[1.0][1][-1] - out[0.0][1][-1],
+            out[1.0][2][-1] - out[0.0][2][-1],
             0.0,
         )
     )
@@ -211,32 +217,29 @@ def _online(size: str) -> tuple[dict[str, Any], list[Check]]:
     }, checks
 
 
+def _plot_pair(ax: Any, theory: Any, sim: Any, title: str) -> None:
+    """DMFT lines (with SE bands where Monte Carlo) and the seed mean +- SE."""
+    theory.plot(ax=ax, label="DMFT")
+    sim.plot(ax=ax, average=True, label="SGF")
+    ax.set_title(title, fontsize=9)
+
+
 def _plot_linear(res: dict[str, Any], out_dir: Path) -> Path:
     fig, axes = new_figure(3, 2, width=3.4, height=2.8)
-    for (delta, tau), (ts, th_tr, th_te, tr, te) in res["panels"].items():
+    for (delta, tau), (theory, sim) in res["panels"].items():
         ax = axes[0 if delta < 1 else 1, [0.0, 0.5, 1.0].index(tau)]
-        ax.plot(ts, th_tr, "C0-", label="DMFT train")
-        ax.plot(ts, tr, "C0o", ms=3, label="SGF train")
-        ax.plot(ts, th_te, "C1-", label="DMFT test")
-        ax.plot(ts, te, "C1s", ms=3, label="SGF test")
-        ax.set_title(f"delta={delta}, tau={tau}", fontsize=9)
-        ax.set_xlabel("t")
-    axes[0, 0].legend(fontsize=7)
+        _plot_pair(ax, theory, sim, f"delta={delta}, tau={tau}")
+        if ax is not axes[0, 0]:
+            ax.get_legend().remove()
     return save_figure(fig, out_dir, "dmft_sgf_linear")
 
 
 def _plot_logistic(res: dict[float, Any], out_dir: Path) -> Path:
     fig, axes = new_figure(2, 1)
     for j, tau in enumerate((0.0, 1.0)):
-        ts, th_tr, th_te, tr, te = res[tau]
-        ax = axes[0, j]
-        ax.plot(ts, th_tr, "C0-", label="DMFT train")
-        ax.plot(ts, tr, "C0o", ms=3, label="SGF train")
-        ax.plot(ts, th_te, "C1-", label="DMFT test")
-        ax.plot(ts, te, "C1s", ms=3, label="SGF test")
-        ax.set_title(f"logistic, delta=2, tau={tau}", fontsize=9)
-        ax.set_xlabel("t")
-    axes[0, 0].legend(fontsize=7)
+        theory, sim, _ = res[tau]
+        _plot_pair(axes[0, j], theory, sim, f"logistic, delta=2, tau={tau}")
+    axes[0, 1].get_legend().remove()
     return save_figure(fig, out_dir, "dmft_sgf_logistic")
 
 
@@ -244,16 +247,30 @@ def _plot_online(res: dict[str, Any], out_dir: Path) -> Path:
     fig, axes = new_figure(2, 1)
     ax = axes[0, 0]
     for delta, curve in res["curves"].items():
-        ax.plot(res["ts"], curve, label=f"delta={delta:g}")
-    ax.plot(res["ts"], res["online"], "k--", label="online limit")
-    ax.set_xlabel("t")
-    ax.set_ylabel("test loss")
-    ax.legend(fontsize=7)
+        plot_curve(ax, res["ts"], curve, label=f"DMFT, delta={delta:g}")
+    plot_curve(
+        ax, res["ts"], res["online"], label="online limit", color="0.2", linestyle="--"
+    )
+    finish_axes(ax, xlabel="time t [SGF units]", ylabel="test loss")
     ax = axes[0, 1]
-    ax.loglog(res["deltas"], res["gaps"], "o-")
-    ax.set_xlabel("delta")
-    ax.set_ylabel("sup gap to online limit")
-    ax.set_title(f"slope {res['slope']:.2f}", fontsize=9)
+    deltas, gaps = np.asarray(res["deltas"]), np.asarray(res["gaps"])
+    plot_curve(ax, deltas, gaps, kind="simulation", label="sup_t gap")
+    plot_curve(
+        ax,
+        deltas,
+        gaps[0] * deltas[0] / deltas,
+        label="rate 1/delta",
+        color="0.4",
+        linestyle=":",
+    )
+    finish_axes(
+        ax,
+        xlabel="aspect ratio delta",
+        ylabel="sup gap to online limit",
+        title=f"fitted slope {res['slope']:.2f}",
+        logx=True,
+        logy=True,
+    )
     return save_figure(fig, out_dir, "dmft_sgf_online")
 
 
@@ -273,8 +290,8 @@ def run(
     numbers = {
         "online-limit gap slope": onl["slope"],
         "MC vs recursion gap (frac. of L0)": float(lin["mc_gap"]),
-        "logistic final test loss tau=0": float(logi[0.0][2][-1]),
-        "logistic final test loss tau=1": float(logi[1.0][2][-1]),
+        "logistic final test loss tau=0": float(logi[0.0][0].test_loss[-1]),
+        "logistic final test loss tau=1": float(logi[1.0][0].test_loss[-1]),
     }
     return Reproduction(
         name="dmft-sgf",

@@ -1,34 +1,42 @@
-"""Figure helpers for the reproductions (matplotlib, imported lazily, no pyplot).
+"""Figure helpers for the reproductions.
 
-Figures are built on :class:`matplotlib.figure.Figure` directly, so running a
-reproduction never switches the user's matplotlib backend or opens a window.
+The figures themselves come from the shared house style of
+:mod:`mltheory._src._plotting` (re-exported here, so every reproduction and
+every ``.plot`` method look alike); built on a bare
+:class:`matplotlib.figure.Figure`, a reproduction never switches the user's
+backend or opens a window.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-__all__ = ["loglog_fit", "new_figure", "save_figure"]
+from mltheory._src._plotting import (
+    PALETTE,
+    finish_axes,
+    heatmap,
+    new_figure,
+    plot_boundary,
+    plot_curve,
+    plot_members,
+    plot_reference,
+    plot_region,
+    save_figure,
+)
 
-
-def new_figure(
-    ncols: int = 1, nrows: int = 1, *, width: float = 4.2, height: float = 3.4
-) -> tuple[Any, Any]:
-    """A figure with a grid of axes (always a 2-D array of axes)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
-
-
-def save_figure(fig: Any, out_dir: Path, name: str) -> Path:
-    """Save ``fig`` as ``out_dir/name.png`` (150 dpi) and return the path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.png"
-    fig.savefig(path, dpi=150)
-    return path
+__all__ = [
+    "PALETTE",
+    "finish_axes",
+    "heatmap",
+    "loglog_fit",
+    "new_figure",
+    "plot_boundary",
+    "plot_curve",
+    "plot_members",
+    "plot_reference",
+    "plot_region",
+    "save_figure",
+]
 
 
 def loglog_fit(x: Any, y: Any) -> tuple[float, float]:

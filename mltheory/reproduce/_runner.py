@@ -14,7 +14,7 @@ from mltheory._src._progress import progress
 from mltheory._src._validation import check_in, check_scalar
 from mltheory._src._x64 import float64_scope
 from mltheory.reproduce._registry import ENTRIES, load_runner
-from mltheory.reproduce._report import write_report
+from mltheory.reproduce._report import environment, write_report
 from mltheory.reproduce._types import Check, Reproduction
 
 __all__ = ["list_reproductions", "run_reproductions"]
@@ -107,10 +107,12 @@ def run_reproductions(
 
     Each reproduction runs with float64 enabled in a scoped context (the global
     JAX flag is restored afterwards) and writes its figures under
-    ``out_dir/<name>/``. After every reproduction, ``out_dir/report.json`` and
-    ``out_dir/report.md`` are rewritten, so an interrupted run (Ctrl-C) keeps
-    everything that finished. A reproduction that raises is recorded as failed,
-    with its traceback in ``report.md``, and the others still run.
+    ``out_dir/<name>/``. After every reproduction, ``out_dir/report.json``,
+    ``out_dir/report.md`` and ``out_dir/report.html`` (one self-contained page,
+    figures embedded, opens offline) are rewritten, so an interrupted run
+    (Ctrl-C) keeps everything that finished. A reproduction that raises is
+    recorded as failed, with its traceback in the reports, and the others
+    still run.
 
     Parameters
     ----------
@@ -164,6 +166,7 @@ def run_reproductions(
     root = Path(out_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     version = _version()
+    env = environment(size=size, seed=seed)
     done: list[Reproduction] = []
     try:
         for name in progress(
@@ -172,9 +175,17 @@ def run_reproductions(
             disable=None if show_progress is None else not show_progress,
         ):
             done.append(_run_one(name, size=size, seed=seed, root=root))
-            write_report(root, done, version=version, size=size, seed=seed)
+            write_report(root, done, version=version, size=size, seed=seed, env=env)
     except KeyboardInterrupt:
         pending = chosen[len(done) :]
-        write_report(root, done, version=version, size=size, seed=seed, pending=pending)
+        write_report(
+            root,
+            done,
+            version=version,
+            size=size,
+            seed=seed,
+            pending=pending,
+            env=env,
+        )
         raise
     return done

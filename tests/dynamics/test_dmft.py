@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mltheory.dynamics import dmft
+from mltheory.dynamics import _dmft_checks, _dmft_solve, dmft
 from mltheory.exceptions import ConvergenceWarning
 from mltheory.numerics import TimeGrid
 
@@ -164,8 +164,8 @@ def test_independent_noise_variant_fails(linear):
     while the correct DMFT stays within Monte Carlo tolerance."""
     lin = dmft.linear_regression_dmft(delta=2.0, tau=1.0, sigma=SIGMA, grid=GRID)
     kw = dict(grid=GRID, key=jax.random.key(0), config=CFG)
-    right = dmft._solve(SQ, 2.0, 1.0, independent=False, **kw)
-    wrong = dmft._solve(SQ, 2.0, 1.0, independent=True, **kw)
+    right = _dmft_solve._solve(SQ, 2.0, 1.0, independent=False, **kw)
+    wrong = _dmft_solve._solve(SQ, 2.0, 1.0, independent=True, **kw)
     scale = float(lin.test_loss.max())
     assert np.abs(np.asarray(right.test_loss - lin.test_loss)).max() < 0.06 * scale
     assert np.abs(np.asarray(wrong.test_loss - lin.test_loss)).max() > 0.15 * scale
@@ -551,7 +551,7 @@ def _model(**changes):
 def test_callable_shape_mismatch_raises(changes, error, match):
     model = _model(**changes)
     if error is None:  # jnp.round is differentiable (zero gradient): no error
-        dmft._check_callables(model)
+        _dmft_checks._check_callables(model)
         return
     with pytest.raises(error, match=match):
         dmft.solve_dmft(model, delta=2.0, grid=GRID, key=jax.random.key(0), config=CFG)
@@ -587,4 +587,4 @@ def test_model_and_constructor_validation():
 def test_psd_violation_is_reported():
     res = dmft.linear_regression_dmft(delta=2.0, sigma=SIGMA, grid=GRID)
     with pytest.raises(dmft.DMFTNumericalError, match="not positive semi-definite"):
-        dmft._raise_if_diverged(res, bad_index=None, psd_bad=True)
+        _dmft_solve._raise_if_diverged(res, bad_index=None, psd_bad=True)
