@@ -42,10 +42,11 @@ from mltheory.generative._sona_head import (
     SanOutput,
     SonaHeadParams,
     SonaOutput,
+    _check_direction,
+    _check_features,
     _condition_vectors,
     _is_int_cond,
     _sona_core,
-    sona_apply,
 )
 from mltheory.generative._sona_weighting import LossWeighting, _check_weighting
 
@@ -468,16 +469,15 @@ def _check_batch(x: Any, name: str) -> Array:
     return as_array(x, name=name, min_ndim=1)
 
 
-def _heads(
+def _features_and_conditions(
     params: SonaDiscriminatorParams,
     phi_apply: PhiApply,
     x_real: Array,
     x_fake: Array,
     y: Any,
-    keep_scale: bool,
     cond_encoder: CondEncoder | None,
-) -> tuple[Array, Array, Array, SonaOutput, SonaOutput]:
-    """Features of real and fake (one phi call) and the head on both."""
+) -> tuple[Array, Array, Array]:
+    """Features of real and fake (one phi call) and the condition embeddings."""
     n = x_real.shape[0]
     if x_fake.shape[1:] != x_real.shape[1:]:
         raise ValueError(
@@ -491,15 +491,17 @@ def _heads(
         )
     both = jnp.concatenate([x_real, x_fake.astype(x_real.dtype)], axis=0)
     h = _features(phi_apply, params.phi, both, "concat(x_real, x_fake)")
-    h_real, h_fake = h[:n], h[n:]
-    # validate once through the public head, then reuse the embedding
-    out_real = sona_apply(
-        params.head, h_real, y, keep_scale=keep_scale, cond_encoder=cond_encoder
-    )
-    u = jnp.asarray(params.head.u)
+    u = _check_direction(params.head.u)
+    _check_features(h, u.shape[0])
     e = _condition_vectors(params.head.embed, y, n, u.shape[0], cond_encoder)
-    out_fake = _sona_core(u, e, h_fake, keep_scale)
-    return h_real, h_fake, e, out_real, out_fake
+    return h[:n], h[n:], e
+
+
+def _split(out: SonaOutput, parts: int) -> list[SonaOutput]:
+    """Split a head output over stacked batches into ``parts`` outputs."""
+    leaves = [jnp.split(v, parts) for v in jax.tree_util.tree_leaves(out)]
+    tree = jax.tree_util.tree_structure(out)
+    return [jax.tree_util.tree_unflatten(tree, [lv[i] for lv in leaves]) for i in range(parts)]
 
 
 def sona_discriminator_loss(
@@ -608,8 +610,8 @@ def sona_discriminator_loss(
     xr = _check_batch(x_real, "x_real")
     xf = _check_batch(x_fake, "x_fake")
     n = xr.shape[0]
-    h_real, _, e, out_real, out_fake = _heads(
-        params, phi_apply, xr, xf, y, bool(keep_scale), cond_encoder
+    h_real, h_fake, e = _features_and_conditions(
+        params, phi_apply, xr, xf, y, cond_encoder
     )
     u = jnp.asarray(params.head.u)
     if mismatch == "marginal":
@@ -618,16 +620,25 @@ def sona_discriminator_loss(
                 "x_real must hold at least 2 samples for mismatch='marginal' (the "
                 f"loser is another real sample); got shape {tuple(xr.shape)}."
             )
-        idx = _partner_index(key, n)
-        loser = _sona_core(u, e, h_real[idx], bool(keep_scale))
+        h_loser, e_loser = h_real[_partner_index(key, n)], e
     else:
         if cond_encoder is None and _is_int_cond(y):
             c = num_classes if num_classes is not None else jnp.shape(params.head.embed)[0]
             y_mis = sample_mismatched(key, y, c)
         else:
             y_mis = sample_mismatched(key, y)
-        e_mis = _condition_vectors(params.head.embed, y_mis, n, u.shape[0], cond_encoder)
-        loser = _sona_core(u, e_mis, h_real, bool(keep_scale))
+        h_loser = h_real
+        e_loser = _condition_vectors(params.head.embed, y_mis, n, u.shape[0], cond_encoder)
+    # one pass of the head over the three stacked batches
+    out_real, out_fake, loser = _split(
+        _sona_core(
+            u,
+            jnp.concatenate([e, e, e_loser]),
+            jnp.concatenate([h_real, h_fake, h_loser]),
+            bool(keep_scale),
+        ),
+        3,
+    )
 
     margin_c = out_real.f_bt - out_fake.f_bt
     margin_m = out_real.f_bt - loser.f_bt
@@ -747,8 +758,17 @@ def sona_generator_loss(
     w = _check_weighting(weighting)
     xf = _check_batch(x_fake, "x_fake")
     xr = _check_batch(x_real, "x_real")
-    _, _, _, out_real, out_fake = _heads(
-        params, phi_apply, xr, xf, y, bool(keep_scale), cond_encoder
+    h_real, h_fake, e = _features_and_conditions(
+        params, phi_apply, xr, xf, y, cond_encoder
+    )
+    out_real, out_fake = _split(
+        _sona_core(
+            jnp.asarray(params.head.u),
+            jnp.concatenate([e, e]),
+            jnp.concatenate([h_real, h_fake]),
+            bool(keep_scale),
+        ),
+        2,
     )
     s = w.generator_scales(params.weighting).astype(out_fake.f.dtype)
     if san_loss == "logistic":

@@ -19,6 +19,7 @@ EXPECTED = {
     "specgd": (9, 4),
     "shuffled": (9, 3),
     "masked-samplers": (12, 3),
+    "sona": (13, 3),
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
