@@ -33,8 +33,12 @@ from mltheory.generative import sona, sona_toy
 
 def _config(quick: bool) -> sona_toy.ToyGANConfig:
     if quick:
-        return sona_toy.ToyGANConfig(hidden=32, feature_dim=16, batch_size=128, dtype="float32")
-    return sona_toy.ToyGANConfig(hidden=128, feature_dim=64, batch_size=256, dtype="float32")
+        return sona_toy.ToyGANConfig(
+            hidden=32, feature_dim=16, batch_size=128, dtype="float32"
+        )
+    return sona_toy.ToyGANConfig(
+        hidden=128, feature_dim=64, batch_size=256, dtype="float32"
+    )
 
 
 def _setup(quick: bool, method: str) -> dict[str, Any]:
@@ -46,12 +50,18 @@ def _setup(quick: bool, method: str) -> dict[str, Any]:
     if method == "sona":
         disc: Any = sona.SonaDiscriminatorParams(
             phi=phi,
-            head=sona.sona_init(k[2], cfg.feature_dim, cfg.num_classes, dtype=jnp.float32),
+            head=sona.sona_init(
+                k[2], cfg.feature_dim, cfg.num_classes, dtype=jnp.float32
+            ),
             weighting=weighting.init(3),
         )
     else:
-        disc = (phi, sona.projection_init(k[2], cfg.feature_dim, cfg.num_classes,
-                                          dtype=jnp.float32))
+        disc = (
+            phi,
+            sona.projection_init(
+                k[2], cfg.feature_dim, cfg.num_classes, dtype=jnp.float32
+            ),
+        )
     opt = optax.adam(1e-3, b1=0.0, b2=0.99)
     x, y = sona_toy.sample_data(k[3], cfg.batch_size, cfg)
     return {
@@ -66,8 +76,17 @@ def _setup(quick: bool, method: str) -> dict[str, Any]:
     }
 
 
-def _step(state: Any, x: jax.Array, y: jax.Array, key: jax.Array, *, cfg: Any,
-          method: str, weighting: Any, opt: Any) -> tuple[Any, jax.Array, jax.Array]:
+def _step(
+    state: Any,
+    x: jax.Array,
+    y: jax.Array,
+    key: jax.Array,
+    *,
+    cfg: Any,
+    method: str,
+    weighting: Any,
+    opt: Any,
+) -> tuple[Any, jax.Array, jax.Array]:
     gen, disc, og, od = state
     kz, km, kz2 = jax.random.split(key, 3)
     z = jax.random.normal(kz, (x.shape[0], cfg.latent_dim), x.dtype)
@@ -99,7 +118,9 @@ def _step(state: Any, x: jax.Array, y: jax.Array, key: jax.Array, *, cfg: Any,
             return loss
         phi, head = disc
         return -jnp.mean(
-            sona.projection_discriminator_apply(head, sona_toy.feature_apply(phi, xg), y)
+            sona.projection_discriminator_apply(
+                head, sona_toy.feature_apply(phi, xg), y
+            )
         )
 
     gl, g = jax.value_and_grad(g_loss)(gen)
@@ -116,8 +137,14 @@ def _jitted(inp: dict[str, Any]) -> Any:
     if key not in _JITTED:
         _JITTED[key] = jax.jit(
             lambda s, x, y, k: _step(
-                s, x, y, k, cfg=inp["cfg"], method=inp["method"],
-                weighting=inp["weighting"], opt=inp["opt"],
+                s,
+                x,
+                y,
+                k,
+                cfg=inp["cfg"],
+                method=inp["method"],
+                weighting=inp["weighting"],
+                opt=inp["opt"],
             )
         )
     return _JITTED[key]
@@ -130,8 +157,14 @@ def _ours(inp: dict[str, Any]) -> Any:
 def _eager(inp: dict[str, Any]) -> Any:
     with jax.disable_jit():
         return _step(
-            inp["state"], inp["x"], inp["y"], inp["key"], cfg=inp["cfg"],
-            method=inp["method"], weighting=inp["weighting"], opt=inp["opt"],
+            inp["state"],
+            inp["x"],
+            inp["y"],
+            inp["key"],
+            cfg=inp["cfg"],
+            method=inp["method"],
+            weighting=inp["weighting"],
+            opt=inp["opt"],
         )
 
 

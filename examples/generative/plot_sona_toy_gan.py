@@ -26,7 +26,9 @@ import numpy as np
 
 from mltheory.generative import sona_toy
 
-cfg = sona_toy.ToyGANConfig(hidden=32, feature_dim=16, batch_size=128, learning_rate=2e-3)
+cfg = sona_toy.ToyGANConfig(
+    hidden=32, feature_dim=16, batch_size=128, learning_rate=2e-3
+)
 keys = jax.random.split(jax.random.key(0), 2)
 results = {
     method: sona_toy.train(keys, method=method, steps=2500, config=cfg, eval_every=250)
@@ -57,7 +59,7 @@ for method, res in results.items():
 # aligned generator puts each colour on its own two crosses.
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.5), layout="constrained")
-for ax, (method, res) in zip(axes, results.items(), strict=True):
+for ax, res in zip(axes, results.values(), strict=True):
     res.plot(ax, key=jax.random.key(2), n=1024, member=0)
 
 # %%

@@ -260,7 +260,9 @@ def sona_init(
     """
     key = check_key(key)
     d = check_scalar(feature_dim, name="feature_dim", kind=int, lower=2)
-    scale = check_scalar(init_scale, name="init_scale", lower=0.0, lower_inclusive=False)
+    scale = check_scalar(
+        init_scale, name="init_scale", lower=0.0, lower_inclusive=False
+    )
     dt = check_float_dtype(dtype, name="dtype")
     if (num_classes is None) == (cond_dim is None):
         raise ValueError(
@@ -328,7 +330,9 @@ def projection_init(
     key = check_key(key)
     d = check_scalar(feature_dim, name="feature_dim", kind=int, lower=2)
     c = check_scalar(num_classes, name="num_classes", kind=int, lower=1)
-    scale = check_scalar(init_scale, name="init_scale", lower=0.0, lower_inclusive=False)
+    scale = check_scalar(
+        init_scale, name="init_scale", lower=0.0, lower_inclusive=False
+    )
     dt = check_float_dtype(dtype, name="dtype")
     kw, ke = jax.random.split(key)
     std = scale / np.sqrt(d)
@@ -347,9 +351,7 @@ def projection_init(
 def _check_features(features: Any, dim: int | None) -> Array:
     if jnp.iscomplexobj(features):
         raise TypeError(f"features must be real; got {describe(features)}.")
-    h = as_array(
-        features, name="features", ndim=2, shape_hint="(batch, feature_dim)"
-    )
+    h = as_array(features, name="features", ndim=2, shape_hint="(batch, feature_dim)")
     if dim is not None and h.shape[1] != dim:
         raise ValueError(
             f"features must have feature_dim = {dim} columns (the length of the "
@@ -539,7 +541,8 @@ def sona_apply(
     >>> out.f.shape
     (5,)
     >>> omega = p.u / jnp.linalg.norm(p.u)
-    >>> shifted = sona.sona_apply(p, h + 3.0 * omega, jnp.array([0, 1, 2, 0, 1]))
+    >>> shifted = sona.sona_apply(p, h + 3.0 * omega[None, :],
+    ...                          jnp.array([0, 1, 2, 0, 1]))
     >>> bool(jnp.allclose(out.f_align, shifted.f_align))
     True
     """
@@ -558,10 +561,7 @@ def _sona_core(u: Array, e: Array, h: Array, keep_scale: bool) -> SonaOutput:
     omega, norm_u = _normalize(u)
     omega_y, _ = _normalize(e)
     sg = jax.lax.stop_gradient
-    if keep_scale:
-        sh = norm_u[0] * h
-    else:
-        sh = h
+    sh = norm_u[0] * h if keep_scale else h
     f_nat = sh @ omega
     f_fun = sh @ sg(omega)
     f_dir = sg(sh) @ omega
@@ -590,7 +590,7 @@ def _check_projection_params(params: Any) -> ProjectionHeadParams:
 def projection_discriminator_apply(
     params: ProjectionHeadParams, features: ArrayLike, y: ArrayLike
 ) -> Array:
-    r"""The projection discriminator :math:`\langle w_y, h\rangle + \langle w, h\rangle + b`.
+    r"""The projection discriminator :math:`\langle w_y + w, h\rangle + b`.
 
     Parameters
     ----------
@@ -632,7 +632,7 @@ def projection_discriminator_apply(
     >>> p = sona.projection_init(jax.random.key(0), 4, 3)
     >>> h = jnp.ones((2, 4))
     >>> f = sona.projection_discriminator_apply(p, h, jnp.array([0, 2]))
-    >>> absorbed = p._replace(w=jnp.zeros(4), embed=p.embed + p.w)
+    >>> absorbed = p._replace(w=jnp.zeros(4), embed=p.embed + p.w[None, :])
     >>> g = sona.projection_discriminator_apply(absorbed, h, jnp.array([0, 2]))
     >>> bool(jnp.allclose(f, g))
     True

@@ -254,7 +254,10 @@ def bt_mismatch_loss(
     """
     s = _check_scale(scale)
     return _bt(
-        _scores(f_matched, "f_matched"), _scores(f_mismatched, "f_mismatched"), s, weights
+        _scores(f_matched, "f_matched"),
+        _scores(f_mismatched, "f_mismatched"),
+        s,
+        weights,
     )
 
 
@@ -339,20 +342,29 @@ def _san_parts(out: Any, name: str) -> tuple[Array, Array]:
 
 
 def _san_loss(
-    fun_real: Array, dir_real: Array, fun_fake: Array, dir_fake: Array, kind: str, s: Any
+    fun_real: Array,
+    dir_real: Array,
+    fun_fake: Array,
+    dir_fake: Array,
+    kind: str,
+    s: Any,
 ) -> Array:
     if kind == "logistic":
         fun = (
-            jnp.mean(jax.nn.softplus(-s * fun_real)) + jnp.mean(jax.nn.softplus(s * fun_fake))
+            jnp.mean(jax.nn.softplus(-s * fun_real))
+            + jnp.mean(jax.nn.softplus(s * fun_fake))
         ) / s
     else:
         fun = (
-            jnp.mean(jax.nn.relu(1.0 - s * fun_real)) + jnp.mean(jax.nn.relu(1.0 + s * fun_fake))
+            jnp.mean(jax.nn.relu(1.0 - s * fun_real))
+            + jnp.mean(jax.nn.relu(1.0 + s * fun_fake))
         ) / s
     return fun - jnp.mean(dir_real) + jnp.mean(dir_fake)
 
 
-def sample_mismatched(key: KeyArray, cond: ArrayLike, num_classes: int | None = None) -> Array:
+def sample_mismatched(
+    key: KeyArray, cond: ArrayLike, num_classes: int | None = None
+) -> Array:
     r"""Mismatched conditions: :math:`y' \ne y` uniformly, or a shuffle of the batch.
 
     Parameters
@@ -501,7 +513,10 @@ def _split(out: SonaOutput, parts: int) -> list[SonaOutput]:
     """Split a head output over stacked batches into ``parts`` outputs."""
     leaves = [jnp.split(v, parts) for v in jax.tree_util.tree_leaves(out)]
     tree = jax.tree_util.tree_structure(out)
-    return [jax.tree_util.tree_unflatten(tree, [lv[i] for lv in leaves]) for i in range(parts)]
+    return [
+        jax.tree_util.tree_unflatten(tree, [lv[i] for lv in leaves])
+        for i in range(parts)
+    ]
 
 
 def sona_discriminator_loss(
@@ -623,12 +638,18 @@ def sona_discriminator_loss(
         h_loser, e_loser = h_real[_partner_index(key, n)], e
     else:
         if cond_encoder is None and _is_int_cond(y):
-            c = num_classes if num_classes is not None else jnp.shape(params.head.embed)[0]
+            c = (
+                num_classes
+                if num_classes is not None
+                else jnp.shape(params.head.embed)[0]
+            )
             y_mis = sample_mismatched(key, y, c)
         else:
             y_mis = sample_mismatched(key, y)
         h_loser = h_real
-        e_loser = _condition_vectors(params.head.embed, y_mis, n, u.shape[0], cond_encoder)
+        e_loser = _condition_vectors(
+            params.head.embed, y_mis, n, u.shape[0], cond_encoder
+        )
     # one pass of the head over the three stacked batches
     out_real, out_fake, loser = _split(
         _sona_core(

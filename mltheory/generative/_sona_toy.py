@@ -35,9 +35,7 @@ from mltheory._src._validation import (
     check_on_divergence,
     check_scalar,
     describe,
-    is_traced,
 )
-from mltheory.numerics import handle_divergence, update_first_bad_step
 from mltheory.generative._sona_head import (
     ProjectionHeadParams,
     projection_discriminator_apply,
@@ -53,6 +51,7 @@ from mltheory.generative._sona_losses import (
     sona_generator_loss,
 )
 from mltheory.generative._sona_weighting import LossWeighting, _check_weighting
+from mltheory.numerics import handle_divergence, update_first_bad_step
 
 __all__ = [
     "ToyGANConfig",
@@ -153,13 +152,24 @@ class ToyGANConfig:
         check_scalar(self.feature_dim, name="feature_dim", kind=int, lower=2)
         check_scalar(self.batch_size, name="batch_size", kind=int, lower=2)
         for name in ("radius", "sigma", "learning_rate"):
-            check_scalar(getattr(self, name), name=name, lower=0.0, lower_inclusive=False)
+            check_scalar(
+                getattr(self, name), name=name, lower=0.0, lower_inclusive=False
+            )
         for name in ("b1", "b2"):
             check_scalar(
-                getattr(self, name), name=name, lower=0.0, upper=1.0, upper_inclusive=False
+                getattr(self, name),
+                name=name,
+                lower=0.0,
+                upper=1.0,
+                upper_inclusive=False,
             )
-        check_scalar(self.ema_decay, name="ema_decay", lower=0.0, upper=1.0,
-                     upper_inclusive=False)
+        check_scalar(
+            self.ema_decay,
+            name="ema_decay",
+            lower=0.0,
+            upper=1.0,
+            upper_inclusive=False,
+        )
         if self.dtype is not None:
             dt = check_float_dtype(self.dtype, name="dtype")
             object.__setattr__(self, "dtype", str(np.dtype(dt)))
@@ -298,13 +308,18 @@ class ToyGANResult:
         """
         n = self.num_seeds
         if n is None:
-            raise ValueError("member() needs a batched result (train with a batch of keys).")
+            raise ValueError(
+                "member() needs a batched result (train with a batch of keys)."
+            )
         i = check_scalar(i, name="i", kind=int, lower=-n, upper=n - 1)
         return jax.tree_util.tree_map(lambda a: a[i], self)
 
     def _truncate_records(self, n_keep: int) -> ToyGANResult:
-        """The divergence policy's hook: keep the records of the first
-        ``n_keep`` steps and the evaluations made before step ``n_keep``."""
+        """The divergence policy's hook: keep the first ``n_keep`` steps.
+
+        Per-step records are cut to their first ``n_keep`` entries and the
+        evaluations to those made before step ``n_keep``.
+        """
         lead = (slice(None),) * jnp.ndim(self.first_bad_step)
         ev = np.asarray(self.history["eval_step"])
         k = int(np.sum(ev.reshape(-1, ev.shape[-1])[0] < n_keep))
@@ -371,34 +386,61 @@ class ToyGANResult:
                 -1, np.shape(self.history["eval_step"])[-1]
             )[0]
             cov = as_numpy(self.history["mode_coverage"], name="mode_coverage")
-            plot_members(ax, t, cov / cfg.num_modes, label="modes covered (fraction)",
-                         color=PALETTE[0], kind="simulation", linestyle="-")
-            plot_members(ax, t, as_numpy(self.history["alignment_accuracy"],
-                                         name="alignment_accuracy"),
-                         label="generator alignment accuracy", color=PALETTE[1],
-                         kind="simulation", linestyle="-")
+            plot_members(
+                ax,
+                t,
+                cov / cfg.num_modes,
+                label="modes covered (fraction)",
+                color=PALETTE[0],
+                kind="simulation",
+                linestyle="-",
+            )
+            plot_members(
+                ax,
+                t,
+                as_numpy(self.history["alignment_accuracy"], name="alignment_accuracy"),
+                label="generator alignment accuracy",
+                color=PALETTE[1],
+                kind="simulation",
+                linestyle="-",
+            )
             ax.set_ylim(-0.02, 1.02)
-            return finish_axes(ax, xlabel="training step", ylabel="fraction",
-                               title=f"{self.method}: during training")
+            return finish_axes(
+                ax,
+                xlabel="training step",
+                ylabel="fraction",
+                title=f"{self.method}: during training",
+            )
         res = self if self.num_seeds is None else self.member(member)
         k = jax.random.key(0) if key is None else key
-        x, y = generate(res, k, check_scalar(n, name="n", kind=int, lower=1))
-        x, y = as_numpy(x, name="x"), as_numpy(y, name="y")
+        xj, yj = generate(res, k, check_scalar(n, name="n", kind=int, lower=1))
+        x, y = as_numpy(xj, name="x"), as_numpy(yj, name="y")
         centers = as_numpy(mode_centers(cfg), name="centers")
         owner = np.arange(cfg.num_modes) % cfg.num_classes
         for c in range(cfg.num_classes):
             color = PALETTE[c % len(PALETTE)]
             sel = y == c
-            plot_curve(ax, x[sel, 0], x[sel, 1], kind="data", color=color,
-                       label=f"y = {c}")
-            ax.plot(centers[owner == c, 0], centers[owner == c, 1], "x",
-                    color=color, markersize=9, markeredgewidth=2)
+            plot_curve(
+                ax, x[sel, 0], x[sel, 1], kind="data", color=color, label=f"y = {c}"
+            )
+            ax.plot(
+                centers[owner == c, 0],
+                centers[owner == c, 1],
+                "x",
+                color=color,
+                markersize=9,
+                markeredgewidth=2,
+            )
         lim = 1.3 * cfg.radius
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
-        return finish_axes(ax, xlabel="$x_1$", ylabel="$x_2$",
-                           title=f"{self.method}: generated points by condition")
+        return finish_axes(
+            ax,
+            xlabel="$x_1$",
+            ylabel="$x_2$",
+            title=f"{self.method}: generated points by condition",
+        )
 
 
 _PER_STEP = ("d_loss", "g_loss", "san", "bt_c", "bt_m", "scales")
@@ -461,7 +503,7 @@ def mode_centers(config: ToyGANConfig | None = None) -> Array:
 def sample_data(
     key: KeyArray, n: int, config: ToyGANConfig | None = None
 ) -> tuple[Array, Array]:
-    r"""Draw labelled points: :math:`y` uniform, a mode of :math:`y` uniform, Gaussian noise.
+    r"""Draw labelled points: :math:`y`, then one of its modes, then Gaussian noise.
 
     Parameters
     ----------
@@ -571,9 +613,7 @@ def _sn_apply(params: Any, x: Array) -> Array:
 
 def _sn_refresh(params: Any) -> Any:
     """Advance each layer's stored power-iteration vector by one step."""
-    return [
-        {**layer, "u": _power_step(layer["w"], layer["u"])[1]} for layer in params
-    ]
+    return [{**layer, "u": _power_step(layer["w"], layer["u"])[1]} for layer in params]
 
 
 def init_generator(key: KeyArray, config: ToyGANConfig | None = None) -> PyTree:
@@ -639,14 +679,18 @@ def init_feature_extractor(key: KeyArray, config: ToyGANConfig | None = None) ->
     Examples
     --------
     >>> from mltheory.generative import sona_toy
-    >>> [layer["w"].shape for layer in sona_toy.init_feature_extractor(jax.random.key(0))]
+    >>> phi = sona_toy.init_feature_extractor(jax.random.key(0))
+    >>> [layer["w"].shape for layer in phi]
     [(2, 128), (128, 128), (128, 64)]
     """
     cfg = _check_config(config)
     key = check_key(key)
-    return _sn_init(key, [2, *[cfg.hidden] * cfg.depth, cfg.feature_dim], cfg.float_dtype)
+    return _sn_init(
+        key, [2, *[cfg.hidden] * cfg.depth, cfg.feature_dim], cfg.float_dtype
+    )
 
 
+@jax.jit
 def feature_apply(params: PyTree, x: ArrayLike) -> Array:
     r"""The feature extractor: an MLP with leaky-ReLU layers (usable as ``phi_apply``).
 
@@ -676,6 +720,7 @@ def feature_apply(params: PyTree, x: ArrayLike) -> Array:
     return _sn_apply(params, jnp.asarray(x))
 
 
+@partial(jax.jit, static_argnames=("num_classes",))
 def generator_apply(
     params: PyTree, z: ArrayLike, y: ArrayLike, num_classes: int
 ) -> Array:
@@ -713,9 +758,7 @@ def generator_apply(
     return _mlp_apply(params, jnp.concatenate([zz, onehot], axis=-1), False)
 
 
-def generate(
-    result: ToyGANResult, key: KeyArray, n: int
-) -> tuple[Array, Array]:
+def generate(result: ToyGANResult, key: KeyArray, n: int) -> tuple[Array, Array]:
     """Generated points of a trained (unbatched) toy GAN, conditions uniform.
 
     Parameters
@@ -765,7 +808,9 @@ def generate(
     return _generate(result.generator, key, n, result.config)
 
 
-def _generate(gen: PyTree, key: KeyArray, n: int, cfg: ToyGANConfig) -> tuple[Array, Array]:
+def _generate(
+    gen: PyTree, key: KeyArray, n: int, cfg: ToyGANConfig
+) -> tuple[Array, Array]:
     ky, kz = jax.random.split(key)
     y = jax.random.randint(ky, (n,), 0, cfg.num_classes, dtype=jnp.int32)
     dt = jnp.asarray(gen[0][0]).dtype
@@ -780,7 +825,9 @@ def _generate(gen: PyTree, key: KeyArray, n: int, cfg: ToyGANConfig) -> tuple[Ar
 
 def _cast_floats(tree: PyTree, dt: Any) -> PyTree:
     return jax.tree_util.tree_map(
-        lambda a: a.astype(dt) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a,
+        lambda a: (
+            a.astype(dt) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a
+        ),
         tree,
     )
 
@@ -869,8 +916,14 @@ def _d_loss(
     x_fake = jax.lax.stop_gradient(generator_apply(gen, z, y, cfg.num_classes))
     if method == "sona":
         return sona_discriminator_loss(
-            disc, feature_apply, x_real, y, x_fake, km,
-            weighting=weighting, mismatch=mismatch,  # type: ignore[arg-type]
+            disc,
+            feature_apply,
+            x_real,
+            y,
+            x_fake,
+            km,
+            weighting=weighting,
+            mismatch=mismatch,  # type: ignore[arg-type]
         )
     phi, head = disc
     h = feature_apply(phi, jnp.concatenate([x_real, x_fake]))
@@ -996,7 +1049,9 @@ def evaluate(result: ToyGANResult, key: KeyArray, *, n: int = 4096) -> ToyGANMet
     fn = partial(_metrics_jit, n=n, method=family, cfg=result.config)
     if result.num_seeds is None:
         return fn(result.generator, result.discriminator, key)
-    return jax.vmap(fn, in_axes=(0, 0, None))(result.generator, result.discriminator, key)
+    return jax.vmap(fn, in_axes=(0, 0, None))(
+        result.generator, result.discriminator, key
+    )
 
 
 @partial(jax.jit, static_argnames=("n", "method", "cfg"))
@@ -1026,7 +1081,9 @@ def _train_one(
 ) -> tuple[PyTree, PyTree, dict[str, Array], Array]:
     kg, kd, kt, ke = jax.random.split(key, 4)
     gen = _mlp_init(
-        kg, [cfg.latent_dim + cfg.num_classes, *[cfg.hidden] * cfg.depth, 2], cfg.float_dtype
+        kg,
+        [cfg.latent_dim + cfg.num_classes, *[cfg.hidden] * cfg.depth, 2],
+        cfg.float_dtype,
     )
     disc = _init_discriminator(kd, method, cfg, weighting)
     opt = optax.flatten(optax.adam(learning_rate, b1=cfg.b1, b2=cfg.b2))
@@ -1049,7 +1106,9 @@ def _train_one(
         upd, og = opt.update(gg, og, gen)
         gen = optax.apply_updates(gen, upd)
         if decay > 0.0:
-            ema = jax.tree_util.tree_map(lambda e, g: decay * e + (1.0 - decay) * g, ema, gen)
+            ema = jax.tree_util.tree_map(
+                lambda e, g: decay * e + (1.0 - decay) * g, ema, gen
+            )
         else:
             ema = gen
         # record t holds the losses of step t; the first non-finite one is kept
@@ -1061,10 +1120,14 @@ def _train_one(
             )
         return (gen, disc, og, od, first_bad, ema), rec
 
-    def chunk(carry: Any, c: Array) -> tuple[Any, tuple[dict[str, Array], ToyGANMetrics]]:
+    def chunk(
+        carry: Any, c: Array
+    ) -> tuple[Any, tuple[dict[str, Array], ToyGANMetrics]]:
         ts = c * eval_every + jnp.arange(eval_every)
         carry, recs = jax.lax.scan(step, carry, ts)
-        m = _metrics(carry[5], carry[1], jax.random.fold_in(ke, c), eval_samples, method, cfg)
+        m = _metrics(
+            carry[5], carry[1], jax.random.fold_in(ke, c), eval_samples, method, cfg
+        )
         return carry, (recs, m)
 
     n_chunks = steps // eval_every
@@ -1082,14 +1145,20 @@ def _train_one(
 @partial(
     jax.jit,
     static_argnames=(
-        "method", "steps", "eval_every", "eval_samples", "cfg", "weighting", "mismatch",
+        "method",
+        "steps",
+        "eval_every",
+        "eval_samples",
+        "cfg",
+        "weighting",
+        "mismatch",
         "batched",
     ),
 )
 def _train_jit(
     key: KeyArray, learning_rate: Array, san: Array, *, batched: bool, **kw: Any
 ) -> Any:
-    fn = partial(_train_one, **kw)
+    fn: Any = partial(_train_one, **kw)
     if batched:
         return jax.vmap(fn, in_axes=(0, None, None))(key, learning_rate, san)
     return fn(key, learning_rate, san)
@@ -1126,7 +1195,8 @@ def train(
     config : ToyGANConfig, optional
         Task, network sizes and optimiser (the same for every method).
     weighting : LossWeighting, optional
-        SONA's weighting rule (default :func:`~mltheory.generative.sona.adaptive_scales`).
+        SONA's weighting rule (default
+        :func:`~mltheory.generative.sona.adaptive_scales`).
     mismatch : {"marginal", "label"}, default="marginal"
         SONA's BT-M loser (see
         :func:`~mltheory.generative.sona.sona_discriminator_loss`).
@@ -1246,5 +1316,3 @@ def _is_key_batch(key: Any) -> bool:
                 f"key must be a key or a 1-D batch of keys; got shape {key.shape}."
             )
     return False
-
-

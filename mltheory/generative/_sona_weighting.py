@@ -165,12 +165,12 @@ class AdaptiveScales:
     dtype: str | None = None
 
     def init(self, num_losses: int) -> ScalesState:
-        """Equal scales :math:`s_k = 1/\\sqrt{K}`.
+        r"""Equal scales :math:`s_k = 1/\sqrt{K}`.
 
         Parameters
         ----------
         num_losses : int
-            :math:`K \\ge 1`.
+            :math:`K \ge 1`.
 
         Returns
         -------
@@ -182,7 +182,7 @@ class AdaptiveScales:
         return ScalesState(logits=jnp.zeros((k,), dt))
 
     def scales(self, state: ScalesState) -> Array:
-        """The scales :math:`s = e^{a}/\\|e^{a}\\|` of a state.
+        r"""The scales :math:`s = e^{a}/\|e^{a}\|` of a state.
 
         Parameters
         ----------
@@ -202,7 +202,7 @@ class AdaptiveScales:
     def combine(
         self, losses: Losses, state: ScalesState
     ) -> tuple[Array, dict[str, Array]]:
-        """Sum of the losses, each evaluated at its scale.
+        r"""Sum of the losses, each evaluated at its scale.
 
         Parameters
         ----------
@@ -215,7 +215,7 @@ class AdaptiveScales:
         Returns
         -------
         total : jax.Array
-            :math:`\\sum_k L_k(s_k)`.
+            :math:`\sum_k L_k(s_k)`.
         aux : dict
             ``"scales"`` and ``"losses"`` (each at its scale).
 
@@ -305,7 +305,7 @@ class FixedWeights:
     def combine(
         self, losses: Losses, state: optax.EmptyState
     ) -> tuple[Array, dict[str, Array]]:
-        """The weighted sum.
+        r"""The weighted sum.
 
         Parameters
         ----------
@@ -317,7 +317,7 @@ class FixedWeights:
         Returns
         -------
         total : jax.Array
-            :math:`\\sum_k w_k L_k`.
+            :math:`\sum_k w_k L_k`.
         aux : dict
             ``"weights"`` and ``"losses"``.
         """
@@ -375,12 +375,12 @@ class UncertaintyWeights:
     dtype: str | None = None
 
     def init(self, num_losses: int) -> UncertaintyState:
-        """Zero log-variances (unit weights).
+        r"""Zero log-variances (unit weights).
 
         Parameters
         ----------
         num_losses : int
-            :math:`K \\ge 1`.
+            :math:`K \ge 1`.
 
         Returns
         -------
@@ -394,7 +394,7 @@ class UncertaintyWeights:
     def combine(
         self, losses: Losses, state: UncertaintyState
     ) -> tuple[Array, dict[str, Array]]:
-        """:math:`\\sum_k e^{-\\sigma_k} L_k + \\sigma_k` with clipped :math:`\\sigma`.
+        r""":math:`\sum_k e^{-\sigma_k} L_k + \sigma_k` with clipped :math:`\sigma`.
 
         Parameters
         ----------
@@ -408,7 +408,7 @@ class UncertaintyWeights:
         total : jax.Array
             The weighted total.
         aux : dict
-            ``"weights"`` (:math:`e^{-\\sigma_k}`) and ``"losses"``.
+            ``"weights"`` (:math:`e^{-\sigma_k}`) and ``"losses"``.
         """
         sigma = jnp.clip(
             jnp.asarray(state.log_variance),
@@ -514,7 +514,9 @@ def fixed_weights(weights: Any = (1.0, 1.0, 1.0)) -> FixedWeights:
     (1.0, 0.5, 0.5)
     """
     if isinstance(weights, str | bytes) or not hasattr(weights, "__len__"):
-        raise TypeError(f"weights must be a sequence of numbers; got {describe(weights)}.")
+        raise TypeError(
+            f"weights must be a sequence of numbers; got {describe(weights)}."
+        )
     ws = tuple(
         check_scalar(w, name=f"weights[{i}]", lower=0.0) for i, w in enumerate(weights)
     )

@@ -36,8 +36,8 @@ from mltheory.generative._sona_losses import (
     SonaDiscriminatorParams,
     bt_conditional_loss,
     bt_mismatch_loss,
-    san_naturalness_loss,
     sample_mismatched,
+    san_naturalness_loss,
     sona_discriminator_loss,
     sona_generator_loss,
 )

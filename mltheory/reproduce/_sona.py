@@ -61,13 +61,21 @@ _METRICS = {
 def _sizes(size: str) -> tuple[sona_toy.ToyGANConfig, int, int]:
     if size == "quick":
         cfg = sona_toy.ToyGANConfig(
-            hidden=32, feature_dim=16, batch_size=64, learning_rate=2e-3,
-            ema_decay=0.99, dtype="float32",
+            hidden=32,
+            feature_dim=16,
+            batch_size=64,
+            learning_rate=2e-3,
+            ema_decay=0.99,
+            dtype="float32",
         )
         return cfg, 2000, 250
     cfg = sona_toy.ToyGANConfig(
-        hidden=128, feature_dim=64, batch_size=256, learning_rate=1e-3,
-        ema_decay=0.999, dtype="float32",
+        hidden=128,
+        feature_dim=64,
+        batch_size=256,
+        learning_rate=1e-3,
+        ema_decay=0.999,
+        dtype="float32",
     )
     return cfg, 20000, 1000
 
@@ -99,8 +107,12 @@ def _structure_values(
     shift = jnp.max(
         jnp.stack(
             [
-                jnp.max(jnp.abs(sona.sona_apply(head, h + s * omega[None, :], y).f_align
-                                - out.f_align))
+                jnp.max(
+                    jnp.abs(
+                        sona.sona_apply(head, h + s * omega[None, :], y).f_align
+                        - out.f_align
+                    )
+                )
                 for s in (-5.0, 0.3, 50.0)
             ]
         )
@@ -108,7 +120,9 @@ def _structure_values(
     cond_dep = jnp.max(
         jnp.stack(
             [
-                jnp.max(jnp.abs(sona.sona_apply(head, h, jnp.full(b, k)).f_nat - out.f_nat))
+                jnp.max(
+                    jnp.abs(sona.sona_apply(head, h, jnp.full(b, k)).f_nat - out.f_nat)
+                )
                 for k in range(c)
             ]
         )
@@ -183,7 +197,8 @@ def _structure(key: jax.Array) -> tuple[list[Check], dict[str, float]]:
 
     def fun_half(w: np.ndarray) -> float:
         return float(
-            np.mean(np.logaddexp(0, -(xr @ w) @ om0)) + np.mean(np.logaddexp(0, (xf @ w) @ om0))
+            np.mean(np.logaddexp(0, -(xr @ w) @ om0))
+            + np.mean(np.logaddexp(0, (xf @ w) @ om0))
         )
 
     fd_u, fd_w = _fd(dir_half, u0), _fd(fun_half, w0)
@@ -227,7 +242,10 @@ def _structure(key: jax.Array) -> tuple[list[Check], dict[str, float]]:
             1e-7,
         ),
     ]
-    return checks, {"T10 relative FD error (u)": err_u, "T10 relative FD error (W)": err_w}
+    return checks, {
+        "T10 relative FD error (u)": err_u,
+        "T10 relative FD error (W)": err_w,
+    }
 
 
 # --- 2. BT-M optimum -----------------------------------------------------------
@@ -237,12 +255,16 @@ def _structure(key: jax.Array) -> tuple[list[Check], dict[str, float]]:
 def _bt_m_fit(
     key: jax.Array, p: jax.Array, *, ny: int, nx: int, steps: int
 ) -> tuple[jax.Array, jax.Array]:
-    """Minimise the exact population BT-M loss with Adam (one program) over
-    (a) free scores and (b) a feature table read by a SONA head."""
+    """Minimise the exact population BT-M loss with Adam, in one program.
+
+    Over (a) free scores and (b) a feature table read by a SONA head.
+    """
     px = p.sum(0)
     yy, xw, xl = (
         a.ravel()
-        for a in jnp.meshgrid(jnp.arange(ny), jnp.arange(nx), jnp.arange(nx), indexing="ij")
+        for a in jnp.meshgrid(
+            jnp.arange(ny), jnp.arange(nx), jnp.arange(nx), indexing="ij"
+        )
     )
     wts = p[yy, xw] * px[xl]  # p(y) p(x_w | y) p(x_l)
 
@@ -264,7 +286,8 @@ def _bt_m_fit(
         0.5 * jax.random.normal(kh, (nx, dim), p.dtype),
         sona.sona_init(kp, dim, num_classes=ny),
     )
-    opt = optax.adam(0.02)
+    # a decaying step so that Adam settles on the optimum instead of hovering
+    opt = optax.adam(optax.cosine_decay_schedule(0.02, steps))
 
     def step(carry: Any, _: Any) -> tuple[Any, None]:
         prm, st = carry
@@ -280,14 +303,19 @@ def _bt_m_fit(
     return f_free, f_head
 
 
-def _bt_m(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check], dict[str, float]]:
+def _bt_m(
+    key: jax.Array, size: str
+) -> tuple[dict[str, Any], list[Check], dict[str, float]]:
     ny, nx = (3, 6) if size == "quick" else (5, 12)
     p = np.asarray(jax.random.dirichlet(key, jnp.ones(ny * nx))).reshape(ny, nx)
     truth = np.log(p / p.sum(1, keepdims=True)) - np.log(p.sum(0))[None, :]
     f_free, f_head = (
         np.asarray(a)
         for a in _bt_m_fit(
-            jax.random.fold_in(key, 1), jnp.asarray(p), ny=ny, nx=nx,
+            jax.random.fold_in(key, 1),
+            jnp.asarray(p),
+            ny=ny,
+            nx=nx,
             steps=3000 if size == "quick" else 10000,
         )
     )
@@ -300,8 +328,8 @@ def _bt_m(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check], dict[
     spread = float(np.max(np.abs(centred(truth))))
     checks = [
         Check.at_most(
-            f"BT-M optimum, free scores ({ny} conditions x {nx} values, Adam): max |f - "
-            "(log p(x|y) - log p(x))|, centred per condition",
+            f"BT-M optimum, free scores ({ny} conditions x {nx} values, Adam): "
+            "max |f - (log p(x|y) - log p(x))|, centred per condition",
             err_free,
             1e-6,
         ),
@@ -313,20 +341,31 @@ def _bt_m(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check], dict[
         ),
     ]
     data = {"truth": centred(truth), "free": centred(f_free), "head": centred(f_head)}
-    return data, checks, {"BT-M max error (free)": err_free, "BT-M max error (head)": err_head}
+    return (
+        data,
+        checks,
+        {"BT-M max error (free)": err_free, "BT-M max error (head)": err_head},
+    )
 
 
 # --- 3. the toy GAN --------------------------------------------------------------
 
 
-def _toy(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check], dict[str, float]]:
+def _toy(
+    key: jax.Array, size: str
+) -> tuple[dict[str, Any], list[Check], dict[str, float]]:
     cfg, steps, every = _sizes(size)
     keys = jax.random.split(key, _SEEDS)
     runs, metrics = {}, {}
     for method in progress(_METHODS, desc="sona: toy GAN", total=len(_METHODS)):
         res = sona_toy.train(
-            keys, method=method, steps=steps, config=cfg, eval_every=every,
-            eval_samples=4096, on_divergence="flag",
+            keys,
+            method=method,  # type: ignore[arg-type]
+            steps=steps,
+            config=cfg,
+            eval_every=every,
+            eval_samples=4096,
+            on_divergence="flag",
         )
         runs[method] = res
         metrics[method] = {k: np.asarray(res.history[k])[:, -1] for k in _METRICS}
@@ -357,13 +396,18 @@ def _toy(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check], dict[s
             sphere,
             1e-5,
         ),
-        Check.at_most("seeds whose losses became non-finite (all three methods)", diverged, 0),
+        Check.at_most(
+            "seeds whose losses became non-finite (all three methods)", diverged, 0
+        ),
     ]
     numbers: dict[str, float] = {}
     for method, name in _METHODS.items():
         mm = metrics[method]
         numbers[f"{name}: seeds with 8/8 modes and alignment >= 0.9"] = float(
-            np.sum((mm["alignment_accuracy"] >= 0.9) & (mm["mode_coverage"] == cfg.num_modes))
+            np.sum(
+                (mm["alignment_accuracy"] >= 0.9)
+                & (mm["mode_coverage"] == cfg.num_modes)
+            )
         )
         for key_, label in _METRICS.items():
             numbers[f"{name}: {label} (mean of seeds)"] = float(np.mean(mm[key_]))
@@ -396,7 +440,9 @@ def _plot(toy: dict[str, Any], btm: dict[str, Any], out_dir: Path) -> tuple[str,
                 ax.plot(t, vals[i], color=colors[method], alpha=0.25, lw=0.8)
             ax.plot(t, vals.mean(0), color=colors[method], lw=2, label=name)
     for ax, label in zip(
-        axes[0], ("modes covered", "generator alignment accuracy", "naturalness"), strict=True
+        axes[0],
+        ("modes covered", "generator alignment accuracy", "naturalness"),
+        strict=True,
     ):
         ax.set_xlabel("training step")
         ax.set_ylabel(label)
@@ -420,7 +466,9 @@ def _plot(toy: dict[str, Any], btm: dict[str, Any], out_dir: Path) -> tuple[str,
     return tuple(str(p) for p in (p1, p2, p3))
 
 
-def run(*, size: Literal["quick", "full"], key: jax.Array, out_dir: Path) -> Reproduction:
+def run(
+    *, size: Literal["quick", "full"], key: jax.Array, out_dir: Path
+) -> Reproduction:
     """Run the SONA reproduction (see the module docstring)."""
     k1, k2, k3 = jax.random.split(key, 3)
     c1, n1 = _structure(k1)

@@ -15,7 +15,9 @@ from mltheory.generative import sona, sona_toy
 from mltheory.generative._sona_toy import _sample_metrics, _sn_refresh
 
 # one tiny configuration for every default test: one compile per method
-TINY = sona_toy.ToyGANConfig(hidden=8, depth=1, feature_dim=4, batch_size=16, latent_dim=2)
+TINY = sona_toy.ToyGANConfig(
+    hidden=8, depth=1, feature_dim=4, batch_size=16, latent_dim=2
+)
 TINY_STEPS = 6
 
 
@@ -32,7 +34,9 @@ def test_mode_centers_and_data_law():
     cfg = sona_toy.ToyGANConfig()
     c = np.asarray(sona_toy.mode_centers(cfg))
     ang = 2 * np.pi * np.arange(8) / 8
-    np.testing.assert_allclose(c, 2.0 * np.stack([np.cos(ang), np.sin(ang)], 1), atol=1e-15)
+    np.testing.assert_allclose(
+        c, 2.0 * np.stack([np.cos(ang), np.sin(ang)], 1), atol=1e-15
+    )
     x, y = sona_toy.sample_data(jax.random.key(0), 20000, cfg)
     x, y = np.asarray(x), np.asarray(y)
     # every point sits within 6 sigma of a mode of its own class (m % C == y)
@@ -46,7 +50,9 @@ def test_mode_centers_and_data_law():
     np.testing.assert_allclose(counts, 20000 / 8, atol=4 * se)
     # spread around a mode: per-coordinate variance sigma^2 (4 SE of a variance)
     resid = x - c[nearest]
-    np.testing.assert_allclose(resid.var(axis=0), cfg.sigma**2, rtol=4 * np.sqrt(2 / 20000))
+    np.testing.assert_allclose(
+        resid.var(axis=0), cfg.sigma**2, rtol=4 * np.sqrt(2 / 20000)
+    )
 
 
 def test_sample_metrics_match_brute_force():
@@ -55,7 +61,9 @@ def test_sample_metrics_match_brute_force():
     rng = np.random.default_rng(0)
     # half the points on modes 0..5 only (modes 6, 7 uncovered), half far off
     on = rng.integers(0, 6, 300)
-    x = np.concatenate([c[on] + 0.02 * rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) * 0.3])
+    x = np.concatenate(
+        [c[on] + 0.02 * rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) * 0.3]
+    )
     y = rng.integers(0, 4, 600)
     y[:300] = on % 4  # on-mode points are aligned
     y[:30] = (on[:30] + 1) % 4  # except 30 of them
@@ -94,7 +102,9 @@ def test_a_seed_does_not_depend_on_its_batch(tiny_pair):
     left, right = a.member(1), b.member(0)
     for x, y in zip(
         jax.tree_util.tree_leaves((left.generator, left.discriminator, left.history)),
-        jax.tree_util.tree_leaves((right.generator, right.discriminator, right.history)),
+        jax.tree_util.tree_leaves(
+            (right.generator, right.discriminator, right.history)
+        ),
         strict=True,
     ):
         np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
@@ -120,12 +130,21 @@ def test_scales_stay_on_sphere_during_training(tiny_pair):
 def test_divergence_policy():
     keys = jax.random.split(jax.random.key(0), 2)
     huge = sona_toy.ToyGANConfig(
-        hidden=8, depth=1, feature_dim=4, batch_size=16, latent_dim=2, learning_rate=1e300
+        hidden=8,
+        depth=1,
+        feature_dim=4,
+        batch_size=16,
+        latent_dim=2,
+        learning_rate=1e300,
     )
-    with pytest.raises(DivergenceError, match=r"sona_toy.train.*non-finite.*learning rate"):
+    with pytest.raises(
+        DivergenceError, match=r"sona_toy.train.*non-finite.*learning rate"
+    ):
         sona_toy.train(keys, steps=TINY_STEPS, config=huge, eval_every=3)
     with pytest.warns(DivergenceWarning, match="non-finite"):
-        cut = sona_toy.train(keys, steps=TINY_STEPS, config=huge, eval_every=3, on_divergence="warn")
+        cut = sona_toy.train(
+            keys, steps=TINY_STEPS, config=huge, eval_every=3, on_divergence="warn"
+        )
     first = int(np.min(np.asarray(cut.first_bad_step)))
     assert first >= 0
     # truncated to the finite records (of the earliest bad member)
@@ -134,7 +153,9 @@ def test_divergence_policy():
     assert cut.history["eval_step"].shape[1] == int(np.sum(np.array([3, 6]) < first))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        res = sona_toy.train(keys, steps=TINY_STEPS, config=huge, eval_every=3, on_divergence="flag")
+        res = sona_toy.train(
+            keys, steps=TINY_STEPS, config=huge, eval_every=3, on_divergence="flag"
+        )
     assert bool(np.all(res.diverged))
     bad = np.asarray(res.first_bad_step)
     d = np.asarray(res.history["d_loss"])
@@ -188,7 +209,9 @@ def test_baseline_losses_match_numpy():
     w = sona.adaptive_scales()
     for method in ("pd", "san_pd"):
         phi, head = _init_discriminator(jax.random.key(3), method, cfg, w)
-        loss, _ = _d_loss((phi, head), gen, x, y, jax.random.key(2), method, cfg, w, "marginal")
+        loss, _ = _d_loss(
+            (phi, head), gen, x, y, jax.random.key(2), method, cfg, w, "marginal"
+        )
         hr = np.asarray(sona_toy.feature_apply(phi, x))
         hf = np.asarray(sona_toy.feature_apply(phi, fake))
         wy = np.asarray(head.embed)[np.asarray(y)] + np.asarray(head.w)
@@ -199,24 +222,34 @@ def test_baseline_losses_match_numpy():
         else:
             fr, ff = np.sum(wy * hr, 1), np.sum(wy * hf, 1)  # = s_y <w_y/|w_y|, h>
             want = (
-                np.mean(np.maximum(0, 1 - fr)) + np.mean(np.maximum(0, 1 + ff))
-                - np.mean(fr) + np.mean(ff)
+                np.mean(np.maximum(0, 1 - fr))
+                + np.mean(np.maximum(0, 1 + ff))
+                - np.mean(fr)
+                + np.mean(ff)
             )
         np.testing.assert_allclose(loss, want, rtol=1e-10)
         g = _g_loss(gen, (phi, head), x, y, jax.random.key(4), method, cfg, w)
         z = jax.random.normal(jax.random.key(4), (16, cfg.latent_dim))
-        hg = np.asarray(sona_toy.feature_apply(phi, sona_toy.generator_apply(gen, z, y, 4)))
-        want_g = -np.mean(np.sum(wy * hg, 1) + (float(head.b) if method == "pd" else 0.0))
+        hg = np.asarray(
+            sona_toy.feature_apply(phi, sona_toy.generator_apply(gen, z, y, 4))
+        )
+        want_g = -np.mean(
+            np.sum(wy * hg, 1) + (float(head.b) if method == "pd" else 0.0)
+        )
         np.testing.assert_allclose(g, want_g, rtol=1e-10)
 
 
 def test_bad_inputs():
     k = jax.random.key(0)
-    with pytest.raises(ValueError, match="method must be one of 'sona', 'pd', 'san_pd'"):
+    with pytest.raises(
+        ValueError, match="method must be one of 'sona', 'pd', 'san_pd'"
+    ):
         sona_toy.train(k, method="acgan", steps=2, config=TINY)
     with pytest.raises(ValueError, match="steps must be >= 1"):
         sona_toy.train(k, steps=0, config=TINY)
-    with pytest.raises(ValueError, match="eval_every must divide steps = 6; got eval_every = 4"):
+    with pytest.raises(
+        ValueError, match="eval_every must divide steps = 6; got eval_every = 4"
+    ):
         sona_toy.train(k, steps=6, config=TINY, eval_every=4)
     with pytest.raises(ValueError, match="on_divergence must be one of"):
         sona_toy.train(k, steps=2, config=TINY, on_divergence="ignore")
@@ -272,10 +305,14 @@ def test_t11_sona_aligns_and_covers_every_mode_on_most_seeds(record_property):
             "alignment": np.asarray(m.alignment_accuracy).round(3).tolist(),
             "coverage": np.asarray(m.mode_coverage).tolist(),
             "naturalness": np.asarray(m.naturalness).round(3).tolist(),
-            "d_alignment": np.asarray(m.discriminator_alignment_accuracy).round(3).tolist(),
+            "d_alignment": np.asarray(m.discriminator_alignment_accuracy)
+            .round(3)
+            .tolist(),
         }
         record_property(method, summary[method])
         assert not np.any(np.asarray(res.diverged)), method
     s = summary["sona"]
-    good = [a >= 0.9 and c == 8 for a, c in zip(s["alignment"], s["coverage"], strict=True)]
+    good = [
+        a >= 0.9 and c == 8 for a, c in zip(s["alignment"], s["coverage"], strict=True)
+    ]
     assert sum(good) >= 3, summary
