@@ -204,7 +204,7 @@ def solve_dmft(
 ) -> DMFTResult:
     r"""Solve the DMFT of stochastic gradient flow for a model by Monte Carlo.
 
-    The two effective processes (spec §3) are simulated with
+    The two effective processes (arXiv:2602.06320) are simulated with
     ``config.n_samples`` samples each on the grid, and the kernels that
     couple them are measured from the samples: Gaussian fields are drawn
     through Cholesky factors of the kernels, and the sample-side responses

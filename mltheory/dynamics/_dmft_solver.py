@@ -1,6 +1,6 @@
 """Monte Carlo DMFT solvers for SGF (private; the public front end is ``dmft.py``).
 
-Discrete DMFT of the Euler–Maruyama SGF recursion at step ``dt`` (spec §3.3):
+Discrete DMFT of the Euler–Maruyama SGF recursion at step ``dt`` (arXiv:2602.06320):
 
 * sample side, per sample: ``r_k = w_k - sum_{j<k} R[k,j] dZ_j`` with
   ``dZ_j = (dt/delta) ell_j - sqrt(tau/delta) ell_j dB_j``;
@@ -361,7 +361,7 @@ def solve_causal(
     independent: Any = False,
     n_blocks: int = 1,
 ) -> dict[str, Array]:
-    """March the DMFT forward in time in one pass (spec §3.4 b).
+    """March the DMFT forward in time in one pass (causal solution).
 
     ``independent`` (traced) selects the negative-control noise kernel.
     The time loop runs in ``n_blocks`` blocks (:func:`time_blocks`); a block
@@ -653,7 +653,7 @@ def fixed_point_map(
     n_samples: int,
     independent: bool = False,
 ) -> dict[str, Array]:
-    """One application of the DMFT map (Sigma, R) -> (Sigma', R') (spec §3.4 a).
+    """One application of the DMFT map (Sigma, R) -> (Sigma', R') (fixed point).
 
     ``sigma_in`` is the second-moment matrix of ``(theta*, theta_0, ...,
     theta_K)`` in the flattened ordering, ``R_in`` the response (K+1, K+1, k,

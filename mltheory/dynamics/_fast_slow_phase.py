@@ -5,17 +5,19 @@ Private; public through :mod:`mltheory.dynamics.fast_slow`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mltheory._src._pytree import pytree_dataclass, static_field
+from mltheory._src._pytree import DivergedMixin, pytree_dataclass, static_field
 from mltheory._src._typing import Array, ArrayLike
 from mltheory._src._validation import (
     as_array,
+    check_on_divergence,
     check_scalar,
 )
 from mltheory.dynamics._fast_slow_integrate import (
@@ -36,6 +38,7 @@ from mltheory.dynamics._fast_slow_unlearning import (
 )
 from mltheory.numerics import (
     TimeGrid,
+    handle_divergence,
     solve_ode,
 )
 
@@ -51,7 +54,7 @@ __all__: list[str] = []
 
 
 @pytree_dataclass
-class PhaseDiagram:
+class PhaseDiagram(DivergedMixin):
     r"""Unlearning over a grid of teacher strengths and initial scales.
 
     Parameters
@@ -69,6 +72,10 @@ class PhaseDiagram:
         The face threshold of :func:`critical_strength`.
     k : int
         The Hermite degree varied (static).
+    first_bad_step : jax.Array of int32 of shape (S, A), default=-1
+        Per grid point, the first RK4 step of the simulation whose state was
+        non-finite (``-1``: finite, or not simulated); ``diverged`` is
+        ``first_bad_step >= 0`` per point, and ``drop`` is NaN there.
 
     See Also
     --------
@@ -93,6 +100,13 @@ class PhaseDiagram:
     drop: Array
     critical_strength: Array
     k: int = static_field()
+    first_bad_step: Any = dataclasses.field(
+        default_factory=lambda: np.asarray(-1, np.int32)
+    )
+
+    def _truncate_records(self, n_keep: int) -> PhaseDiagram:
+        """A grid has no record axis: diverged points keep a NaN drop."""
+        return self
 
     def plot(self, ax: Axes | None = None, *, colorbar: bool = True) -> Axes:
         """Plot the phase diagram with its predicted boundary.
@@ -131,7 +145,9 @@ class PhaseDiagram:
         >>> teacher = numerics.polynomial_series({1: 1.0}, degree=7)
         >>> p = fast_slow.FastSlowProblem(tanh, teacher, eps=0.1)
         >>> pd = fast_slow.phase_diagram(p, jnp.linspace(-0.3, 0.3, 4),
-        ...                              jnp.array([0.5, 1.0]), n_steps=2000)
+        ...                              jnp.array([0.5, 1.0]), simulate=False)
+        >>> pd.predicted.shape
+        (4, 2)
         >>> ax = pd.plot()  # doctest: +SKIP
         """
         from mltheory._src import _plotting as P
@@ -185,13 +201,13 @@ def _phase_jit(
     k: int,
     grid: TimeGrid,
     simulate: bool,
-) -> tuple[Array, Array]:
-    def one(mu: Array, a0: Array) -> tuple[Array, Array]:
+) -> tuple[Array, Array, Array]:
+    def one(mu: Array, a0: Array) -> tuple[Array, Array, Array]:
         cs_mu = cs.at[k].set(mu)
         m_start = m0 * jnp.where(a0 * c[1] * cs_mu[1] < 0, -1.0, 1.0)
         pred = _predict(c, cs_mu, a0, m_start).occurs
         if not simulate:
-            return pred, jnp.full((), jnp.nan, a0.dtype)
+            return pred, jnp.full((), jnp.nan, a0.dtype), jnp.asarray(-1, jnp.int32)
         sol = solve_ode(
             _field_sa,
             (jnp.arctanh(m_start), a0),
@@ -200,7 +216,8 @@ def _phase_jit(
             record_every=grid.n_steps // 400 if grid.n_steps % 400 == 0 else 1,
         )
         absm = jnp.abs(jnp.tanh(sol.ys[0]))
-        return pred, jnp.max(absm) - absm[-1]
+        drop = jnp.where(sol.first_bad_step >= 0, jnp.nan, jnp.max(absm) - absm[-1])
+        return pred, drop, jnp.asarray(sol.first_bad_step)
 
     over_a0 = jax.vmap(one, in_axes=(None, 0))
     return jax.vmap(over_a0, in_axes=(0, None))(strengths, a0s)
@@ -216,6 +233,7 @@ def phase_diagram(
     t_max: float = 200.0,
     n_steps: int = 4000,
     m0: float = 1e-3,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> PhaseDiagram:
     r"""Predicted (and simulated) unlearning over a grid of :math:`(c^*_k, a_0)`.
 
@@ -243,6 +261,14 @@ def phase_diagram(
         RK4 steps; ``t_max / n_steps`` must resolve the fast rate.
     m0 : float, default=1e-3
         Initial :math:`|m|`, its sign that of :math:`a_0 c_1 c^*_1`.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If a simulation becomes NaN/inf (a step that does not resolve the
+        fast rate at a large :math:`a_0`): raise
+        :class:`~mltheory.exceptions.DivergenceError` naming the grid point
+        and the first bad step, warn
+        :class:`~mltheory.exceptions.DivergenceWarning`, or say nothing; with
+        ``"warn"`` and ``"flag"`` the diverged points have a NaN ``drop`` and
+        ``first_bad_step >= 0``.
 
     Returns
     -------
@@ -255,7 +281,15 @@ def phase_diagram(
         If ``problem`` is not a :class:`FastSlowProblem`.
     ValueError
         If an input is not 1-D/finite, ``k`` is out of range, an ``a0`` is 0
-        while :math:`c_0 = 0`, ``t_max <= 0``, or :math:`m_0 \notin (0, 1)`.
+        while :math:`c_0 = 0`, ``t_max <= 0``, :math:`m_0 \notin (0, 1)`, or
+        ``on_divergence`` is unknown.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if a simulation became non-finite.
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if a simulation became non-finite.
 
     See Also
     --------
@@ -309,7 +343,8 @@ def phase_diagram(
         )
     t_max = _check_horizon(t_max)
     grid = _check_rk4_grid(t_max, n_steps, 1)
-    predicted, drop = _phase_jit(
+    check_on_divergence(on_divergence)
+    predicted, drop, first_bad = _phase_jit(
         c,
         cs,
         jnp.asarray(problem.eps, dtype),
@@ -324,4 +359,22 @@ def phase_diagram(
         crit = critical_strength(problem.student, problem.teacher, k)
     except ValueError:
         crit = float("nan")
-    return PhaseDiagram(mus, a0_arr, predicted, drop, jnp.asarray(crit, dtype), k)
+    diagram = PhaseDiagram(
+        mus, a0_arr, predicted, drop, jnp.asarray(crit, dtype), k, first_bad
+    )
+    return handle_divergence(
+        diagram,
+        on_divergence=on_divergence,
+        what="phase_diagram (RK4 simulation)",
+        cause=(
+            f"the RK4 step dt = t_max / n_steps = {grid.dt:.4g} does not resolve "
+            "the fast rate of the alignment, which grows like a0**2; use more "
+            "steps (n_steps) or smaller a0s"
+        ),
+        dt=grid.dt,
+        n_steps=grid.n_steps,
+        member_label=lambda ij: (
+            f"strength {float(mus[ij[0]]):.4g}, a0 {float(a0_arr[ij[1]]):.4g}"
+        ),
+        stacklevel=3,
+    )

@@ -154,3 +154,55 @@ def _solve_sq_diff_serial(
 # --------------------------------------------------------------------------- #
 # validation
 # --------------------------------------------------------------------------- #
+
+
+# --------------------------------------------------------------------------- #
+# Growing Cholesky factors stored row by row ("packed rows")
+# --------------------------------------------------------------------------- #
+# A lower triangular factor L whose rows are added one at a time (a kernel or
+# Gaussian-process posterior that gains one point per step) is kept as rows in
+# a 1-D pool: row r (length r + 1, diagonal last) starts at pool[rows[r]].
+# Rows of several factors may interleave in one pool. The bordered update of
+# ``numerics.cholesky_append`` then costs one forward substitution, O(n^2),
+# and no copy of the factor.
+
+
+@numba.njit(cache=True, nogil=True)
+def packed_forward_solve(
+    pool: np.ndarray, rows: np.ndarray, n: int, b: np.ndarray, out: np.ndarray
+) -> None:
+    """Forward substitution ``out[:n] = L^{-1} b[:n]`` for a packed-row factor.
+
+    ``rows[r]`` is the offset in ``pool`` of row ``r`` of ``L``.
+    """
+    for r in range(n):
+        off = rows[r]
+        s = b[r]
+        for c in range(r):
+            s -= pool[off + c] * out[c]
+        out[r] = s / pool[off + r]
+
+
+@numba.njit(cache=True, nogil=True)
+def packed_append_row(
+    pool: np.ndarray, used: int, row: np.ndarray, n: int, pivot: float
+) -> tuple[np.ndarray, int, float]:
+    """Append row ``[row[:n], sqrt(pivot)]`` to the pool (bordered update).
+
+    ``row[:n] = L^{-1} a`` comes from :func:`packed_forward_solve` and
+    ``pivot = c - |row[:n]|^2``. The pool grows by doubling when full. Returns
+    the (possibly new) pool, the offset of the new row and its diagonal entry,
+    which is NaN when ``pivot <= 0`` (the bordered matrix is not positive
+    definite).
+    """
+    need = used + n + 1
+    if need > pool.shape[0]:
+        size = max(2 * pool.shape[0], need)
+        grown = np.empty(size)
+        grown[:used] = pool[:used]
+        pool = grown
+    for c in range(n):
+        pool[used + c] = row[c]
+    diag = np.sqrt(pivot) if pivot > 0 else np.nan
+    pool[used + n] = diag
+    return pool, used, diag

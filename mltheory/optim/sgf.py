@@ -21,10 +21,19 @@ convention here is self-consistent and is the one the DMFT solver uses.
 The noise increment is drawn as :math:`X^\top(\ell \odot \xi)` with
 :math:`\xi \sim N(0, \Delta t\, I_n)`, one :math:`O(nd)` matrix-vector
 product per step; the :math:`d \times d` diffusion matrix is never formed.
+
+SGF models SGD whose mini-batches are drawn **with replacement** (each step
+draws its :math:`B` indices afresh, independently of the past): the noise of
+such a step has exactly the SGF's covariance over :math:`\Delta t = \eta/d`
+(up to an :math:`O(1/d)` term) and is independent from step to step, like
+Brownian increments. Epoch-reshuffled SGD (each sample once per epoch) has
+noise that is negatively correlated within an epoch and sums to nearly zero
+over one; :func:`simulate_sgd` offers both through ``sampling``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from collections.abc import Callable
@@ -35,18 +44,24 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from mltheory._src._pytree import pytree_dataclass
+from mltheory._src._pytree import DivergedMixin, pytree_dataclass
 from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
 from mltheory._src._validation import (
     as_array,
     check_callable,
     check_in,
     check_key,
+    check_on_divergence,
     check_scalar,
     describe,
     is_traced,
 )
-from mltheory.numerics import TimeGrid, solve_sde
+from mltheory.numerics import (
+    TimeGrid,
+    handle_divergence,
+    solve_sde,
+    update_first_bad_step,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -59,13 +74,13 @@ __all__ = [
 ]
 
 SGFMethod = Literal["euler_maruyama", "drift_implicit_em", "heun_drift"]
-Sampling = Literal["epoch_shuffle", "with_replacement"]
+Sampling = Literal["with_replacement", "epoch_shuffle"]
 _SGF_METHODS = ("euler_maruyama", "drift_implicit_em", "heun_drift")
-_SAMPLINGS = ("epoch_shuffle", "with_replacement")
+_SAMPLINGS = ("with_replacement", "epoch_shuffle")
 
 
 @pytree_dataclass
-class SGFTrajectory:
+class SGFTrajectory(DivergedMixin):
     r"""Recorded observables of one simulated SGF or SGD run.
 
     A frozen dataclass registered as a JAX pytree, so it can be returned from
@@ -88,6 +103,12 @@ class SGFTrajectory:
         The parameters at the last step.
     observed : pytree or None
         ``observables(theta)`` at each record (leading axis ``n_records``).
+    first_bad_step : int or jax.Array of int32, default=-1
+        The first step (SGF step or SGD step) whose parameters were
+        non-finite, ``-1`` if none (one entry per seed when vmapped);
+        ``diverged`` is ``first_bad_step >= 0``. After a divergence
+        ``theta_final`` is the non-finite last state. See
+        :func:`mltheory.numerics.handle_divergence`.
 
     See Also
     --------
@@ -112,6 +133,27 @@ class SGFTrajectory:
     teacher_overlaps: Array | None
     theta_final: Array
     observed: PyTree
+    first_bad_step: Any = dataclasses.field(
+        default_factory=lambda: np.asarray(-1, np.int32)
+    )
+
+    def _truncate_records(self, n_keep: int) -> SGFTrajectory:
+        """Keep the first ``n_keep`` records (theta_final is not a record)."""
+        axis = np.ndim(self.first_bad_step)  # leading axes of a batch of seeds
+        index = (slice(None),) * axis + (slice(0, n_keep),)
+
+        def cut(x: Any) -> Any:
+            return None if x is None else jax.tree.map(lambda a: a[index], x)
+
+        return dataclasses.replace(
+            self,
+            ts=self.ts[index],
+            train_loss=self.train_loss[index],
+            test_loss=cut(self.test_loss),
+            overlaps=self.overlaps[index],
+            teacher_overlaps=cut(self.teacher_overlaps),
+            observed=cut(self.observed),
+        )
 
     def _summary_items(self) -> dict[str, Any]:
         items = {
@@ -262,11 +304,16 @@ def sgd_to_sgf(lr: float, batch_size: int, d: int) -> tuple[float, float]:
     Notes
     -----
     The mean SGD increment per unit time is the SGF drift
-    :math:`-h - \delta^{-1} X^\top \ell`; the per-unit-time covariance of the
-    mini-batch noise is :math:`(\eta/B)\delta^{-1}\sum_i x_i x_i^\top
-    \ell_i^2`, the SGF diffusion. One epoch (:math:`n/B` steps) lasts
-    :math:`\delta\tau` time units, and the online-SGD limit is
-    :math:`\delta \to \infty` at fixed :math:`\tau` and horizon.
+    :math:`-h - \delta^{-1} X^\top \ell`. With batches drawn with
+    replacement (``B`` indices i.i.d. uniform, afresh at every step), the
+    per-unit-time covariance of the mini-batch noise is
+    :math:`(\eta/B)\delta^{-1}\sum_i x_i x_i^\top \ell_i^2` (less an
+    :math:`O(1/d)` term), the SGF diffusion, and the noise is independent
+    across steps. One epoch (:math:`n/B` steps) lasts :math:`\delta\tau`
+    time units, and the online-SGD limit is :math:`\delta \to \infty` at
+    fixed :math:`\tau` and horizon. Epoch-reshuffled batches have the same
+    drift but noise that cancels over each epoch, so SGF does not model them
+    on times of an epoch or more (see :func:`simulate_sgd`).
 
     References
     ----------
@@ -294,7 +341,12 @@ def sgd_to_sgf(lr: float, batch_size: int, d: int) -> tuple[float, float]:
 def _check_data(
     X: ArrayLike, y: ArrayLike, theta0: ArrayLike
 ) -> tuple[Array, Array, Array, bool]:
-    X = as_array(X, name="X", ndim=2, shape_hint="(n_samples, n_features)")
+    theta0 = as_array(theta0, name="theta0", ndim=(1, 2))
+    # The parameters keep their dtype; the data is cast to it (and checked
+    # for overflow after the cast).
+    X = as_array(
+        X, name="X", ndim=2, shape_hint="(n_samples, n_features)", dtype=theta0.dtype
+    )
     n, d = X.shape
     y = as_array(y, name="y", min_ndim=1)
     if y.shape[0] != n:
@@ -302,7 +354,6 @@ def _check_data(
             f"y must have length n_samples = {n} (one label per row of X); got "
             f"shape {tuple(y.shape)}."
         )
-    theta0 = as_array(theta0, name="theta0", ndim=(1, 2))
     vector = theta0.ndim == 1
     if vector:
         theta0 = theta0[:, None]
@@ -318,8 +369,7 @@ def _check_data(
             UserWarning,
             stacklevel=3,
         )
-    dtype = jnp.result_type(X.dtype, theta0.dtype)
-    return X.astype(dtype), y, theta0.astype(dtype), vector
+    return X, y, theta0, vector
 
 
 def _check_theta_star(theta_star: ArrayLike | None, d: int) -> Array | None:
@@ -495,6 +545,7 @@ def _finish(
     test_loss: Callable[..., Any] | None,
     observables: Callable[..., Any] | None,
     vector: bool,
+    first_bad_step: Array,
 ) -> SGFTrajectory:
     star = theta_star if theta_star is not None else jnp.zeros((X.shape[1], 1))
     train, test, q, m, obs, final = _record_observables(
@@ -516,6 +567,7 @@ def _finish(
         teacher_overlaps=m,
         theta_final=final,
         observed=obs,
+        first_bad_step=first_bad_step,
     )
 
 
@@ -585,6 +637,7 @@ def simulate_sgf(
     theta_star: ArrayLike | None = None,
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGFTrajectory:
     r"""Simulate stochastic gradient flow on a data set with a fixed-step SDE scheme.
 
@@ -631,6 +684,14 @@ def simulate_sgf(
         ``test_loss(theta) -> scalar`` recorded at each record.
     observables : callable, optional
         ``observables(theta) -> pytree`` recorded at each record.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If the parameters become NaN/inf (a step beyond the stability
+        limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
+        the first bad step and its time, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set. Under :func:`jax.jit`/:func:`jax.vmap` read
+        ``result.diverged`` (see :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
@@ -647,13 +708,17 @@ def simulate_sgf(
     ValueError
         If ``X`` is not 2-D, ``y`` has the wrong length, ``theta0`` has the
         wrong shape, an input holds NaN/inf, ``tau < 0``, ``ridge < 0``,
-        ``method`` is unknown, ``record_every`` is invalid, or ``loss``/
-        ``dloss``/``reg_grad`` return the wrong shapes.
+        ``method`` or ``on_divergence`` is unknown, ``record_every`` is
+        invalid, or ``loss``/``dloss``/``reg_grad`` return the wrong shapes.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the parameters became non-finite.
 
     Warns
     -----
     UserWarning
         If ``d < 100`` (finite-size effects dominate).
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the parameters became non-finite.
 
     See Also
     --------
@@ -668,10 +733,10 @@ def simulate_sgf(
 
     .. math::
 
-        \theta_{k+1} = \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
+        \theta_{k+1} &= \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
             + \delta^{-1} X^\top \ell_k\big]
-            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k),
-        \quad \Delta B_k \sim N(0, \Delta I_n).
+            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k), \\
+        \Delta B_k &\sim N(0, \Delta I_n).
 
     The DMFT of :mod:`mltheory.dynamics.dmft` describes exactly this
     recursion as :math:`d \to \infty` at the same :math:`\Delta`.
@@ -704,6 +769,7 @@ def simulate_sgf(
             f"grid must be a TimeGrid, e.g. TimeGrid(4.0, 80); got {describe(grid)}."
         )
     method = check_in(method, name="method", options=_SGF_METHODS)
+    check_on_divergence(on_divergence)
     record_every = check_scalar(record_every, name="record_every", kind=int, lower=1)
     tau = _check_tau(tau)
     ridge = check_scalar(ridge, name="ridge", lower=0.0)
@@ -737,8 +803,9 @@ def simulate_sgf(
         linear_part=-ridge if implicit else None,
         args=args,
         record_every=record_every,
+        on_divergence="flag",  # the policy is applied below, in SGF terms
     )
-    return _finish(
+    traj = _finish(
         sol.ts,
         sol.ys,
         X,
@@ -748,6 +815,24 @@ def simulate_sgf(
         test_loss=test_loss,
         observables=observables,
         vector=vector,
+        first_bad_step=sol.first_bad_step,
+    )
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what=f"simulate_sgf(method={method!r})",
+        cause=(
+            f"the SGF time step dt = {grid.dt:.4g} is beyond the stability limit "
+            f"of method {method!r} for this data and loss (dt times the largest "
+            "curvature of the empirical loss must stay below about 2; use more "
+            "steps, or method='drift_implicit_em' for a large ridge), or the "
+            f"noise at temperature tau = {tau:.4g} is too strong"
+        ),
+        record_every=record_every,
+        dt=grid.dt,
+        t0=grid.t0,
+        n_steps=grid.n_steps,
+        stacklevel=3,
     )
 
 
@@ -781,34 +866,50 @@ def _sgd_jit(
     n_steps: int,
     record_every: int,
     sampling: str,
-) -> Array:
+) -> tuple[Array, Array]:
     n, d = X.shape
     per_epoch = n // batch_size
 
-    def batch_indices(m: Array) -> Array:
+    def batch_indices(m: Array, perm: Array) -> tuple[Array, Array]:
         if sampling == "with_replacement":
-            return jax.random.randint(jax.random.fold_in(key, m), (batch_size,), 0, n)
-        # A fresh permutation per epoch; each step takes the next B indices
-        # (the last n mod B samples of an epoch are skipped).
+            # B indices i.i.d. uniform, afresh at every step: the SGF's noise.
+            idx = jax.random.randint(jax.random.fold_in(key, m), (batch_size,), 0, n)
+            return idx, perm
+        # A fresh permutation per epoch, drawn at the epoch's first step and
+        # carried; each step takes the next B indices (the last n mod B
+        # samples of an epoch are skipped). The predicate depends on m only,
+        # so it stays a branch under vmap over keys.
         epoch, pos = m // per_epoch, m % per_epoch
-        perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
-        return lax.dynamic_slice(perm, (pos * batch_size,), (batch_size,))
+        perm = lax.cond(
+            pos == 0,
+            lambda: jax.random.permutation(jax.random.fold_in(key, epoch), n).astype(
+                jnp.int32
+            ),
+            lambda: perm,
+        )
+        return lax.dynamic_slice(perm, (pos * batch_size,), (batch_size,)), perm
 
-    def step(theta: Array, m: Array) -> tuple[Array, None]:
-        idx = batch_indices(m)
+    Carry = tuple[Array, Array, Array]
+
+    def step(carry: Carry, m: Array) -> tuple[Carry, None]:
+        theta, bad, perm = carry
+        idx, perm = batch_indices(m, perm)
         xb, yb = X[idx], y[idx]
         ell = jax.vmap(ell_fn)(xb @ theta, yb).astype(theta.dtype)
         grad = _xt_dot(xb, ell) / batch_size
         theta = theta - lr * grad - (lr / d) * _reg(reg_grad, ridge, theta)
-        return theta, None
+        return (theta, update_first_bad_step(bad, m + 1, theta), perm), None
 
-    def record(theta: Array, ms: Array) -> tuple[Array, Array]:
-        theta, _ = lax.scan(step, theta, ms)
-        return theta, theta
+    def record(carry: Carry, ms: Array) -> tuple[Carry, Array]:
+        carry, _ = lax.scan(step, carry, ms)
+        return carry, carry[0]
 
     steps = jnp.arange(n_steps).reshape(n_steps // record_every, record_every)
-    _, thetas = lax.scan(record, theta0, steps)
-    return jnp.concatenate([theta0[None], thetas])
+    perm0 = jnp.zeros(n if sampling == "epoch_shuffle" else 0, jnp.int32)
+    (_, first_bad, _), thetas = lax.scan(
+        record, (theta0, jnp.asarray(-1, jnp.int32), perm0), steps
+    )
+    return jnp.concatenate([theta0[None], thetas]), first_bad
 
 
 def simulate_sgd(
@@ -824,11 +925,12 @@ def simulate_sgd(
     dloss: Callable[[Array, Array], Array] | None = None,
     ridge: float = 0.0,
     reg_grad: Callable[[Array], Array] | None = None,
-    sampling: Sampling = "epoch_shuffle",
+    sampling: Sampling = "with_replacement",
     record_every: int = 1,
     theta_star: ArrayLike | None = None,
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGFTrajectory:
     r"""Simulate multi-pass mini-batch SGD, reported on the SGF time axis.
 
@@ -836,7 +938,9 @@ def simulate_sgd(
     \sum_{i\in B_m} x_i \ell_i - \frac{\eta}{d}(\lambda\theta_m +
     h(\theta_m))`; step :math:`m` is recorded at SGF time :math:`m\eta/d`
     (see :func:`sgd_to_sgf`), so the run is comparable with
-    :func:`simulate_sgf` at :math:`\tau = \eta/B`.
+    :func:`simulate_sgf` at :math:`\tau = \eta/B`. With the default
+    ``sampling="with_replacement"`` it is the SGD that SGF (and the DMFT of
+    :mod:`mltheory.dynamics.dmft`) models.
 
     Parameters
     ----------
@@ -862,9 +966,15 @@ def simulate_sgd(
         Ridge coefficient :math:`\lambda \geq 0`.
     reg_grad : callable, optional
         Extra row-wise regulariser gradient :math:`h`.
-    sampling : {"epoch_shuffle", "with_replacement"}, default="epoch_shuffle"
-        A fresh permutation per epoch, consumed ``batch_size`` at a time, or
-        i.i.d. uniform batches.
+    sampling : {"with_replacement", "epoch_shuffle"}, default="with_replacement"
+        How the mini-batches :math:`B_m` are drawn. ``"with_replacement"``:
+        ``batch_size`` indices i.i.d. uniform on the ``n`` samples, afresh at
+        every step (a batch may repeat a sample); the scheme SGF models (see
+        Notes). ``"epoch_shuffle"``: a fresh random permutation per epoch,
+        consumed ``batch_size`` at a time (the last ``n mod batch_size``
+        samples of an epoch are skipped), so every sample is used once per
+        epoch; a contrast that SGF does not model. (Changed default:
+        earlier versions used ``"epoch_shuffle"``.)
     record_every : int, default=1
         Record every ``record_every`` steps.
     theta_star : array_like of shape (d, k_star), optional
@@ -873,6 +983,14 @@ def simulate_sgd(
         ``test_loss(theta) -> scalar`` recorded at each record.
     observables : callable, optional
         ``observables(theta) -> pytree`` recorded at each record.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If the parameters become NaN/inf (a step beyond the stability
+        limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
+        the first bad step and its time, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set. Under :func:`jax.jit`/:func:`jax.vmap` read
+        ``result.diverged`` (see :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
@@ -889,17 +1007,49 @@ def simulate_sgd(
         If ``X`` is not 2-D, ``y`` or ``theta0`` have the wrong shape, an input
         holds NaN/inf, ``lr <= 0``, ``batch_size`` is outside ``[1, n]``,
         ``n_steps < 1``, ``record_every < 1`` or does not divide
-        ``n_steps``, ``ridge < 0`` or ``sampling`` is unknown.
+        ``n_steps``, ``ridge < 0``, or ``sampling`` or ``on_divergence`` is
+        unknown.
+
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the parameters became non-finite.
 
     Warns
     -----
     UserWarning
         If ``d < 100`` (finite-size effects dominate).
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the parameters became non-finite.
 
     See Also
     --------
     simulate_sgf : The SDE surrogate.
     sgd_to_sgf : The time and temperature mapping.
+
+    Notes
+    -----
+    Write the step as its mean plus noise, :math:`\theta_{m+1} = \theta_m -
+    \frac{\eta}{n} X^\top\ell - \frac{\eta}{d}(\lambda\theta_m +
+    h(\theta_m)) - \eta\,\xi_m`. With replacement, :math:`\xi_m` has mean
+    zero, is independent of the past given :math:`\theta_m`, and has
+    covariance :math:`\frac1B\big[\frac1n\sum_i x_i x_i^\top \ell_i^2 -
+    \bar g\bar g^\top\big]`, :math:`\bar g = X^\top\ell/n` (its trace
+    is :math:`O(1/d)` against :math:`O(1)`). Over the step's SGF time
+    :math:`\Delta t = \eta/d` that is the SGF diffusion
+    :math:`(\tau/\delta) X^\top\mathrm{diag}(\ell^2) X\,\Delta t` at
+    :math:`\tau = \eta/B` (**derived**). With ``"epoch_shuffle"``, the
+    batches of one epoch partition the samples: the same per-step variance
+    up to the finite-population factor :math:`(n-B)/(n-1)`, but for fixed
+    :math:`\ell` the noise of :math:`K` steps of one epoch has variance
+    smaller by :math:`(n-KB)/(n-1)`, zero at the epoch's end, because the
+    sampled gradients sum to the full one. The SGF's independent increments do not
+    cancel, so on times of an epoch (:math:`\delta\tau` SGF units) or more
+    reshuffled SGD feels less noise than SGF predicts. Measured at
+    :math:`d = 800`, :math:`\delta = 2`, logistic loss: with-replacement SGD
+    at :math:`B = 1` and :math:`B = 8` follows the DMFT train loss within
+    0.6 % of its initial value at :math:`\tau \in \{0.5, 1\}`, while
+    reshuffled SGD falls 3 % (:math:`\tau = 0.5`) to 6 % (:math:`\tau = 1`)
+    of it below (10 % of the loss itself at the end of the first epoch at
+    :math:`\tau = 1`), at either batch size.
 
     References
     ----------
@@ -921,6 +1071,7 @@ def simulate_sgd(
     """
     key = check_key(key)
     lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
+    check_on_divergence(on_divergence)
     n_steps = check_scalar(n_steps, name="n_steps", kind=int, lower=1)
     record_every = check_scalar(record_every, name="record_every", kind=int, lower=1)
     if n_steps % record_every:
@@ -938,7 +1089,7 @@ def simulate_sgd(
     _check_reg(reg_grad, theta0)
     star = _check_theta_star(theta_star, d)
     dtype = theta0.dtype
-    thetas = _sgd_jit(
+    thetas, first_bad = _sgd_jit(
         key,
         X,
         y,
@@ -953,7 +1104,7 @@ def simulate_sgd(
         sampling=sampling,
     )
     ts = jnp.arange(n_steps // record_every + 1, dtype=dtype) * (record_every * lr / d)
-    return _finish(
+    traj = _finish(
         ts,
         thetas,
         X,
@@ -963,4 +1114,21 @@ def simulate_sgd(
         test_loss=test_loss,
         observables=observables,
         vector=vector,
+        first_bad_step=first_bad,
+    )
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what="simulate_sgd",
+        cause=(
+            f"the learning rate lr = {lr:.4g} is beyond SGD's stability limit for "
+            "this data and loss (lr times the largest curvature of a mini-batch "
+            "loss must stay below about 2; use a smaller lr or a larger "
+            "batch_size)"
+        ),
+        record_every=record_every,
+        dt=lr / d,
+        n_steps=n_steps,
+        step_name="SGD step",
+        stacklevel=3,
     )

@@ -18,7 +18,9 @@ EXPECTED = {
     "dmft-sgf": (12, 3),
     "specgd": (9, 4),
     "shuffled": (9, 3),
+    "bandits": (10, 3),
     "masked-samplers": (12, 3),
+    "xor": (20, 4),
     "sona": (13, 3),
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
