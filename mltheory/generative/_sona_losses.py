@@ -534,7 +534,7 @@ def sona_discriminator_loss(
     keep_scale: bool = False,
     cond_encoder: CondEncoder | None = None,
 ) -> tuple[Array, dict[str, Array]]:
-    r"""SONA's discriminator loss: SAN + BT-C + BT-M, combined by a weighting rule.
+    r"""The SONA discriminator loss: SAN + BT-C + BT-M, combined by a weighting rule.
 
     Parameters
     ----------
@@ -704,7 +704,7 @@ def sona_generator_loss(
     keep_scale: bool = False,
     cond_encoder: CondEncoder | None = None,
 ) -> tuple[Array, dict[str, Array]]:
-    r"""SONA's generator loss :math:`J_{\mathrm{SAN}} + J_{\mathrm{BT\text{-}C}}`.
+    r"""The SONA generator loss :math:`J_{\mathrm{SAN}} + J_{\mathrm{BT\text{-}C}}`.
 
     Parameters
     ----------

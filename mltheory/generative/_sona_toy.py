@@ -29,6 +29,7 @@ import optax
 from mltheory._src._pytree import pytree_dataclass, static_field
 from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
 from mltheory._src._validation import (
+    as_array,
     check_float_dtype,
     check_in,
     check_key,
@@ -690,14 +691,17 @@ def init_feature_extractor(key: KeyArray, config: ToyGANConfig | None = None) ->
     )
 
 
-@jax.jit
 def feature_apply(params: PyTree, x: ArrayLike) -> Array:
-    r"""The feature extractor: an MLP with leaky-ReLU layers (usable as ``phi_apply``).
+    r"""The feature extractor: a spectrally normalised leaky-ReLU MLP (a ``phi_apply``).
 
     Parameters
     ----------
-    params : list of (W, b)
-        From :func:`init_feature_extractor`.
+    params : list of dict
+        From :func:`init_feature_extractor`: per layer ``"w"``, ``"b"`` and
+        the power-iteration vector ``"u"``. Each weight is divided by its
+        largest singular value, estimated by one power-iteration step from
+        ``"u"`` (held fixed: gradients do not flow through the estimate's
+        vectors, as in spectral normalisation).
     x : array_like of shape (B, 2)
         Points.
 
@@ -705,6 +709,14 @@ def feature_apply(params: PyTree, x: ArrayLike) -> Array:
     -------
     jax.Array of shape (B, D)
         Features (the last layer is linear).
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is not of shape ``(B, 2)``, or holds NaN/inf (checked only
+        outside :func:`jax.jit`).
+    TypeError
+        If ``params`` is not a list of layer dicts or ``x`` is complex.
 
     See Also
     --------
@@ -717,10 +729,30 @@ def feature_apply(params: PyTree, x: ArrayLike) -> Array:
     >>> sona_toy.feature_apply(phi, jnp.zeros((3, 2))).shape
     (3, 64)
     """
-    return _sn_apply(params, jnp.asarray(x))
+    if not isinstance(params, list | tuple) or not all(
+        isinstance(layer, dict) and {"w", "b", "u"} <= set(layer) for layer in params
+    ):
+        raise TypeError(
+            "params must be a list of layer dicts with keys 'w', 'b', 'u' (see "
+            f"init_feature_extractor); got {describe(params)}."
+        )
+    return _sn_apply_jit(params, _check_points(x, "x", 2))
 
 
-@partial(jax.jit, static_argnames=("num_classes",))
+def _check_points(x: Any, name: str, width: int) -> Array:
+    if jnp.iscomplexobj(x):
+        raise TypeError(f"{name} must be real; got {describe(x)}.")
+    arr = as_array(x, name=name, ndim=2, shape_hint=f"(batch, {width})")
+    if arr.shape[1] != width:
+        raise ValueError(
+            f"{name} must have {width} columns; got shape {tuple(arr.shape)}."
+        )
+    return arr
+
+
+_sn_apply_jit = jax.jit(lambda params, x: _sn_apply(params, x))
+
+
 def generator_apply(
     params: PyTree, z: ArrayLike, y: ArrayLike, num_classes: int
 ) -> Array:
@@ -742,6 +774,14 @@ def generator_apply(
     jax.Array of shape (B, 2)
         Generated points.
 
+    Raises
+    ------
+    ValueError
+        If ``z`` is not 2-D, ``y`` not 1-D of the same length, ``num_classes
+        < 1``, or ``z`` holds NaN/inf (checked only outside :func:`jax.jit`).
+    TypeError
+        If ``params`` is not a list of ``(W, b)`` pairs or ``z`` is complex.
+
     See Also
     --------
     init_generator, generate
@@ -753,9 +793,30 @@ def generator_apply(
     >>> sona_toy.generator_apply(g, jnp.zeros((3, 8)), jnp.array([0, 1, 2]), 4).shape
     (3, 2)
     """
-    zz = jnp.asarray(z)
-    onehot = jax.nn.one_hot(jnp.asarray(y), num_classes, dtype=zz.dtype)
-    return _mlp_apply(params, jnp.concatenate([zz, onehot], axis=-1), False)
+    if not isinstance(params, list | tuple) or not all(
+        isinstance(layer, list | tuple) and len(layer) == 2 for layer in params
+    ):
+        raise TypeError(
+            "params must be a list of (W, b) pairs (see init_generator); got "
+            f"{describe(params)}."
+        )
+    c = check_scalar(num_classes, name="num_classes", kind=int, lower=1)
+    if jnp.iscomplexobj(z):
+        raise TypeError(f"z must be real; got {describe(z)}.")
+    zz = as_array(z, name="z", ndim=2, shape_hint="(batch, latent_dim)")
+    yy = jnp.asarray(y)
+    if yy.ndim != 1 or yy.shape[0] != zz.shape[0]:
+        raise ValueError(
+            f"y must be 1-D with one condition per row of z ({zz.shape[0]}); got "
+            f"shape {tuple(yy.shape)}."
+        )
+    return _generator_jit(params, zz, yy, c)
+
+
+@partial(jax.jit, static_argnames=("num_classes",))
+def _generator_jit(params: PyTree, z: Array, y: Array, num_classes: int) -> Array:
+    onehot = jax.nn.one_hot(y, num_classes, dtype=z.dtype)
+    return _mlp_apply(params, jnp.concatenate([z, onehot], axis=-1), False)
 
 
 def generate(result: ToyGANResult, key: KeyArray, n: int) -> tuple[Array, Array]:

@@ -31,7 +31,7 @@ import numpy as np
 import optax
 
 from mltheory._src._typing import Array, PyTree
-from mltheory._src._validation import check_scalar, describe
+from mltheory._src._validation import check_float_dtype, check_scalar, describe
 
 __all__ = [
     "AdaptiveScales",
@@ -55,6 +55,13 @@ class LossWeighting(Protocol):
     Any object with these three methods can be passed as ``weighting`` to
     :func:`sona_discriminator_loss` and :func:`sona_generator_loss`; the
     state it returns from ``init`` is trained with the discriminator.
+
+    Parameters
+    ----------
+    *args : Any
+        Unused: a protocol describes an interface and is not instantiated.
+    **kwargs : Any
+        Unused.
 
     See Also
     --------
@@ -119,6 +126,12 @@ class UncertaintyState(NamedTuple):
     log_variance: Array
 
 
+def _canonical_dtype(obj: Any) -> None:
+    if obj.dtype is not None:
+        dt = check_float_dtype(obj.dtype, name="dtype")
+        object.__setattr__(obj, "dtype", str(np.dtype(dt)))
+
+
 def _num_losses(num_losses: Any) -> int:
     return int(check_scalar(num_losses, name="num_losses", kind=int, lower=1))
 
@@ -163,6 +176,9 @@ class AdaptiveScales:
     """
 
     dtype: str | None = None
+
+    def __post_init__(self) -> None:
+        _canonical_dtype(self)
 
     def init(self, num_losses: int) -> ScalesState:
         r"""Equal scales :math:`s_k = 1/\sqrt{K}`.
@@ -276,6 +292,23 @@ class FixedWeights:
 
     weights: tuple[float, ...]
 
+    def __post_init__(self) -> None:
+        weights = self.weights
+        if isinstance(weights, str | bytes) or not hasattr(weights, "__len__"):
+            raise TypeError(
+                f"weights must be a sequence of numbers; got {describe(weights)}."
+            )
+        ws = tuple(
+            check_scalar(w, name=f"weights[{i}]", lower=0.0)
+            for i, w in enumerate(weights)
+        )
+        if not ws or max(ws) == 0.0:
+            raise ValueError(
+                "weights must hold at least one positive weight; got "
+                f"{tuple(weights)!r}."
+            )
+        object.__setattr__(self, "weights", ws)
+
     def init(self, num_losses: int) -> optax.EmptyState:
         """An empty state (nothing is learnt).
 
@@ -374,6 +407,13 @@ class UncertaintyWeights:
     w_max: float
     dtype: str | None = None
 
+    def __post_init__(self) -> None:
+        lo = check_scalar(self.w_min, name="w_min", lower=0.0, lower_inclusive=False)
+        hi = check_scalar(self.w_max, name="w_max", lower=lo)
+        object.__setattr__(self, "w_min", lo)
+        object.__setattr__(self, "w_max", hi)
+        _canonical_dtype(self)
+
     def init(self, num_losses: int) -> UncertaintyState:
         r"""Zero log-variances (unit weights).
 
@@ -437,7 +477,7 @@ class UncertaintyWeights:
 
 
 def adaptive_scales(*, dtype: Any = None) -> AdaptiveScales:
-    r"""SONA's constrained adaptive weighting (the default).
+    r"""The constrained adaptive weighting of SONA (the default rule).
 
     Each logistic objective :math:`\mathbb{E}[\log\sigma(t)]` is replaced by
     :math:`\mathbb{E}[\log\sigma(s_k t)]/s_k` with a learnable scale
@@ -479,8 +519,7 @@ def adaptive_scales(*, dtype: Any = None) -> AdaptiveScales:
     >>> print(aux["scales"].round(4))
     [0.5774 0.5774 0.5774]
     """
-    dt = None if dtype is None else str(jnp.dtype(dtype))
-    return AdaptiveScales(dtype=dt)
+    return AdaptiveScales(dtype=dtype)
 
 
 def fixed_weights(weights: Any = (1.0, 1.0, 1.0)) -> FixedWeights:
@@ -513,18 +552,7 @@ def fixed_weights(weights: Any = (1.0, 1.0, 1.0)) -> FixedWeights:
     >>> sona.fixed_weights((1.0, 0.5, 0.5)).weights
     (1.0, 0.5, 0.5)
     """
-    if isinstance(weights, str | bytes) or not hasattr(weights, "__len__"):
-        raise TypeError(
-            f"weights must be a sequence of numbers; got {describe(weights)}."
-        )
-    ws = tuple(
-        check_scalar(w, name=f"weights[{i}]", lower=0.0) for i, w in enumerate(weights)
-    )
-    if not ws or max(ws) == 0.0:
-        raise ValueError(
-            f"weights must hold at least one positive weight; got {tuple(weights)!r}."
-        )
-    return FixedWeights(weights=ws)
+    return FixedWeights(weights=weights)
 
 
 def uncertainty_weights(
@@ -566,10 +594,7 @@ def uncertainty_weights(
     >>> sona.uncertainty_weights(0.5, 2.0).w_max
     2.0
     """
-    lo = check_scalar(w_min, name="w_min", lower=0.0, lower_inclusive=False)
-    hi = check_scalar(w_max, name="w_max", lower=lo)
-    dt = None if dtype is None else str(jnp.dtype(dtype))
-    return UncertaintyWeights(w_min=lo, w_max=hi, dtype=dt)
+    return UncertaintyWeights(w_min=w_min, w_max=w_max, dtype=dtype)
 
 
 def _check_weighting(weighting: Any) -> LossWeighting:
