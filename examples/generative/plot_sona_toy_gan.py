@@ -18,7 +18,10 @@ networks, seeds and budget.
 # Train both methods, two seeds each
 # ----------------------------------
 # ``train`` takes a batch of keys and trains the seeds together as one
-# ``jax.vmap``; every field of the result gets a leading seed axis.
+# ``jax.vmap``; every field of the result gets a leading seed axis. Both
+# methods use the same networks (a spectrally normalised MLP feature
+# extractor), optimiser and budget, and sample from an exponential moving
+# average of the generator's weights.
 
 import jax
 import matplotlib.pyplot as plt
@@ -27,11 +30,11 @@ import numpy as np
 from mltheory.generative import sona_toy
 
 cfg = sona_toy.ToyGANConfig(
-    hidden=32, feature_dim=16, batch_size=128, learning_rate=2e-3
+    hidden=32, feature_dim=16, batch_size=64, learning_rate=2e-3, ema_decay=0.99
 )
 keys = jax.random.split(jax.random.key(0), 2)
 results = {
-    method: sona_toy.train(keys, method=method, steps=2500, config=cfg, eval_every=250)
+    method: sona_toy.train(keys, method=method, steps=2000, config=cfg, eval_every=250)
     for method in ("sona", "pd")
 }
 

@@ -436,14 +436,24 @@ def sample_mismatched(
     return cvec[_partner_index(key, cvec.shape[0])]
 
 
+def _uniform_int(key: KeyArray, shape: tuple[int, ...], low: int, high: int) -> Array:
+    """Integers uniform in [low, high) from one draw of 32 random bits each.
+
+    The modulo bias is at most (high - low) / 2**32; one draw compiles to one
+    generator where :func:`jax.random.randint` compiles three.
+    """
+    bits = jax.random.bits(key, shape, jnp.uint32)
+    return (low + (bits % jnp.uint32(high - low))).astype(jnp.int32)
+
+
 def _mismatch_labels(key: KeyArray, y: Array, num_classes: int) -> Array:
-    shift = jax.random.randint(key, y.shape, 1, num_classes, dtype=y.dtype)
-    return (y + shift) % num_classes
+    shift = _uniform_int(key, y.shape, 1, num_classes)
+    return ((y + shift) % num_classes).astype(y.dtype)
 
 
 def _partner_index(key: KeyArray, batch: int) -> Array:
     """Row i is paired with row (i + k) mod B, k uniform in [1, B-1]."""
-    k = jax.random.randint(key, (), 1, batch)
+    k = _uniform_int(key, (), 1, batch)
     return (jnp.arange(batch) + k) % batch
 
 

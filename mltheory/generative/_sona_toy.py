@@ -18,6 +18,7 @@ code) inside one :func:`jax.lax.scan`; several seeds run as one
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from functools import partial
 from typing import Any, Literal
 
@@ -39,11 +40,10 @@ from mltheory._src._validation import (
 )
 from mltheory.generative._sona_head import (
     ProjectionHeadParams,
+    SonaHeadParams,
     projection_discriminator_apply,
-    projection_init,
     san_projection_apply,
     sona_apply,
-    sona_init,
 )
 from mltheory.generative._sona_losses import (
     SonaDiscriminatorParams,
@@ -546,14 +546,40 @@ def sample_data(
     return _sample_data(key, n, cfg)
 
 
-def _sample_data(key: KeyArray, n: int, cfg: ToyGANConfig) -> tuple[Array, Array]:
-    ky, km, kx = jax.random.split(key, 3)
-    y = jax.random.randint(ky, (n,), 0, cfg.num_classes, dtype=jnp.int32)
-    j = jax.random.randint(km, (n,), 0, cfg.modes_per_class, dtype=jnp.int32)
-    mode = y + cfg.num_classes * j
-    centers = mode_centers(cfg).astype(cfg.float_dtype)
-    x = centers[mode] + cfg.sigma * jax.random.normal(kx, (n, 2), centers.dtype)
+# Randomness: every compiled program draws its uniforms in one call (one
+# counter-based generator per chunk of steps) and maps them to integers and
+# Gaussians here; each draw of jax.random compiles its own generator loop, and
+# these dominated the training program's compile time.
+
+
+def _uniforms(key: KeyArray, shape: tuple[int, ...], dt: Any) -> Array:
+    """Uniform draws on the open interval (-1, 1)."""
+    return jax.random.uniform(
+        key, shape, dt, minval=jnp.nextafter(-1.0, 0.0).astype(dt)
+    )
+
+
+def _to_int(u: Array, n: int) -> Array:
+    """A uniform on (-1, 1) to an integer uniform on {0, ..., n-1}."""
+    return jnp.minimum(jnp.floor((u + 1.0) * (0.5 * n)), n - 1).astype(jnp.int32)
+
+
+def _to_normal(u: Array) -> Array:
+    """A uniform on (-1, 1) to a standard Gaussian (as jax.random.normal does)."""
+    return jnp.sqrt(2.0).astype(u.dtype) * jax.lax.erf_inv(u)
+
+
+def _data_from_uniforms(u: Array, cfg: ToyGANConfig) -> tuple[Array, Array]:
+    """Labelled points from 4 uniforms per point, ``u`` of shape (n, 4)."""
+    y = _to_int(u[:, 0], cfg.num_classes)
+    j = _to_int(u[:, 1], cfg.modes_per_class)
+    centers = mode_centers(cfg).astype(u.dtype)
+    x = centers[y + cfg.num_classes * j] + cfg.sigma * _to_normal(u[:, 2:4])
     return x, y
+
+
+def _sample_data(key: KeyArray, n: int, cfg: ToyGANConfig) -> tuple[Array, Array]:
+    return _data_from_uniforms(_uniforms(key, (n, 4), cfg.float_dtype), cfg)
 
 
 # --------------------------------------------------------------------------
@@ -562,14 +588,15 @@ def _sample_data(key: KeyArray, n: int, cfg: ToyGANConfig) -> tuple[Array, Array
 
 
 def _mlp_init(key: KeyArray, sizes: list[int], dt: Any) -> list[tuple[Array, Array]]:
-    keys = jax.random.split(key, len(sizes) - 1)
-    return [
-        (
-            jax.random.normal(k, (a, b), dt) * np.sqrt(2.0 / a),
-            jnp.zeros((b,), dt),
-        )
-        for k, a, b in zip(keys, sizes[:-1], sizes[1:], strict=True)
-    ]
+    # one draw for all layers (see the note on randomness above)
+    counts = [a * b for a, b in itertools.pairwise(sizes)]
+    flat = jax.random.normal(key, (sum(counts),), dt)
+    out, start = [], 0
+    for a, b, n in zip(sizes[:-1], sizes[1:], counts, strict=True):
+        w = flat[start : start + n].reshape(a, b) * np.sqrt(2.0 / a)
+        out.append((w, jnp.zeros((b,), dt)))
+        start += n
+    return out
 
 
 def _mlp_apply(params: Any, x: Array, final_activation: bool) -> Array:
@@ -582,12 +609,14 @@ def _mlp_apply(params: Any, x: Array, final_activation: bool) -> Array:
 
 
 def _sn_init(key: KeyArray, sizes: list[int], dt: Any) -> list[dict[str, Array]]:
-    layers = _mlp_init(key, sizes, dt)
-    keys = jax.random.split(jax.random.fold_in(key, 1), len(layers))
-    out = []
-    for k, (w, b) in zip(keys, layers, strict=True):
-        u = jax.random.normal(k, (w.shape[1],), w.dtype)
+    kw, ku = jax.random.split(key)
+    layers = _mlp_init(kw, sizes, dt)
+    flat = jax.random.normal(ku, (sum(sizes[1:]),), dt)
+    out, start = [], 0
+    for w, b in layers:
+        u = flat[start : start + w.shape[1]]
         out.append({"w": w, "b": b, "u": u / jnp.linalg.norm(u)})
+        start += w.shape[1]
     return out
 
 
@@ -872,11 +901,10 @@ def generate(result: ToyGANResult, key: KeyArray, n: int) -> tuple[Array, Array]
 def _generate(
     gen: PyTree, key: KeyArray, n: int, cfg: ToyGANConfig
 ) -> tuple[Array, Array]:
-    ky, kz = jax.random.split(key)
-    y = jax.random.randint(ky, (n,), 0, cfg.num_classes, dtype=jnp.int32)
     dt = jnp.asarray(gen[0][0]).dtype
-    z = jax.random.normal(kz, (n, cfg.latent_dim), dt)
-    return generator_apply(gen, z, y, cfg.num_classes), y
+    u = _uniforms(key, (n, 1 + cfg.latent_dim), dt)
+    y = _to_int(u[:, 0], cfg.num_classes)
+    return generator_apply(gen, _to_normal(u[:, 1:]), y, cfg.num_classes), y
 
 
 # --------------------------------------------------------------------------
@@ -893,19 +921,64 @@ def _cast_floats(tree: PyTree, dt: Any) -> PyTree:
     )
 
 
-def _init_discriminator(
+def _init_all(
     key: KeyArray, method: str, cfg: ToyGANConfig, weighting: LossWeighting
-) -> PyTree:
-    kp, kh = jax.random.split(key)
+) -> tuple[PyTree, PyTree]:
+    """Generator and discriminator from one Gaussian draw.
+
+    The laws are those of the public initialisers (see the note on randomness).
+    """
     dt = cfg.float_dtype
-    phi = _sn_init(kp, [2, *[cfg.hidden] * cfg.depth, cfg.feature_dim], dt)
+    g_sizes = [cfg.latent_dim + cfg.num_classes, *[cfg.hidden] * cfg.depth, 2]
+    p_sizes = [2, *[cfg.hidden] * cfg.depth, cfg.feature_dim]
+    d, c = cfg.feature_dim, cfg.num_classes
+    shapes: list[tuple[int, ...]] = [
+        *[(a, b) for a, b in itertools.pairwise(g_sizes)],
+        *[(a, b) for a, b in itertools.pairwise(p_sizes)],
+        *[(b,) for b in p_sizes[1:]],
+        (d,),
+        (c, d),
+    ]
+    flat = jax.random.normal(key, (sum(int(np.prod(s)) for s in shapes),), dt)
+    parts, start = [], 0
+    for s in shapes:
+        n = int(np.prod(s))
+        parts.append(flat[start : start + n].reshape(s))
+        start += n
+    ng, npl = len(g_sizes) - 1, len(p_sizes) - 1
+    gen = [
+        (w * np.sqrt(2.0 / w.shape[0]), jnp.zeros((w.shape[1],), dt))
+        for w in parts[:ng]
+    ]
+    phi = [
+        {
+            "w": w * np.sqrt(2.0 / w.shape[0]),
+            "b": jnp.zeros((w.shape[1],), dt),
+            "u": u / jnp.linalg.norm(u),
+        }
+        for w, u in zip(
+            parts[ng : ng + npl], parts[ng + npl : ng + 2 * npl], strict=True
+        )
+    ]
+    head_u, head_embed = parts[-2], parts[-1]
     if method == "sona":
-        return SonaDiscriminatorParams(
+        # the laws of sona_init (init_scale = 1)
+        disc: PyTree = SonaDiscriminatorParams(
             phi=phi,
-            head=sona_init(kh, cfg.feature_dim, cfg.num_classes, dtype=dt),
+            head=SonaHeadParams(u=head_u, embed=head_embed),
             weighting=_cast_floats(weighting.init(3), dt),
         )
-    return (phi, projection_init(kh, cfg.feature_dim, cfg.num_classes, dtype=dt))
+    else:
+        # the laws of projection_init (init_scale = 1)
+        disc = (
+            phi,
+            ProjectionHeadParams(
+                w=head_u / np.sqrt(d),
+                embed=head_embed / np.sqrt(d),
+                b=jnp.zeros((), dt),
+            ),
+        )
+    return gen, disc
 
 
 def _refresh_disc(disc: PyTree, method: str) -> PyTree:
@@ -965,6 +1038,7 @@ def _d_loss(
     gen: PyTree,
     x_real: Array,
     y: Array,
+    z: Array,
     key: KeyArray,
     method: str,
     cfg: ToyGANConfig,
@@ -972,8 +1046,7 @@ def _d_loss(
     mismatch: str,
     san: Any = False,
 ) -> tuple[Array, dict[str, Array]]:
-    kz, km = jax.random.split(key)
-    z = jax.random.normal(kz, (x_real.shape[0], cfg.latent_dim), x_real.dtype)
+    """The discriminator loss at noise ``z`` (``key``: SONA's mismatch pairing)."""
     x_fake = jax.lax.stop_gradient(generator_apply(gen, z, y, cfg.num_classes))
     if method == "sona":
         return sona_discriminator_loss(
@@ -982,7 +1055,7 @@ def _d_loss(
             x_real,
             y,
             x_fake,
-            km,
+            key,
             weighting=weighting,
             mismatch=mismatch,  # type: ignore[arg-type]
         )
@@ -1008,13 +1081,13 @@ def _g_loss(
     disc: PyTree,
     x_real: Array,
     y: Array,
-    key: KeyArray,
+    z: Array,
     method: str,
     cfg: ToyGANConfig,
     weighting: LossWeighting,
     san: Any = False,
 ) -> Array:
-    z = jax.random.normal(key, (x_real.shape[0], cfg.latent_dim), x_real.dtype)
+    """The generator loss at noise ``z``."""
     x_fake = generator_apply(gen, z, y, cfg.num_classes)
     if method == "sona":
         loss, _ = sona_generator_loss(
@@ -1047,10 +1120,15 @@ def _sample_metrics(
 def _metrics(
     gen: PyTree, disc: PyTree, key: KeyArray, n: int, method: str, cfg: ToyGANConfig
 ) -> ToyGANMetrics:
-    kg, kr = jax.random.split(key)
-    x, y = _generate(gen, kg, n, cfg)
+    # one draw for both samples (see the note on randomness)
+    dt = jnp.asarray(gen[0][0]).dtype
+    u = _uniforms(key, (n, 5 + cfg.latent_dim), dt)
+    y = _to_int(u[:, 0], cfg.num_classes)
+    x = generator_apply(
+        gen, _to_normal(u[:, 1 : 1 + cfg.latent_dim]), y, cfg.num_classes
+    )
     naturalness, mode_fraction, coverage, align = _sample_metrics(x, y, cfg)
-    xr, yr = _sample_data(kr, n, cfg)
+    xr, yr = _data_from_uniforms(u[:, 1 + cfg.latent_dim :], cfg)
     scores = _class_scores(method, disc, xr.astype(x.dtype), cfg.num_classes)
     d_align = jnp.mean(jnp.argmax(scores, axis=1) == yr)
     return ToyGANMetrics(
@@ -1140,29 +1218,29 @@ def _train_one(
     weighting: LossWeighting,
     mismatch: str,
 ) -> tuple[PyTree, PyTree, dict[str, Array], Array]:
-    kg, kd, kt, ke = jax.random.split(key, 4)
-    gen = _mlp_init(
-        kg,
-        [cfg.latent_dim + cfg.num_classes, *[cfg.hidden] * cfg.depth, 2],
-        cfg.float_dtype,
-    )
-    disc = _init_discriminator(kd, method, cfg, weighting)
+    ki, kt, ke = jax.random.split(key, 3)
+    gen, disc = _init_all(ki, method, cfg, weighting)
     opt = optax.flatten(optax.adam(learning_rate, b1=cfg.b1, b2=cfg.b2))
     state = (gen, disc, opt.init(gen), opt.init(disc), jnp.asarray(-1, jnp.int32), gen)
     decay = cfg.ema_decay
 
-    def step(carry: Any, t: Array) -> tuple[Any, dict[str, Array]]:
+    lat = cfg.latent_dim
+
+    def step(
+        carry: Any, xs: tuple[Array, Array, Array]
+    ) -> tuple[Any, dict[str, Array]]:
         gen, disc, og, od, first_bad, ema = carry
-        k = jax.random.fold_in(kt, t)
-        kdata, kd_, kg_ = jax.random.split(k, 3)
-        x_real, y = _sample_data(kdata, cfg.batch_size, cfg)
+        t, u, k = xs  # step index, its uniforms, its key for the mismatch pairing
+        x_real, y = _data_from_uniforms(u[:, :4], cfg)
+        z_d = _to_normal(u[:, 4 : 4 + lat])
+        z_g = _to_normal(u[:, 4 + lat :])
         (d_loss, aux), gd = jax.value_and_grad(_d_loss, has_aux=True)(
-            disc, gen, x_real, y, kd_, method, cfg, weighting, mismatch, san
+            disc, gen, x_real, y, z_d, k, method, cfg, weighting, mismatch, san
         )
         upd, od = opt.update(gd, od, disc)
         disc = _refresh_disc(optax.apply_updates(disc, upd), method)
         g_loss, gg = jax.value_and_grad(_g_loss)(
-            gen, disc, x_real, y, kg_, method, cfg, weighting, san
+            gen, disc, x_real, y, z_g, method, cfg, weighting, san
         )
         upd, og = opt.update(gg, og, gen)
         gen = optax.apply_updates(gen, upd)
@@ -1185,7 +1263,12 @@ def _train_one(
         carry: Any, c: Array
     ) -> tuple[Any, tuple[dict[str, Array], ToyGANMetrics]]:
         ts = c * eval_every + jnp.arange(eval_every)
-        carry, recs = jax.lax.scan(step, carry, ts)
+        # all the chunk's randomness in two draws (see the note on randomness)
+        ku, kk = jax.random.split(jax.random.fold_in(kt, c))
+        u = _uniforms(ku, (eval_every, cfg.batch_size, 4 + 2 * lat), cfg.float_dtype)
+        carry, recs = jax.lax.scan(
+            step, carry, (ts, u, jax.random.split(kk, eval_every))
+        )
         m = _metrics(
             carry[5], carry[1], jax.random.fold_in(ke, c), eval_samples, method, cfg
         )
@@ -1297,9 +1380,9 @@ def train(
     Notes
     -----
     One compiled program runs all steps (:func:`jax.lax.scan` over steps
-    inside a scan over evaluation chunks); randomness is ``fold_in(key, t)``
-    per step, so a seed's run does not depend on the other seeds in the
-    batch.
+    inside a scan over evaluation chunks). Each chunk draws its randomness
+    from ``fold_in(key, chunk)`` in one call, so a seed's run depends only on
+    its own key, never on the other seeds of the batch.
 
     Examples
     --------

@@ -195,48 +195,48 @@ def test_evaluate_and_plot(tiny_pair):
 
 def test_baseline_losses_match_numpy():
     """PD: hinge on <w_y + w, h> + b; SAN-PD: hinge on the function output plus
-    the Wasserstein direction term; their generators minimise -f."""
-    from mltheory.generative._sona_toy import _d_loss, _g_loss, _init_discriminator
+    the Wasserstein direction term; their generators minimise -f. Both through
+    the shared program (method "projection" with the traced flag) too."""
+    from mltheory.generative._sona_toy import _d_loss, _g_loss, _init_all
 
     cfg = TINY
-    key = jax.random.key(0)
-    gen = sona_toy.init_generator(key, cfg)
-    x, y = sona_toy.sample_data(jax.random.key(1), 16, cfg)
-    kz = jax.random.split(jax.random.key(2))[0]
-    fake = np.asarray(
-        sona_toy.generator_apply(gen, jax.random.normal(kz, (16, cfg.latent_dim)), y, 4)
-    )
     w = sona.adaptive_scales()
-    for method in ("pd", "san_pd"):
-        phi, head = _init_discriminator(jax.random.key(3), method, cfg, w)
-        loss, _ = _d_loss(
-            (phi, head), gen, x, y, jax.random.key(2), method, cfg, w, "marginal"
-        )
-        hr = np.asarray(sona_toy.feature_apply(phi, x))
-        hf = np.asarray(sona_toy.feature_apply(phi, fake))
-        wy = np.asarray(head.embed)[np.asarray(y)] + np.asarray(head.w)
-        if method == "pd":
-            fr = np.sum(wy * hr, 1) + float(head.b)
-            ff = np.sum(wy * hf, 1) + float(head.b)
-            want = np.mean(np.maximum(0, 1 - fr)) + np.mean(np.maximum(0, 1 + ff))
-        else:
-            fr, ff = np.sum(wy * hr, 1), np.sum(wy * hf, 1)  # = s_y <w_y/|w_y|, h>
-            want = (
-                np.mean(np.maximum(0, 1 - fr))
-                + np.mean(np.maximum(0, 1 + ff))
-                - np.mean(fr)
-                + np.mean(ff)
+    x, y = sona_toy.sample_data(jax.random.key(1), 16, cfg)
+    z = jax.random.normal(jax.random.key(2), (16, cfg.latent_dim))
+    z2 = jax.random.normal(jax.random.key(4), (16, cfg.latent_dim))
+    gen, (phi, head) = _init_all(jax.random.key(3), "pd", cfg, w)
+    head = head._replace(b=jnp.asarray(0.2))
+    fake = np.asarray(sona_toy.generator_apply(gen, z, y, 4))
+    hr = np.asarray(sona_toy.feature_apply(phi, x))
+    hf = np.asarray(sona_toy.feature_apply(phi, fake))
+    hg = np.asarray(
+        sona_toy.feature_apply(phi, sona_toy.generator_apply(gen, z2, y, 4))
+    )
+    wy = np.asarray(head.embed)[np.asarray(y)] + np.asarray(head.w)
+    fr, ff, fg = np.sum(wy * hr, 1), np.sum(wy * hf, 1), np.sum(wy * hg, 1)
+    want = {
+        "pd": (
+            np.mean(np.maximum(0, 1 - fr - 0.2)) + np.mean(np.maximum(0, 1 + ff + 0.2)),
+            -np.mean(fg + 0.2),
+        ),
+        # SAN-PD: s_y <w_y/|w_y|, h> = <w_y, h>, no bias
+        "san_pd": (
+            np.mean(np.maximum(0, 1 - fr))
+            + np.mean(np.maximum(0, 1 + ff))
+            - np.mean(fr)
+            + np.mean(ff),
+            -np.mean(fg),
+        ),
+    }
+    disc = (phi, head)
+    for method, (want_d, want_g) in want.items():
+        for name, flag in ((method, False), ("projection", method == "san_pd")):
+            d, _ = _d_loss(
+                disc, gen, x, y, z, jax.random.key(0), name, cfg, w, "marginal", flag
             )
-        np.testing.assert_allclose(loss, want, rtol=1e-10)
-        g = _g_loss(gen, (phi, head), x, y, jax.random.key(4), method, cfg, w)
-        z = jax.random.normal(jax.random.key(4), (16, cfg.latent_dim))
-        hg = np.asarray(
-            sona_toy.feature_apply(phi, sona_toy.generator_apply(gen, z, y, 4))
-        )
-        want_g = -np.mean(
-            np.sum(wy * hg, 1) + (float(head.b) if method == "pd" else 0.0)
-        )
-        np.testing.assert_allclose(g, want_g, rtol=1e-10)
+            g = _g_loss(gen, disc, x, y, z2, name, cfg, w, flag)
+            np.testing.assert_allclose(d, want_d, rtol=1e-10)
+            np.testing.assert_allclose(g, want_g, rtol=1e-10)
 
 
 def test_bad_inputs():
