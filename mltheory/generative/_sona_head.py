@@ -277,7 +277,7 @@ def sona_init(
         embed = scale * jax.random.normal(ke, (c, d), dt)
     else:
         e = check_scalar(cond_dim, name="cond_dim", kind=int, lower=1)
-        embed = (scale / np.sqrt(e)) * jax.random.normal(ke, (e, d), dt)
+        embed = float(scale / np.sqrt(e)) * jax.random.normal(ke, (e, d), dt)
     return SonaHeadParams(u=u, embed=embed)
 
 
@@ -335,7 +335,7 @@ def projection_init(
     )
     dt = check_float_dtype(dtype, name="dtype")
     kw, ke = jax.random.split(key)
-    std = scale / np.sqrt(d)
+    std = float(scale / np.sqrt(d))
     return ProjectionHeadParams(
         w=std * jax.random.normal(kw, (d,), dt),
         embed=std * jax.random.normal(ke, (c, d), dt),

@@ -593,7 +593,7 @@ def _mlp_init(key: KeyArray, sizes: list[int], dt: Any) -> list[tuple[Array, Arr
     flat = jax.random.normal(key, (sum(counts),), dt)
     out, start = [], 0
     for a, b, n in zip(sizes[:-1], sizes[1:], counts, strict=True):
-        w = flat[start : start + n].reshape(a, b) * np.sqrt(2.0 / a)
+        w = flat[start : start + n].reshape(a, b) * float(np.sqrt(2.0 / a))
         out.append((w, jnp.zeros((b,), dt)))
         start += n
     return out
@@ -947,12 +947,12 @@ def _init_all(
         start += n
     ng, npl = len(g_sizes) - 1, len(p_sizes) - 1
     gen = [
-        (w * np.sqrt(2.0 / w.shape[0]), jnp.zeros((w.shape[1],), dt))
+        (w * float(np.sqrt(2.0 / w.shape[0])), jnp.zeros((w.shape[1],), dt))
         for w in parts[:ng]
     ]
     phi = [
         {
-            "w": w * np.sqrt(2.0 / w.shape[0]),
+            "w": w * float(np.sqrt(2.0 / w.shape[0])),
             "b": jnp.zeros((w.shape[1],), dt),
             "u": u / jnp.linalg.norm(u),
         }
@@ -973,8 +973,8 @@ def _init_all(
         disc = (
             phi,
             ProjectionHeadParams(
-                w=head_u / np.sqrt(d),
-                embed=head_embed / np.sqrt(d),
+                w=head_u / float(np.sqrt(d)),
+                embed=head_embed / float(np.sqrt(d)),
                 b=jnp.zeros((), dt),
             ),
         )

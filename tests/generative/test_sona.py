@@ -484,6 +484,13 @@ def test_dtype_is_kept_in_float32(labels):
     out = sona.sona_apply(p, h, labels)
     assert out.f.dtype == jnp.float32
     assert sona.adaptive_scales(dtype=jnp.float32).init(3).logits.dtype == jnp.float32
+    # every initialiser keeps the requested dtype under float64 (no numpy scalars
+    # promoting float32 parameters)
+    pc = sona.sona_init(jax.random.key(0), D, cond_dim=3, dtype=jnp.float32)
+    assert pc.embed.dtype == jnp.float32
+    pd = sona.projection_init(jax.random.key(0), D, C, dtype=jnp.float32)
+    assert {a.dtype for a in pd} == {jnp.dtype(jnp.float32)}
+    assert sona.san_projection_apply(pd, h, labels).f.dtype == jnp.float32
 
 
 def test_sample_mismatched_is_uniform_over_other_classes():

@@ -76,6 +76,26 @@ def test_sample_metrics_match_brute_force():
     np.testing.assert_allclose(align, np.mean(np.argmin(d, 1) % 4 == y))
 
 
+def test_float32_config_keeps_float32_everywhere():
+    """Under float64, a float32 configuration trains in float32 (init included)."""
+    from mltheory.generative._sona_toy import _init_all
+
+    cfg = sona_toy.ToyGANConfig(hidden=8, depth=1, feature_dim=4, dtype="float32")
+    for method in ("sona", "pd"):
+        tree = _init_all(jax.random.key(0), method, cfg, sona.adaptive_scales())
+        assert {a.dtype for a in jax.tree_util.tree_leaves(tree)} == {
+            jnp.dtype("float32")
+        }
+    for tree in (
+        sona_toy.init_generator(jax.random.key(0), cfg),
+        sona_toy.init_feature_extractor(jax.random.key(0), cfg),
+        sona_toy.sample_data(jax.random.key(0), 4, cfg)[0],
+    ):
+        assert {a.dtype for a in jax.tree_util.tree_leaves(tree)} == {
+            jnp.dtype("float32")
+        }
+
+
 def test_networks_shapes_and_feature_extractor_is_lipschitz():
     cfg = sona_toy.ToyGANConfig(hidden=16, feature_dim=8)
     g = sona_toy.init_generator(jax.random.key(0), cfg)
