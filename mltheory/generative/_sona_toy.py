@@ -554,9 +554,10 @@ def sample_data(
 
 def _uniforms(key: KeyArray, shape: tuple[int, ...], dt: Any) -> Array:
     """Uniform draws on the open interval (-1, 1)."""
-    return jax.random.uniform(
-        key, shape, dt, minval=jnp.nextafter(-1.0, 0.0).astype(dt)
-    )
+    # the float just above -1 in the target dtype (computed in float64 and
+    # then cast it would round back to -1 in float32, and erf_inv(-1) = -inf)
+    lo = np.nextafter(np.array(-1.0, dt), np.array(0.0, dt))
+    return jax.random.uniform(key, shape, dt, minval=lo, maxval=1.0)
 
 
 def _to_int(u: Array, n: int) -> Array:
