@@ -498,8 +498,15 @@ def _features_and_conditions(
     x_fake: Array,
     y: Any,
     cond_encoder: CondEncoder | None,
+    joint: bool = True,
 ) -> tuple[Array, Array, Array]:
-    """Features of real and fake (one phi call) and the condition embeddings."""
+    """Features of real and fake and the condition embeddings.
+
+    ``joint``: one phi call on the stacked batches (the discriminator step,
+    where both need gradients); otherwise two calls, so that differentiating
+    with respect to ``x_fake`` back-propagates through ``x_fake``'s rows only
+    (the generator step).
+    """
     n = x_real.shape[0]
     if x_fake.shape[1:] != x_real.shape[1:]:
         raise ValueError(
@@ -511,8 +518,17 @@ def _features_and_conditions(
             f"x_fake must have one generated sample per condition, {n} rows; got "
             f"shape {tuple(x_fake.shape)}."
         )
-    both = jnp.concatenate([x_real, x_fake.astype(x_real.dtype)], axis=0)
-    h = _features(phi_apply, params.phi, both, "concat(x_real, x_fake)")
+    if joint:
+        both = jnp.concatenate([x_real, x_fake.astype(x_real.dtype)], axis=0)
+        h = _features(phi_apply, params.phi, both, "concat(x_real, x_fake)")
+    else:
+        h = jnp.concatenate(
+            [
+                _features(phi_apply, params.phi, x_real, "x_real"),
+                _features(phi_apply, params.phi, x_fake.astype(x_real.dtype), "x_fake"),
+            ],
+            axis=0,
+        )
     u = _check_direction(params.head.u)
     _check_features(h, u.shape[0])
     e = _condition_vectors(params.head.embed, y, n, u.shape[0], cond_encoder)
@@ -790,7 +806,7 @@ def sona_generator_loss(
     xf = _check_batch(x_fake, "x_fake")
     xr = _check_batch(x_real, "x_real")
     h_real, h_fake, e = _features_and_conditions(
-        params, phi_apply, xr, xf, y, cond_encoder
+        params, phi_apply, xr, xf, y, cond_encoder, joint=False
     )
     out_real, out_fake = _split(
         _sona_core(
