@@ -197,3 +197,6 @@ CASES = {
         _check_shuffle,
     ),
 }
+
+# Issue 4: simulate_sgf at least 10x faster than diffrax's Euler–Maruyama.
+GOALS = {"sgf_em_vs_diffrax": 0.1}

@@ -843,6 +843,7 @@ ROWS += [
         Bad("option", "on_divergence", "ignore"),
         Bad("complex", "X", _cplx(_XS), TypeError),
         Bad("type", "loss", "mse", TypeError),
+        Bad("type", "mesh", "cpu", TypeError),
     ),
     Row(
         "mltheory.optim.sgf.simulate_sgf",
@@ -859,6 +860,7 @@ ROWS += [
         Bad("overflow", "X", _with(_XS, F32_OVERFLOW), match=r"overflows float32"),
         Bad("none", "theta0", None, TypeError),
         Bad("range", "record_every", 3),
+        Bad("type", "mesh", "cpu", TypeError),
     ),
 ]
 
@@ -1098,6 +1100,8 @@ ROWS += [
         xor.train_xor,
         lambda: ((KEY, _XCFG), {}),
         Bad("key", "key", 0, TypeError),
+        Bad("key", "test_key", 5, TypeError),
+        Bad("type", "mesh", "cpu", TypeError),
         Bad("type", "config", {"d": 3}, TypeError),
         Bad("size", "n_test", 0),
         Bad("option", "on_divergence", "ignore"),
@@ -1477,6 +1481,56 @@ ROWS += [
 
 # Public names that take no user input to validate: result containers built
 # by the library (validated where they are made), exceptions and warnings.
+# --------------------------------------------------------------------------- #
+# mltheory.numerics.parallel (re-exported from mltheory.numerics)
+# --------------------------------------------------------------------------- #
+
+_MESH1 = numerics.make_mesh(1)
+
+ROWS += [
+    Row(
+        "mltheory.numerics.make_mesh",
+        numerics.make_mesh,
+        lambda: ((1,), {}),
+        Bad("size", "n_devices", 0),
+        Bad("type", "n_devices", 1.5, TypeError),
+        Bad("range", "n_devices", 10**6),
+        Bad("string", "axis_name", "", TypeError),
+        Bad("type", "devices", ["cpu"], TypeError),
+    ),
+    Row(
+        "mltheory.numerics.shard_leading_axis",
+        numerics.shard_leading_axis,
+        lambda: ((np.zeros(4), _MESH1), {}),
+        Bad("shape", "x", 1.0),
+        Bad("none", "x", None),
+        Bad("string", "x", "a", TypeError),
+        Bad("type", "mesh", "cpu", TypeError),
+        Bad("option", "axis_name", "seeds"),
+    ),
+    Row(
+        "mltheory.numerics.sweep",
+        numerics.sweep,
+        lambda: ((jnp.sin, np.arange(4.0)), {"chunk_size": 2}),
+        Bad("none", "fn", None, TypeError),
+        Bad("shape", "grid", np.zeros((0, 2))),
+        Bad("string", "grid", "abc", TypeError),
+        Bad("size", "chunk_size", 0),
+        Bad("type", "chunk_size", 2.5, TypeError),
+        Bad("type", "executor", 4, TypeError),
+        Bad("type", "pad", "yes", TypeError),
+        Bad("type", "store", [], TypeError),
+    ),
+    Row(
+        "mltheory.numerics.map_keys",
+        numerics.map_keys,
+        lambda: ((lambda k: k, jax.random.split(KEY, 2)), {}),
+        Bad("none", "fn", None, TypeError),
+        Bad("key", "keys", 0, TypeError),
+        Bad("type", "mesh", "cpu", TypeError),
+    ),
+]
+
 NO_INPUT: dict[str, str] = {
     **{
         f"mltheory.generative.sona.{name}": (
@@ -1617,12 +1671,6 @@ PENDING: set[str] = {
     "mltheory.generative.toy.random_joint",
     "mltheory.generative.toy.random_markov",
     "mltheory.generative.toy.train_tiny_transformer",
-    "mltheory.numerics.make_mesh",
-    "mltheory.numerics.parallel.make_mesh",
-    "mltheory.numerics.parallel.shard_leading_axis",
-    "mltheory.numerics.parallel.sweep",
-    "mltheory.numerics.shard_leading_axis",
-    "mltheory.numerics.sweep",
     "mltheory.reproduce.Check",
     "mltheory.reproduce.Reproduction",
     "mltheory.reproduce.list_reproductions",

@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.scipy.linalg import solve_triangular
+from jax.sharding import NamedSharding, PartitionSpec
 
 from mltheory._src._typing import Array, KeyArray
 
@@ -148,19 +149,55 @@ def _exact_response(model: Any) -> bool:
     return model.state_step is None and model.reg_grad is None
 
 
-class Draws:
-    """The common random numbers of one solve (same key, same draws)."""
+def on_samples(x: Array, mesh: Any, dim: int = 0) -> Array:
+    """Split axis ``dim`` of ``x`` (the N samples) over ``mesh``; as is without one.
 
-    def __init__(self, model: Any, key: KeyArray, n: int, n_steps: int, dt: float):
+    Every array with a sample axis is placed so; contractions over the samples
+    (the kernel averages) then become per-device partial sums added across
+    devices, which XLA inserts.
+    """
+    if mesh is None:
+        return x
+    spec = [None] * x.ndim
+    spec[dim] = mesh.axis_names[0]
+    return lax.with_sharding_constraint(x, NamedSharding(mesh, PartitionSpec(*spec)))
+
+
+class Draws:
+    """The common random numbers of one solve (same key, same draws).
+
+    With a ``mesh`` each device draws its own samples' rows; the values are
+    those of the unsharded draws (JAX's random bits do not depend on the
+    sharding).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        key: KeyArray,
+        n: int,
+        n_steps: int,
+        dt: float,
+        mesh: Any = None,
+    ):
         k, ks = model.k, model.k_star
         keys = jax.random.split(key, 6)
-        self.theta_star = jnp.asarray(model.sample_theta_star(keys[0], n))
-        self.state0 = jnp.asarray(model.sample_theta0(keys[1], n))
-        self.eps = jax.random.normal(keys[2], (n,), self.theta_star.dtype)
+        sampled = jnp.asarray(model.sample_theta_star(keys[0], n))
+        self.theta_star = on_samples(sampled, mesh)
+        self.state0 = on_samples(jnp.asarray(model.sample_theta0(keys[1], n)), mesh)
         dtype = self.theta_star.dtype
-        self.xi = jax.random.normal(keys[3], (n, ks + (n_steps + 1) * k), dtype)
-        self.dB = jax.random.normal(keys[4], (n_steps + 1, n), dtype) * jnp.sqrt(dt)
-        self.zeta = jax.random.normal(keys[5], (n, (n_steps + 1) * k), dtype)
+        self.eps = on_samples(jax.random.normal(keys[2], (n,), dtype), mesh)
+        self.xi = on_samples(
+            jax.random.normal(keys[3], (n, ks + (n_steps + 1) * k), dtype), mesh
+        )
+        self.dB = on_samples(
+            jax.random.normal(keys[4], (n_steps + 1, n), dtype) * jnp.sqrt(dt),
+            mesh,
+            dim=1,
+        )
+        self.zeta = on_samples(
+            jax.random.normal(keys[5], (n, (n_steps + 1) * k), dtype), mesh
+        )
 
 
 # --------------------------------------------------------------------------- #
@@ -347,7 +384,7 @@ def _complete_bz(
 
 @functools.partial(
     jax.jit,
-    static_argnames=("model", "n_steps", "dt", "n_samples", "n_blocks"),
+    static_argnames=("model", "n_steps", "dt", "n_samples", "n_blocks", "mesh"),
 )
 def solve_causal(
     key: KeyArray,
@@ -360,6 +397,7 @@ def solve_causal(
     n_samples: int,
     independent: Any = False,
     n_blocks: int = 1,
+    mesh: Any = None,
 ) -> dict[str, Array]:
     """March the DMFT forward in time in one pass (causal solution).
 
@@ -369,16 +407,33 @@ def solve_causal(
     first ``ks + J k`` columns of the Gaussian inputs. Every contraction of
     a step streams these O(J N) arrays from memory, so blocks cut the work of
     a solve towards half; each block compiles its own loop body.
+
+    With ``mesh`` (static) the N samples are split over its devices: the
+    draws, the per-sample state and the (J k, N) histories are placed along
+    their sample axes, so each device holds N / D samples and every average
+    over samples is a cross-device sum.
     """
     K, N = n_steps, n_samples
     k, ks = model.k, model.k_star
     P, Q = ks + (K + 1) * k, (K + 1) * k
     ell = ell_function(model)
-    draws = Draws(model, key, N, K, dt)
+    draws = Draws(model, key, N, K, dt, mesh)
     dtype = draws.xi.dtype
     delta = jnp.asarray(delta, dtype)
     tau = jnp.asarray(tau, dtype)
     independent = jnp.asarray(independent, bool)
+
+    def placed(c: dict[str, Array]) -> dict[str, Array]:
+        """The carry with its sample axes on the mesh (as is without one)."""
+        if mesh is None:
+            return c
+        out = dict(c)
+        for name in ("state", "theta_k", "dz_prev", "ell_prev"):
+            out[name] = on_samples(c[name], mesh)
+        for name in ("theta_hist", "dz_hist", "ell_hist"):
+            out[name] = on_samples(c[name], mesh, dim=1)
+        return out
+
     theta_star = draws.theta_star
     gram_xi = _gram_cholesky(draws.xi)
     gram_zeta = _gram_cholesky(draws.zeta)
@@ -508,7 +563,7 @@ def solve_causal(
                 bad=bad_idx,
                 **grams,
             )
-            return new, losses
+            return placed(new), losses
 
         return step
 
@@ -547,6 +602,7 @@ def solve_causal(
     for J in ends:
         for name in ("theta_hist", "dz_hist", "ell_hist"):
             c[name] = _pad_rows(c[name], J * k)
+        c = placed(c)
         if gram_recursion:
             c["BZ"] = _complete_bz(c, draws.zeta, begin, J, k=k, n_prev=begin * k)
         c, losses_b = lax.scan(block_step(J), c, jnp.arange(begin, J))
@@ -638,7 +694,7 @@ def _summaries_flat(
 
 @functools.partial(
     jax.jit,
-    static_argnames=("model", "n_steps", "dt", "n_samples", "independent"),
+    static_argnames=("model", "n_steps", "dt", "n_samples", "independent", "mesh"),
 )
 def fixed_point_map(
     key: KeyArray,
@@ -652,6 +708,7 @@ def fixed_point_map(
     dt: float,
     n_samples: int,
     independent: bool = False,
+    mesh: Any = None,
 ) -> dict[str, Array]:
     """One application of the DMFT map (Sigma, R) -> (Sigma', R') (fixed point).
 
@@ -664,7 +721,7 @@ def fixed_point_map(
     k, ks = model.k, model.k_star
     Q = (K + 1) * k
     ell = ell_function(model)
-    draws = Draws(model, key, N, K, dt)
+    draws = Draws(model, key, N, K, dt, mesh)
     dtype = draws.xi.dtype
     delta = jnp.asarray(delta, dtype)
     tau = jnp.asarray(tau, dtype)

@@ -5,6 +5,7 @@ Private; public through :mod:`mltheory.dynamics.fast_slow`.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any, Literal
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from mltheory._src._pytree import DivergedMixin, pytree_dataclass, static_field
 from mltheory._src._typing import Array, ArrayLike
@@ -19,6 +21,7 @@ from mltheory._src._validation import (
     as_array,
     check_on_divergence,
     check_scalar,
+    describe,
 )
 from mltheory.dynamics._fast_slow_integrate import (
     _check_horizon,
@@ -39,7 +42,9 @@ from mltheory.dynamics._fast_slow_unlearning import (
 from mltheory.numerics import (
     TimeGrid,
     handle_divergence,
+    shard_leading_axis,
     solve_ode,
+    sweep,
 )
 
 if TYPE_CHECKING:
@@ -223,6 +228,11 @@ def _phase_jit(
     return jax.vmap(over_a0, in_axes=(0, None))(strengths, a0s)
 
 
+def _phase_rows(strengths: Array, **kwargs: Any) -> tuple[Array, Array, Array]:
+    """Rows of the phase diagram for some strengths (one task of a sweep)."""
+    return _phase_jit(strengths=strengths, **kwargs)  # type: ignore[no-any-return]
+
+
 def phase_diagram(
     problem: FastSlowProblem,
     strengths: ArrayLike,
@@ -234,6 +244,9 @@ def phase_diagram(
     n_steps: int = 4000,
     m0: float = 1e-3,
     on_divergence: Literal["raise", "warn", "flag"] = "raise",
+    mesh: Mesh | None = None,
+    executor: cf.Executor | None = None,
+    chunk_size: int | None = None,
 ) -> PhaseDiagram:
     r"""Predicted (and simulated) unlearning over a grid of :math:`(c^*_k, a_0)`.
 
@@ -269,6 +282,17 @@ def phase_diagram(
         :class:`~mltheory.exceptions.DivergenceWarning`, or say nothing; with
         ``"warn"`` and ``"flag"`` the diverged points have a NaN ``drop`` and
         ``first_bad_step >= 0``.
+    mesh : jax.sharding.Mesh, optional
+        Split the strengths (the rows of the grid) over the devices of this
+        one-axis mesh (:func:`mltheory.numerics.make_mesh`); ``S`` must be a
+        multiple of the number of devices.
+    executor : concurrent.futures.Executor, optional
+        Run the grid as tasks of :func:`mltheory.numerics.sweep`, a chunk of
+        strengths per task: a process pool, or a Dask cluster's
+        ``Client(address).get_executor()``.
+    chunk_size : int, optional
+        Strengths per task with ``executor`` (default: about four tasks per
+        worker).
 
     Returns
     -------
@@ -281,8 +305,9 @@ def phase_diagram(
         If ``problem`` is not a :class:`FastSlowProblem`.
     ValueError
         If an input is not 1-D/finite, ``k`` is out of range, an ``a0`` is 0
-        while :math:`c_0 = 0`, ``t_max <= 0``, :math:`m_0 \notin (0, 1)`, or
-        ``on_divergence`` is unknown.
+        while :math:`c_0 = 0`, ``t_max <= 0``, :math:`m_0 \notin (0, 1)`,
+        ``on_divergence`` is unknown, both ``mesh`` and ``executor`` are
+        given, or ``S`` is not a multiple of the mesh's size.
     mltheory.exceptions.DivergenceError
         With ``on_divergence="raise"``, if a simulation became non-finite.
 
@@ -344,17 +369,45 @@ def phase_diagram(
     t_max = _check_horizon(t_max)
     grid = _check_rk4_grid(t_max, n_steps, 1)
     check_on_divergence(on_divergence)
-    predicted, drop, first_bad = _phase_jit(
-        c,
-        cs,
-        jnp.asarray(problem.eps, dtype),
-        mus,
-        a0_arr,
-        jnp.asarray(m0, dtype),
+    if mesh is not None and executor is not None:
+        raise ValueError(
+            "pass mesh (devices of this process) or executor (tasks elsewhere), "
+            "not both; got both."
+        )
+    if mesh is not None:
+        if not isinstance(mesh, Mesh):
+            raise TypeError(
+                "mesh must be a jax.sharding.Mesh (see mltheory.numerics.make_mesh); "
+                f"got {describe(mesh)}."
+            )
+        if mus.shape[0] % mesh.size:
+            raise ValueError(
+                f"strengths must have a length that is a multiple of the {mesh.size} "
+                f"devices of mesh; got {mus.shape[0]}."
+            )
+    if executor is None and chunk_size is not None:
+        raise ValueError("chunk_size needs an executor; got executor=None.")
+    rows = functools.partial(
+        _phase_rows,
+        c=c,
+        cs=cs,
+        eps=jnp.asarray(problem.eps, dtype),
+        a0s=a0_arr,
+        m0=jnp.asarray(m0, dtype),
         k=k,
         grid=grid,
         simulate=bool(simulate),
     )
+    if executor is not None:
+        predicted, drop, first_bad = (
+            jnp.asarray(x)
+            for x in sweep(
+                rows, mus, executor=executor, chunk_size=chunk_size, desc="phase"
+            )
+        )
+    else:
+        placed = mus if mesh is None else shard_leading_axis(mus, mesh)
+        predicted, drop, first_bad = rows(placed)
     try:
         crit = critical_strength(problem.student, problem.teacher, k)
     except ValueError:

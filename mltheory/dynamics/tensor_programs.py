@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from mltheory._src._progress import progress
 from mltheory._src._pytree import pytree_dataclass
@@ -44,7 +45,7 @@ from mltheory._src._validation import (
     describe,
 )
 from mltheory.dynamics.fast_slow import FastSlowProblem, integrate
-from mltheory.numerics import HermiteSeries, scan_with_records
+from mltheory.numerics import HermiteSeries, map_keys, scan_with_records
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -552,6 +553,7 @@ def simulate_sgd(
     project: bool = True,
     store_neurons: bool = False,
     dtype: Any = None,
+    mesh: Mesh | None = None,
 ) -> SGDTrajectory:
     r"""Large-batch projected SGD of the finite-width network (jitted ``lax.scan``).
 
@@ -572,7 +574,10 @@ def simulate_sgd(
     Parameters
     ----------
     key : jax.Array
-        PRNG key of the batches; the same key gives the same run.
+        PRNG key of the batches; the same key gives the same run. A 1-D array
+        of keys (``jax.random.split(key, S)``) runs ``S`` seeds from the same
+        initial network as one vmapped computation; every field of the result
+        then has a leading seed axis.
     params : TwoLayerParams
         Initial network (:func:`init_params`).
     teacher : HermiteSeries or callable
@@ -603,13 +608,18 @@ def simulate_sgd(
     dtype : dtype, optional
         Working dtype (e.g. ``jnp.float32`` for speed); default the dtype of
         ``params.W``.
+    mesh : jax.sharding.Mesh, optional
+        Split the seed axis of a batch of keys over the devices of this
+        one-axis mesh (:func:`mltheory.numerics.make_mesh`); the number of
+        keys must be a multiple of its size. The results equal those without
+        a mesh.
 
     Returns
     -------
     SGDTrajectory
         Record times :math:`t = k\,\mathrm{lr\_w}`, mean alignment and
         weight, online loss, optionally per-neuron records, final
-        parameters.
+        parameters (with a leading seed axis for a batch of keys).
 
     Raises
     ------
@@ -644,6 +654,32 @@ def simulate_sgd(
     >>> bool(traj.m_mean[-1] > 0.3)  # the alignment has grown from ~0
     True
     """
+    if mesh is not None or (
+        isinstance(key, jax.Array)
+        and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and key.ndim == 1
+    ):
+        return map_keys(
+            lambda k: simulate_sgd(
+                k,
+                params,
+                teacher,
+                activation,
+                lr_w=lr_w,
+                lr_a=lr_a,
+                batch_size=batch_size,
+                n_steps=n_steps,
+                record_every=record_every,
+                theta=theta,
+                noise_var=noise_var,
+                project=project,
+                store_neurons=store_neurons,
+                dtype=dtype,
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
     key = check_key(key)
     params = _check_params(params)
     teacher_fn, teacher_coeffs = _teacher_fn(teacher)

@@ -49,7 +49,7 @@ from mltheory._src._validation import (
     is_traced,
 )
 
-__all__ = ["make_mesh", "shard_leading_axis", "sweep"]
+__all__ = ["make_mesh", "map_keys", "shard_leading_axis", "sweep"]
 
 DEFAULT_AXIS = "samples"
 _CHUNKS_PER_WORKER = 4
@@ -295,6 +295,94 @@ def shard_leading_axis(
 
 def _rows_of(arr: Any, index: Any) -> Any:
     return arr[index]
+
+
+def _is_key_batch(keys: Any) -> bool:
+    return _is_key_array(keys) and keys.ndim == 1
+
+
+def map_keys(
+    fn: Callable[[Any], Any],
+    keys: Any,
+    *,
+    mesh: Mesh | None = None,
+    name: str = "keys",
+) -> PyTree:
+    """Run ``fn`` once per PRNG key, as one vmapped computation over the keys.
+
+    With a batch of keys, ``fn`` is :func:`jax.vmap`-ed over them, so the
+    runs are one computation with a leading seed axis; with ``mesh`` that axis
+    is first split over the mesh's devices (:func:`shard_leading_axis`), and
+    every jitted computation inside ``fn`` then runs on all of them, each
+    device computing its own seeds. With a single key and no mesh, this is
+    just ``fn(keys)``.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(key) -> pytree of arrays``, one run; JAX-traceable in the key
+        (array values that depend on the key are traced under the vmap).
+    keys : jax.Array
+        One typed PRNG key, or a 1-D array of typed keys (e.g.
+        ``jax.random.split(key, n_seeds)``).
+    mesh : jax.sharding.Mesh or None, default=None
+        A one-axis mesh to split the seeds over (:func:`make_mesh`); the
+        number of keys must be a multiple of its size.
+    name : str, default="keys"
+        The name of ``keys`` in error messages (the caller's argument name).
+
+    Returns
+    -------
+    pytree of jax.Array
+        ``fn``'s result, with a leading axis of one row per key when ``keys``
+        is a batch (sharded over ``mesh`` when given).
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` is not callable, ``keys`` is not a typed PRNG key or a 1-D
+        array of them, or ``mesh`` is not a mesh.
+    ValueError
+        If ``mesh`` is given with a single key, or the number of keys is not
+        a multiple of the mesh's size.
+
+    See Also
+    --------
+    shard_leading_axis : The placement it uses.
+    sweep : Seeds in chunks on an executor instead (processes, clusters).
+
+    Examples
+    --------
+    >>> from mltheory.numerics import map_keys
+    >>> keys = jax.random.split(jax.random.key(0), 3)
+    >>> map_keys(lambda k: jax.random.normal(k, (2,)), keys).shape
+    (3, 2)
+    """
+    check_callable(fn, name="fn")
+    if mesh is not None:
+        _mesh_axis(mesh, None)  # a mesh, with one axis
+    if not _is_key_array(keys) or keys.ndim > 1:
+        raise TypeError(
+            f"{name} must be a typed PRNG key (jax.random.key(0)) or a 1-D array of "
+            f"them (jax.random.split(key, n)); got {describe(keys)}."
+        )
+    if keys.ndim == 0:
+        if mesh is not None:
+            raise ValueError(
+                f"mesh splits a batch of seeds over devices; {name} must then be a "
+                f"1-D array of keys (jax.random.split(key, n)); got a single key."
+            )
+        return fn(keys)
+    if mesh is not None:
+        axis = _mesh_axis(mesh, None)
+        size = int(mesh.shape[axis])
+        if keys.shape[0] % size:
+            raise ValueError(
+                f"the number of {name} must be a multiple of the {size} devices of "
+                f"mesh; got {keys.shape[0]} keys."
+            )
+        keys = shard_leading_axis(keys, mesh)
+    return jax.vmap(fn)(keys)
 
 
 # --------------------------------------------------------------------------

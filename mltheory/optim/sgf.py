@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import Mesh
 
 from mltheory._src._pytree import DivergedMixin, pytree_dataclass
 from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
@@ -59,6 +60,7 @@ from mltheory._src._validation import (
 from mltheory.numerics import (
     TimeGrid,
     handle_divergence,
+    map_keys,
     solve_sde,
     update_first_bad_step,
 )
@@ -614,6 +616,15 @@ def _sgf_terms(
     return drift, diffusion
 
 
+def _is_key_batch(key: Any) -> bool:
+    """A 1-D array of typed PRNG keys: one run per key."""
+    return (
+        isinstance(key, jax.Array)
+        and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and key.ndim == 1
+    )
+
+
 def _scalar(x: Any, dtype: Any) -> Any:
     # A NumPy scalar goes to the device with the jitted call's arguments; a
     # jnp.asarray per scalar would dispatch one small device op each.
@@ -637,6 +648,7 @@ def simulate_sgf(
     theta_star: ArrayLike | None = None,
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
+    mesh: Mesh | None = None,
     on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGFTrajectory:
     r"""Simulate stochastic gradient flow on a data set with a fixed-step SDE scheme.
@@ -648,7 +660,10 @@ def simulate_sgf(
     Parameters
     ----------
     key : jax.Array
-        PRNG key of the Brownian increments (one per sample and step).
+        PRNG key of the Brownian increments (one per sample and step), or a
+        1-D array of keys (``jax.random.split(key, S)``): ``S`` independent
+        runs on the same data as one vmapped computation, every field of the
+        result then with a leading seed axis of length ``S``.
     X : array_like of shape (n, d)
         The data; rows should be :math:`N(0, I_d/d)` for the DMFT scaling.
     y : array_like of shape (n,) or (n, m)
@@ -684,6 +699,11 @@ def simulate_sgf(
         ``test_loss(theta) -> scalar`` recorded at each record.
     observables : callable, optional
         ``observables(theta) -> pytree`` recorded at each record.
+    mesh : jax.sharding.Mesh, optional
+        Split the seed axis of a batch of keys over the devices of this
+        one-axis mesh (:func:`mltheory.numerics.make_mesh`); the number of
+        keys must be a multiple of the number of devices. Each device runs its
+        own seeds; the results equal those without a mesh.
     on_divergence : {"raise", "warn", "flag"}, default="raise"
         If the parameters become NaN/inf (a step beyond the stability
         limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
@@ -697,7 +717,8 @@ def simulate_sgf(
     -------
     SGFTrajectory
         Train loss, test loss, overlaps and observables at the record times,
-        and the final parameters (shaped like ``theta0``).
+        and the final parameters (shaped like ``theta0``); with a leading seed
+        axis when ``key`` is a batch of keys.
 
     Raises
     ------
@@ -762,7 +783,46 @@ def simulate_sgf(
     (3,)
     >>> print(bool(traj.train_loss[-1] < 0.2 * traj.train_loss[0]))
     True
+
+    Four seeds at once (one vmapped run; add ``mesh=make_mesh()`` to split them
+    over devices):
+
+    >>> keys = jax.random.split(kn, 4)
+    >>> simulate_sgf(keys, X, y, jnp.zeros((d, 1)), loss=sq, tau=0.5,
+    ...              grid=TimeGrid(2.0, 40), record_every=20).train_loss.shape
+    (4, 3)
     """
+    if mesh is not None or _is_key_batch(key):
+        check_on_divergence(on_divergence)
+        if not isinstance(grid, TimeGrid):
+            raise TypeError(
+                "grid must be a TimeGrid, e.g. TimeGrid(4.0, 80); got "
+                f"{describe(grid)}."
+            )
+        batch = map_keys(
+            lambda k: simulate_sgf(
+                k,
+                X,
+                y,
+                theta0,
+                loss=loss,
+                tau=tau,
+                grid=grid,
+                dloss=dloss,
+                ridge=ridge,
+                reg_grad=reg_grad,
+                method=method,
+                record_every=record_every,
+                theta_star=theta_star,
+                test_loss=test_loss,
+                observables=observables,
+                on_divergence="flag",  # applied to the whole batch below
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
+        return _sgf_policy(batch, on_divergence, method, grid, tau, record_every)
     key = check_key(key)
     if not isinstance(grid, TimeGrid):
         raise TypeError(
@@ -817,6 +877,18 @@ def simulate_sgf(
         vector=vector,
         first_bad_step=sol.first_bad_step,
     )
+    return _sgf_policy(traj, on_divergence, method, grid, tau, record_every)
+
+
+def _sgf_policy(
+    traj: SGFTrajectory,
+    on_divergence: Any,
+    method: str,
+    grid: TimeGrid,
+    tau: Any,
+    record_every: int,
+) -> SGFTrajectory:
+    """The divergence policy for simulate_sgf (one run or a batch of seeds)."""
     return handle_divergence(
         traj,
         on_divergence=on_divergence,
@@ -826,13 +898,13 @@ def simulate_sgf(
             f"of method {method!r} for this data and loss (dt times the largest "
             "curvature of the empirical loss must stay below about 2; use more "
             "steps, or method='drift_implicit_em' for a large ridge), or the "
-            f"noise at temperature tau = {tau:.4g} is too strong"
+            f"noise at temperature tau = {float(tau):.4g} is too strong"
         ),
         record_every=record_every,
         dt=grid.dt,
         t0=grid.t0,
         n_steps=grid.n_steps,
-        stacklevel=3,
+        stacklevel=4,
     )
 
 
@@ -930,6 +1002,7 @@ def simulate_sgd(
     theta_star: ArrayLike | None = None,
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
+    mesh: Mesh | None = None,
     on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGFTrajectory:
     r"""Simulate multi-pass mini-batch SGD, reported on the SGF time axis.
@@ -945,7 +1018,9 @@ def simulate_sgd(
     Parameters
     ----------
     key : jax.Array
-        PRNG key of the mini-batch draws.
+        PRNG key of the mini-batch draws, or a 1-D array of keys: one run per
+        key on the same data (one vmapped computation), every field of the
+        result with a leading seed axis.
     X : array_like of shape (n, d)
         The data.
     y : array_like of shape (n,) or (n, m)
@@ -983,6 +1058,9 @@ def simulate_sgd(
         ``test_loss(theta) -> scalar`` recorded at each record.
     observables : callable, optional
         ``observables(theta) -> pytree`` recorded at each record.
+    mesh : jax.sharding.Mesh, optional
+        Split the seed axis of a batch of keys over the devices of this
+        one-axis mesh; the number of keys must be a multiple of its size.
     on_divergence : {"raise", "warn", "flag"}, default="raise"
         If the parameters become NaN/inf (a step beyond the stability
         limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
@@ -995,7 +1073,8 @@ def simulate_sgd(
     Returns
     -------
     SGFTrajectory
-        Observables at SGF times ``m * lr / d`` for the recorded steps.
+        Observables at SGF times ``m * lr / d`` for the recorded steps (with a
+        leading seed axis when ``key`` is a batch of keys).
 
     Raises
     ------
@@ -1069,6 +1148,34 @@ def simulate_sgd(
     >>> print(np.asarray(traj.ts))
     [0. 1. 2.]
     """
+    if mesh is not None or _is_key_batch(key):
+        check_on_divergence(on_divergence)
+        batch = map_keys(
+            lambda k: simulate_sgd(
+                k,
+                X,
+                y,
+                theta0,
+                loss=loss,
+                lr=lr,
+                batch_size=batch_size,
+                n_steps=n_steps,
+                dloss=dloss,
+                ridge=ridge,
+                reg_grad=reg_grad,
+                sampling=sampling,
+                record_every=record_every,
+                theta_star=theta_star,
+                test_loss=test_loss,
+                observables=observables,
+                on_divergence="flag",  # applied to the whole batch below
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
+        d = int(np.shape(X)[1])
+        return _sgd_policy(batch, on_divergence, lr, d, n_steps, record_every)
     key = check_key(key)
     lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
     check_on_divergence(on_divergence)
@@ -1116,19 +1223,31 @@ def simulate_sgd(
         vector=vector,
         first_bad_step=first_bad,
     )
+    return _sgd_policy(traj, on_divergence, lr, d, n_steps, record_every)
+
+
+def _sgd_policy(
+    traj: SGFTrajectory,
+    on_divergence: Any,
+    lr: Any,
+    d: int,
+    n_steps: int,
+    record_every: int,
+) -> SGFTrajectory:
+    """The divergence policy for simulate_sgd (one run or a batch of seeds)."""
     return handle_divergence(
         traj,
         on_divergence=on_divergence,
         what="simulate_sgd",
         cause=(
-            f"the learning rate lr = {lr:.4g} is beyond SGD's stability limit for "
-            "this data and loss (lr times the largest curvature of a mini-batch "
-            "loss must stay below about 2; use a smaller lr or a larger "
-            "batch_size)"
+            f"the learning rate lr = {float(lr):.4g} is beyond SGD's stability "
+            "limit for this data and loss (lr times the largest curvature of a "
+            "mini-batch loss must stay below about 2; use a smaller lr or a "
+            "larger batch_size)"
         ),
         record_every=record_every,
         dt=lr / d,
         n_steps=n_steps,
         step_name="SGD step",
-        stacklevel=3,
+        stacklevel=4,
     )

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["main"]
 
@@ -71,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--no-progress", action="store_true", help="do not draw a progress bar"
     )
+    rep.add_argument(
+        "--executor",
+        default=None,
+        metavar="ADDRESS",
+        help=(
+            "run each reproduction as a task on the Dask cluster whose scheduler "
+            "is at ADDRESS (e.g. tcp://10.0.0.1:8786); needs the cluster extra, "
+            'pip install "mltheory[cluster]"'
+        ),
+    )
     return parser
 
 
@@ -99,6 +109,12 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return 2
     size: Literal["quick", "full"] = "full" if args.full else "quick"
     names = args.names or None
+    client = None
+    if args.executor is not None:
+        client = _connect(args.executor)
+        if client is None:
+            return 2
+    extra = {} if client is None else {"executor": client.get_executor()}
     try:
         reps = run_reproductions(
             names,
@@ -106,6 +122,7 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             seed=args.seed,
             out_dir=args.out,
             show_progress=False if args.no_progress else None,
+            **extra,
         )
     except KeyboardInterrupt:
         print(
@@ -114,6 +131,9 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             file=sys.stderr,
         )
         return 130
+    finally:
+        if client is not None:
+            client.close()
     for r in reps:
         status = "PASS" if r.passed else "FAIL"
         print(
@@ -130,6 +150,32 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         "report.md and report.json"
     )
     return 0 if all(r.passed for r in reps) else 1
+
+
+def _connect(address: str) -> Any:
+    """A Dask client of the scheduler at ``address``, or None after a message."""
+    try:
+        from distributed import Client
+    except ImportError:
+        print(
+            "mltheory reproduce: --executor needs Dask's distributed scheduler; "
+            'install it with pip install "mltheory[cluster]"',
+            file=sys.stderr,
+        )
+        return None
+    from distributed.comm.addressing import resolve_address
+
+    try:
+        # A malformed address fails here, before a client starts its event loop.
+        resolve_address(address)
+        return Client(address, timeout=30)
+    except (OSError, TimeoutError, ValueError) as err:
+        print(
+            f"mltheory reproduce: --executor: cannot reach a Dask scheduler at "
+            f"{address!r} ({type(err).__name__}: {err})",
+            file=sys.stderr,
+        )
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mltheory.numerics import make_mesh, shard_leading_axis, sweep
+from mltheory.numerics import make_mesh, map_keys, shard_leading_axis, sweep
 
 
 def _draws(key):
@@ -99,6 +99,23 @@ def test_shard_leading_axis_bad_inputs():
         shard_leading_axis({}, mesh)
     with pytest.raises(ValueError, match=r"axis_name must be one of"):
         shard_leading_axis(np.zeros(4), mesh, axis_name="seeds")
+
+
+def test_map_keys_is_one_run_per_key():
+    keys = jax.random.split(jax.random.key(5), 3)
+    out = map_keys(_draws, keys)
+    for i in range(3):
+        np.testing.assert_allclose(out["z"][i], _draws(keys[i])["z"], rtol=1e-15)
+    single = map_keys(_draws, keys[1])
+    np.testing.assert_array_equal(single["z"], _draws(keys[1])["z"])
+    with pytest.raises(TypeError, match=r"keys must be a typed PRNG key .*got 0"):
+        map_keys(_draws, 0)
+    with pytest.raises(TypeError, match=r"seeds must be a typed PRNG key"):
+        map_keys(_draws, jax.random.split(keys[0], (2, 2)), name="seeds")
+    with pytest.raises(ValueError, match=r"got a single key"):
+        map_keys(_draws, keys[0], mesh=make_mesh(1))
+    with pytest.raises(TypeError, match=r"fn must be callable"):
+        map_keys(None, keys)
 
 
 # --------------------------------------------------------------------------
