@@ -2053,6 +2053,318 @@ ROWS += [
     ),
 ]
 
+# --------------------------------------------------------------------------- #
+# mltheory.generative.sona and mltheory.generative.sona_toy
+# --------------------------------------------------------------------------- #
+
+from mltheory.generative import sona, sona_toy  # noqa: E402
+
+_SH = sona.sona_init(KEY, 4, num_classes=3)
+_SH_ZERO = _SH._replace(u=jnp.zeros(4))
+_SF = np.ones((6, 4)) / 10.0
+_SY = np.arange(6) % 3
+_SPD = sona.projection_init(KEY, 4, 3)
+_SOUT = sona.sona_apply(_SH, _SF, _SY)
+_SPARAMS = sona.SonaDiscriminatorParams(
+    phi=jnp.ones((2, 4)) / 10.0, head=_SH, weighting=sona.adaptive_scales().init(3)
+)
+_SX = np.ones((6, 2))
+
+
+def _sphi(w, x):
+    return x @ w
+
+
+_TCFG = sona_toy.ToyGANConfig(
+    hidden=4, depth=1, feature_dim=2, batch_size=2, latent_dim=2
+)
+
+
+def _toy_result(batched: bool = False):
+    gen = sona_toy.init_generator(KEY, _TCFG)
+    disc = (
+        sona_toy.init_feature_extractor(KEY, _TCFG),
+        sona.projection_init(KEY, 2, 4),
+    )
+    fb = jnp.full((2,), -1) if batched else jnp.asarray(-1)
+    if batched:
+        gen, disc = jax.tree_util.tree_map(lambda a: jnp.stack([a, a]), (gen, disc))
+    return sona_toy.ToyGANResult(
+        generator=gen,
+        discriminator=disc,
+        history={},
+        first_bad_step=fb,
+        method="pd",
+        config=_TCFG,
+        steps=1,
+    )
+
+
+ROWS += [
+    Row(
+        "mltheory.generative.sona.sona_init",
+        sona.sona_init,
+        lambda: ((KEY, 4), {"num_classes": 3}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "feature_dim", 1),
+        Bad("size", "num_classes", 0),
+        Bad("rate", "init_scale", 0.0),
+        Bad("nonfinite", "init_scale", NAN),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+        Bad("none", "feature_dim", None, TypeError),
+        Bad("option", "cond_dim", 2, match="exactly one of num_classes"),
+    ),
+    Row(
+        "mltheory.generative.sona.sona_apply",
+        sona.sona_apply,
+        lambda: ((_SH, _SF, _SY), {}),
+        Bad("shape", "features", np.ones(4)),
+        Bad("shape", "features", np.ones((6, 3)), match="feature_dim = 4"),
+        Bad("nonfinite", "features", _with(_SF, NAN)),
+        Bad("complex", "features", _cplx(_SF), TypeError),
+        Bad("range", "cond", np.full(6, 3)),
+        Bad("shape", "cond", np.zeros((6, 2), np.int32)),
+        Bad("type", "params", {"u": np.ones(4)}, TypeError),
+        Bad("range", "params", _SH_ZERO, match="params.u"),
+        Bad("type", "cond_encoder", 3, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.projection_init",
+        sona.projection_init,
+        lambda: ((KEY, 4, 3), {}),
+        Bad("key", "key", 1.5, TypeError),
+        Bad("size", "feature_dim", 0),
+        Bad("size", "num_classes", 0),
+        Bad("rate", "init_scale", -1.0),
+    ),
+    Row(
+        "mltheory.generative.sona.projection_discriminator_apply",
+        sona.projection_discriminator_apply,
+        lambda: ((_SPD, _SF, _SY), {}),
+        Bad("shape", "features", np.ones((6, 5)), match="feature_dim = 4"),
+        Bad("nonfinite", "features", _with(_SF, INF)),
+        Bad("range", "y", np.full(6, -1)),
+        Bad("type", "params", _SH, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.san_projection_apply",
+        sona.san_projection_apply,
+        lambda: ((_SPD, _SF, _SY), {}),
+        Bad("shape", "features", np.ones(3)),
+        Bad("range", "y", np.full(6, 9)),
+        Bad("type", "params", None, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.san_naturalness_loss",
+        sona.san_naturalness_loss,
+        lambda: ((_SOUT, _SOUT), {}),
+        Bad("type", "out_real", np.ones(6), TypeError),
+        Bad("type", "out_fake", None, TypeError),
+        Bad("option", "kind", "wasserstein"),
+        Bad("rate", "scale", 0.0),
+        Bad("nonfinite", "scale", NAN),
+    ),
+    Row(
+        "mltheory.generative.sona.bt_conditional_loss",
+        sona.bt_conditional_loss,
+        lambda: ((np.ones(6), np.zeros(6)), {}),
+        Bad("shape", "f_real", np.ones((2, 3))),
+        Bad("nonfinite", "f_fake", _with(np.ones(6), NAN)),
+        Bad("complex", "f_real", _cplx(np.ones(6)), TypeError),
+        Bad("rate", "scale", -1.0),
+        Bad("range", "weights", -np.ones(6)),
+        Bad("shape", "weights", np.ones(2)),
+        Bad("shape", "f_fake", np.ones(5), match="same shape"),
+    ),
+    Row(
+        "mltheory.generative.sona.bt_mismatch_loss",
+        sona.bt_mismatch_loss,
+        lambda: ((np.ones(6), np.zeros(6)), {}),
+        Bad("shape", "f_matched", np.ones((6, 1))),
+        Bad("nonfinite", "f_mismatched", _with(np.ones(6), INF)),
+        Bad("rate", "scale", 0.0),
+        Bad("string", "f_matched", "abc", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.sample_mismatched",
+        sona.sample_mismatched,
+        lambda: ((KEY, _SY, 3), {}),
+        Bad("size", "num_classes", 1),
+        Bad("none", "num_classes", None),
+        Bad("range", "cond", np.full(6, 4), match="cond holds class ids"),
+        Bad("size", "cond", np.ones((1, 3)), match="cond must hold at least 2 rows"),
+        Bad("key", "key", 7, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.sona_discriminator_loss",
+        sona.sona_discriminator_loss,
+        lambda: ((_SPARAMS, _sphi, _SX, _SY, _SX, KEY), {}),
+        Bad("type", "params_D", (_SPARAMS.phi, _SH), TypeError),
+        Bad("none", "phi_apply", None, TypeError),
+        Bad("nonfinite", "x_real", _with(_SX, NAN)),
+        Bad("complex", "x_fake", _cplx(_SX), TypeError),
+        Bad("shape", "x_fake", np.ones((3, 2))),
+        Bad("range", "y", np.full(6, 3), match="class ids"),
+        Bad("key", "key", 0, TypeError),
+        Bad("option", "mismatch", "shuffle"),
+        Bad("option", "san_loss", "wgan"),
+        Bad("type", "weighting", "adaptive", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.sona_generator_loss",
+        sona.sona_generator_loss,
+        lambda: ((_SPARAMS, _sphi, _SX, _SY, _SX), {}),
+        Bad("type", "params_D", None, TypeError),
+        Bad("nonfinite", "x_fake", _with(_SX, INF)),
+        Bad("complex", "x_real", _cplx(_SX), TypeError),
+        Bad("shape", "x_real", np.ones((2, 2)), match="x_fake must have one generated"),
+        Bad("rate", "align_weight", -1.0),
+        Bad("option", "san_loss", "ls"),
+    ),
+    Row(
+        "mltheory.generative.sona.adaptive_scales",
+        sona.adaptive_scales,
+        lambda: ((), {}),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+        Bad("string", "dtype", "not-a-dtype", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.AdaptiveScales",
+        lambda dtype: sona.AdaptiveScales(dtype).init(3),
+        lambda: ((None,), {}),
+        Bad("dtype", "dtype", "int32", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.fixed_weights",
+        sona.fixed_weights,
+        lambda: (((1.0, 1.0, 1.0),), {}),
+        Bad("range", "weights", (1.0, -1.0), match=r"weights\[1\]"),
+        Bad("nonfinite", "weights", (NAN, 1.0), match=r"weights\[0\]"),
+        Bad("range", "weights", (0.0, 0.0)),
+        Bad("type", "weights", 1.0, TypeError),
+        Bad("string", "weights", "abc", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.FixedWeights",
+        sona.FixedWeights,
+        lambda: (((1.0, 1.0),), {}),
+        Bad("range", "weights", (-1.0,), match=r"weights\[0\]"),
+        Bad("none", "weights", None, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.uncertainty_weights",
+        sona.uncertainty_weights,
+        lambda: ((0.1, 10.0), {}),
+        Bad("rate", "w_min", 0.0),
+        Bad("range", "w_max", 0.01),
+        Bad("nonfinite", "w_max", INF),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.UncertaintyWeights",
+        sona.UncertaintyWeights,
+        lambda: ((0.1, 10.0), {}),
+        Bad("rate", "w_min", -1.0),
+        Bad("string", "w_max", "big", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.ToyGANConfig",
+        sona_toy.ToyGANConfig,
+        lambda: ((), {}),
+        Bad("size", "num_classes", 1),
+        Bad("size", "hidden", 0),
+        Bad("size", "batch_size", 1),
+        Bad("rate", "sigma", 0.0),
+        Bad("nonfinite", "learning_rate", NAN),
+        Bad("range", "b1", 1.0),
+        Bad("range", "ema_decay", 1.0),
+        Bad("type", "depth", 1.5, TypeError),
+        Bad("dtype", "dtype", "int32", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.train",
+        sona_toy.train,
+        lambda: ((KEY,), {"steps": 2, "config": _TCFG}),
+        Bad("key", "key", 0, TypeError),
+        Bad("option", "method", "acgan"),
+        Bad("size", "steps", 0),
+        Bad("range", "eval_every", 3),
+        Bad("size", "eval_samples", 0),
+        Bad("option", "mismatch", "shuffle"),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("type", "config", {"hidden": 4}, TypeError),
+        Bad("type", "weighting", 1.0, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.evaluate",
+        sona_toy.evaluate,
+        lambda: ((_toy_result(), KEY), {}),
+        Bad("type", "result", {"generator": None}, TypeError),
+        Bad("key", "key", 3, TypeError),
+        Bad("size", "n", 0),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.generate",
+        sona_toy.generate,
+        lambda: ((_toy_result(), KEY, 4), {}),
+        Bad("type", "result", None, TypeError),
+        Bad("range", "result", _toy_result(batched=True), match="batched"),
+        Bad("size", "n", -1),
+        Bad("key", "key", "seed", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.sample_data",
+        sona_toy.sample_data,
+        lambda: ((KEY, 4), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n", 0),
+        Bad("type", "config", 3, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.mode_centers",
+        sona_toy.mode_centers,
+        lambda: ((), {}),
+        Bad("type", "config", "ring", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.init_generator",
+        sona_toy.init_generator,
+        lambda: ((KEY,), {}),
+        Bad("key", "key", None, TypeError),
+        Bad("type", "config", {}, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.init_feature_extractor",
+        sona_toy.init_feature_extractor,
+        lambda: ((KEY,), {}),
+        Bad("key", "key", 1, TypeError),
+        Bad("type", "config", [], TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.feature_apply",
+        sona_toy.feature_apply,
+        lambda: ((sona_toy.init_feature_extractor(KEY, _TCFG), np.ones((3, 2))), {}),
+        Bad("shape", "x", np.ones((3, 3))),
+        Bad("shape", "x", np.ones(2)),
+        Bad("nonfinite", "x", _with(np.ones((3, 2)), NAN)),
+        Bad("complex", "x", _cplx(np.ones((3, 2))), TypeError),
+        Bad("type", "params", [(1.0, 2.0)], TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.generator_apply",
+        sona_toy.generator_apply,
+        lambda: (
+            (sona_toy.init_generator(KEY, _TCFG), np.ones((3, 2)), np.zeros(3, int), 4),
+            {},
+        ),
+        Bad("shape", "z", np.ones(3)),
+        Bad("nonfinite", "z", _with(np.ones((3, 2)), NAN)),
+        Bad("shape", "y", np.zeros(2, int)),
+        Bad("size", "num_classes", 0),
+        Bad("type", "params", {"w": 1}, TypeError),
+    ),
+]
+
 # Public names that take no user input to validate: result containers built
 # by the library (validated where they are made), exceptions and warnings.
 # --------------------------------------------------------------------------- #
@@ -2106,6 +2418,24 @@ ROWS += [
 ]
 
 NO_INPUT: dict[str, str] = {
+    **{
+        f"mltheory.generative.sona.{name}": (
+            "parameter or state container (a pytree), validated by every function "
+            "that takes it"
+        )
+        for name in (
+            "SonaHeadParams",
+            "ProjectionHeadParams",
+            "SonaDiscriminatorParams",
+            "ScalesState",
+            "UncertaintyState",
+        )
+    },
+    "mltheory.generative.sona.SonaOutput": "result container",
+    "mltheory.generative.sona.SanOutput": "result container",
+    "mltheory.generative.sona.LossWeighting": "a protocol (an interface), not called",
+    "mltheory.generative.sona_toy.ToyGANResult": "result container made by train",
+    "mltheory.generative.sona_toy.ToyGANMetrics": "result container made by evaluate",
     "mltheory.exceptions.ConvergenceWarning": "a warning class",
     "mltheory.stats.bandits.BanditInstance": (
         "instance container made (and validated) by make_instance and "

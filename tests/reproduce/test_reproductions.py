@@ -21,6 +21,7 @@ EXPECTED = {
     "bandits": (10, 3),
     "masked-samplers": (12, 3),
     "xor": (20, 4),
+    "sona": (13, 3),
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
