@@ -252,8 +252,10 @@ def solve_dmft(
         type, or the loss is not JAX-differentiable and no ``dloss`` is given.
     ValueError
         If ``delta`` is not a positive finite number, ``tau < 0``, the grid
-        does not start at 0, a model callable returns the wrong shape, or
-        ``config.n_samples`` is not a multiple of the mesh's size.
+        does not start at 0, a model callable returns the wrong shape, the
+        model's samplers (``sample_theta_star``, ``sample_theta0``) return
+        non-finite draws, or ``config.n_samples`` is not a multiple of the
+        mesh's size.
     DMFTDivergenceError
         If the solution becomes non-finite or the loss explodes (above the
         critical temperature, say).
@@ -330,6 +332,7 @@ def solve_dmft(
         raise TypeError(f"config must be a DMFTConfig; got {describe(config)}.")
     _check_mesh(mesh, config)
     _check_callables(model)
+    _check_model_draws(model, key, config.n_samples)
     _warn_stability(model, tau)
     return _solve(model, delta, tau, grid, key, config, independent=False, mesh=mesh)
 
@@ -351,6 +354,21 @@ def _check_mesh(mesh: Any, config: DMFTConfig) -> None:
             f"config.n_samples must be a multiple of the {mesh.size} devices of mesh; "
             f"got {config.n_samples}."
         )
+
+
+def _check_model_draws(model: SGFModel, key: KeyArray, n: int) -> None:
+    """Draw the priors as the solver will (same keys) and check them eagerly.
+
+    The solver draws them inside its jitted loop, where a NaN teacher or
+    initialisation would only show up as a divergence blamed on tau.
+    """
+    keys = jax.random.split(key, 6)
+    _dmft_solver._check_samples(
+        model.sample_theta_star(keys[0], n), sampler="sample_theta_star"
+    )
+    _dmft_solver._check_samples(
+        model.sample_theta0(keys[1], n), sampler="sample_theta0"
+    )
 
 
 def _solve(

@@ -36,11 +36,13 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.scipy.linalg import solve_triangular
 from jax.sharding import NamedSharding, PartitionSpec
 
 from mltheory._src._typing import Array, KeyArray
+from mltheory._src._validation import is_traced
 
 __all__: list[str] = []
 
@@ -149,6 +151,29 @@ def _exact_response(model: Any) -> bool:
     return model.state_step is None and model.reg_grad is None
 
 
+def _check_samples(samples: Any, *, sampler: str) -> None:
+    """A model's sampler must return finite draws (checked on concrete draws).
+
+    Without this, a NaN teacher or initialisation surfaces much later as a
+    divergence of the solver, blamed on tau and the step.
+    """
+    if is_traced(samples):
+        return
+    values = np.asarray(samples)
+    if not np.issubdtype(values.dtype, np.number):
+        raise TypeError(
+            f"model.{sampler}(key, n) must return a numeric array; got dtype "
+            f"{values.dtype}."
+        )
+    bad = int(values.size - np.isfinite(values).sum())
+    if bad:
+        raise ValueError(
+            f"model.{sampler}(key, n) must return finite draws; got {bad} "
+            f"non-finite (NaN or inf) entr{'y' if bad == 1 else 'ies'} in "
+            f"{values.size}. Check the model's sampler (its prior)."
+        )
+
+
 def on_samples(x: Array, mesh: Any, dim: int = 0) -> Array:
     """Split axis ``dim`` of ``x`` (the N samples) over ``mesh``; as is without one.
 
@@ -185,6 +210,8 @@ class Draws:
         sampled = jnp.asarray(model.sample_theta_star(keys[0], n))
         self.theta_star = on_samples(sampled, mesh)
         self.state0 = on_samples(jnp.asarray(model.sample_theta0(keys[1], n)), mesh)
+        _check_samples(self.theta_star, sampler="sample_theta_star")
+        _check_samples(self.state0, sampler="sample_theta0")
         dtype = self.theta_star.dtype
         self.eps = on_samples(jax.random.normal(keys[2], (n,), dtype), mesh)
         self.xi = on_samples(

@@ -123,6 +123,17 @@ ENTRIES: dict[str, Entry] = {
                 "and EMD/entropic baselines degrading with dimension"
             ),
         ),
+        Entry(
+            name="sona",
+            module="mltheory.reproduce._sona",
+            title="SONA: naturalness, alignment and mismatch in one discriminator head",
+            description=(
+                "structure identities of the SONA head and losses, the BT-M optimum "
+                "log p(x|y) - log p(x) on an enumerated law, and SONA against the "
+                "projection discriminator and SAN-PD on a toy conditional GAN over "
+                "5 seeds"
+            ),
+        ),
     ]
 }
 

@@ -108,26 +108,15 @@ class BanditRun:
         """
         from mltheory._src import _plotting as plotting
 
-        ax = plotting.axes_or_new(ax)
         R = plotting.as_numpy(self.cumulative_regret, name="cumulative_regret")
         if R.ndim != 1:
             raise ValueError(
                 "BanditRun.plot draws one run; got records of shape "
                 f"{R.shape} (use BanditRunBatch.plot for replications)."
             )
-        t = np.arange(1, R.shape[0] + 1)
         label = kwargs.pop("label", self.policy)
-        line = plotting.plot_curve(ax, t, R, label=label, kind="simulation", **kwargs)
-        if self.explore_rounds:
-            plotting.plot_reference(
-                ax,
-                self.explore_rounds,
-                axis="x",
-                color=str(line.get_color()),
-                linewidth=1,
-            )
-        return plotting.finish_axes(
-            ax, xlabel="round t", ylabel="cumulative regret R(t)"
+        return _plot_regret(
+            ax, R, None, label, self.explore_rounds, "cumulative regret R(t)", kwargs
         )
 
 
@@ -240,32 +229,41 @@ class BanditRunBatch:
         matplotlib.axes.Axes
             The axes.
         """
-        from mltheory._src import _plotting as plotting
-
-        ax = plotting.axes_or_new(ax)
-        mean, se = self.mean_regret(), self.se_regret()
-        t = np.arange(1, mean.shape[0] + 1)
+        band_width = band * self.se_regret() if band > 0 else None
         label = kwargs.pop("label", f"{self.policy} ({self.n_reps} reps)")
-        line = plotting.plot_curve(
+        return _plot_regret(
             ax,
-            t,
-            mean,
-            band=band * se if band > 0 else None,
-            label=label,
-            kind="simulation",
-            **kwargs,
+            self.mean_regret(),
+            band_width,
+            label,
+            self.explore_rounds,
+            "mean cumulative regret R(t)",
+            kwargs,
         )
-        if self.explore_rounds:
-            plotting.plot_reference(
-                ax,
-                self.explore_rounds,
-                axis="x",
-                color=str(line.get_color()),
-                linewidth=1,
-            )
-        return plotting.finish_axes(
-            ax, xlabel="round t", ylabel="mean cumulative regret R(t)"
+
+
+def _plot_regret(
+    ax: Any,
+    curve: np.ndarray,
+    band: np.ndarray | None,
+    label: str,
+    explore_rounds: int | None,
+    ylabel: str,
+    kwargs: dict[str, Any],
+) -> Any:
+    """A regret curve against the round, with a line at the commit (if any)."""
+    from mltheory._src import _plotting as plotting
+
+    ax = plotting.axes_or_new(ax)
+    t = np.arange(1, curve.shape[0] + 1)
+    line = plotting.plot_curve(
+        ax, t, curve, band=band, label=label, kind="simulation", **kwargs
+    )
+    if explore_rounds:
+        plotting.plot_reference(
+            ax, explore_rounds, axis="x", color=str(line.get_color()), linewidth=1
         )
+    return plotting.finish_axes(ax, xlabel="round t", ylabel=ylabel)
 
 
 # --------------------------------------------------------------------------- #
@@ -414,6 +412,7 @@ def run_bandit(
             k[None],
         )
         actions, first_bad = actions[0], int(bad[0])
+        pol._check_actions(actions, K, stacklevel=2)
     else:
         actions, first_bad = _python_loop(pol, instance, k), -1
     means = np.asarray(instance.means)
@@ -554,6 +553,7 @@ def run_many(
             job, keys, executor=executor, chunk_size=chunk_size, show_progress=False
         )
     )
+    pol._check_actions(actions, K, stacklevel=2)
     batch = BanditRunBatch(
         actions=actions,
         rewards=rewards,

@@ -22,6 +22,7 @@ EXPECTED = {
     "masked-samplers": (12, 3),
     "ot-maps": (16, 3),
     "xor": (20, 4),
+    "sona": (13, 3),
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
