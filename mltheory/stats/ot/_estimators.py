@@ -516,14 +516,14 @@ def _fit_gaussian(
     ridge = reg * (np.trace(C1) + np.trace(C2)) / (2.0 * d)
     C1 = C1 + ridge * np.eye(d)
     C2 = C2 + ridge * np.eye(d)
-    ev = np.linalg.eigvalsh(C1)
+    ev, vecs = np.linalg.eigh(0.5 * (C1 + C1.T))
     if ev[0] <= 1e3 * np.finfo(np.float64).eps * max(ev[-1], 1e-300):
         raise ValueError(
             f"the source covariance of the first {d} coordinates is singular "
             f"(smallest eigenvalue {ev[0]:.2e}; n={Xd.shape[0]}): use reg > 0 or a "
             "smaller n_components (at most n - 1)."
         )
-    A = _bures_map(C1, C2)
+    A = _bures_map(C1, C2, (ev, vecs))
     return A, m2 - A @ m1, ridge
 
 
@@ -736,7 +736,7 @@ class GammaSieveOTMap(_BaseOTMap):
         The budget used.
     dim_ : int
         Active coordinates :math:`D(T)`.
-    frequencies_ : numpy.ndarray of shape (K, dim_)
+    frequencies_ : numpy.ndarray of shape (K, D)
         :math:`K_T`.
     coef_ : numpy.ndarray of shape (2K,)
         Trigonometric coefficients.
@@ -748,7 +748,7 @@ class GammaSieveOTMap(_BaseOTMap):
         Largest negative Hessian eigenvalue (magnitude) on the source sample.
     cv_results_ : dict or None
         Budgets, held-out semi-duals (mean, std, per fold) when ``T="auto"``.
-    tail_shift_ : numpy.ndarray of shape (p - dim_,)
+    tail_shift_ : numpy.ndarray of shape (p - D,)
         Shift of the tail coordinates.
     n_features_in_ : int
         Coefficients per sample seen in ``fit``.
