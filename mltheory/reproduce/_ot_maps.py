@@ -389,7 +389,7 @@ def _plot_rates(e2: dict[str, Any], e3: dict[str, Any], out_dir: Path) -> Path:
         ax,
         e3["ns"],
         ref,
-        color=line.get_color(),
+        color=str(line.get_color()),
         linestyle="--",
         label="rate() (derived), scaled",
     )

@@ -332,7 +332,7 @@ class OTMapResult:
                     ax,
                     u,
                     Tz[:, j] - u,
-                    color=line.get_color(),
+                    color=str(line.get_color()),
                     linestyle="--",
                     label=f"x_{j + 1} (true)",
                 )
