@@ -350,6 +350,8 @@ def _curves_example(seed: np.random.SeedSequence) -> dict[str, Any]:
 
 
 def _plot_rates(e2: dict[str, Any], e3: dict[str, Any], out_dir: Path) -> Path:
+    from matplotlib.colors import to_hex
+
     fig, axes = new_figure(2, 1)
     ax = axes[0, 0]
     plot_curve(
@@ -389,7 +391,7 @@ def _plot_rates(e2: dict[str, Any], e3: dict[str, Any], out_dir: Path) -> Path:
         ax,
         e3["ns"],
         ref,
-        color=str(line.get_color()),
+        color=to_hex(line.get_color()),
         linestyle="--",
         label="rate() (derived), scaled",
     )

@@ -292,6 +292,8 @@ class OTMapResult:
         >>> res = ot.fit_gamma_sieve_map(X, X + 0.5, ot.GammaSmoothness([1.0]), T=1.0)
         >>> ax = res.plot()  # doctest: +SKIP
         """
+        from matplotlib.colors import to_hex
+
         from mltheory._src import _plotting as P
 
         P.members_or_error(self.linear, name="linear")
@@ -332,7 +334,7 @@ class OTMapResult:
                     ax,
                     u,
                     Tz[:, j] - u,
-                    color=str(line.get_color()),
+                    color=to_hex(line.get_color()),
                     linestyle="--",
                     label=f"x_{j + 1} (true)",
                 )
