@@ -1086,14 +1086,25 @@ class _SequentialKernel(_Policy):
         numpy.ndarray of shape (K,)
             The UCB index (the posterior mean for :class:`EpsilonGreedy`).
         """
+        t, x = self._check_round(t, contexts)
+        return self._rank(t, x)[1]
+
+    def _rank(
+        self, t: int, x: Array, u: float = 1.0, random_arm: int = 0
+    ) -> tuple[int, np.ndarray]:
+        """The chosen arm (-1: a score is not finite) and the scores.
+
+        ``u >= 1`` never takes the epsilon-greedy random arm.
+        """
         from mltheory.stats import _bandit_engine as engine
 
-        t, x = self._check_round(t, contexts)
         mean, var = self._posterior(t, x)
         coef, delta, eps_c = self._coef()
         out = np.empty(mean.shape[0])
-        engine.choose(self._mode, t, mean, var, coef, delta, eps_c, 1.0, 0, out)
-        return out
+        arm = engine.choose(
+            self._mode, t, mean, var, coef, delta, eps_c, u, random_arm, out
+        )
+        return int(arm), out
 
     def select(self, t: int, contexts: ArrayLike) -> int:
         """Choose the arm for round ``t`` (ties: lowest index).
@@ -1110,21 +1121,13 @@ class _SequentialKernel(_Policy):
         int
             The chosen arm.
         """
-        from mltheory.stats import _bandit_engine as engine
-
         t, x = self._check_round(t, contexts)
-        mean, var = self._posterior(t, x)
-        coef, delta, eps_c = self._coef()
-        out = np.empty(mean.shape[0])
-        arm = engine.choose(
-            self._mode, t, mean, var, coef, delta, eps_c,
-            float(self._u[t]), int(self._rand_arms[t]), out,
-        )  # fmt: skip
+        arm, out = self._rank(t, x, float(self._u[t]), int(self._rand_arms[t]))
         if arm < 0:
             raise FloatingPointError(
                 f"the scores of round {t} are not finite: {out.tolist()}."
             )
-        return int(arm)
+        return arm
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
         """Add the observed point to the pulled arm's posterior (O(n^2)).

@@ -656,6 +656,14 @@ def test_runner_bad_inputs(inst):
         B.run_many(B.LinUCB(), n_reps=1, T=T, K=K, d=D, executor=4)
     with pytest.raises(TypeError, match="seed_or_key"):
         B.run_bandit(B.LinUCB(), inst, key="zero")
+    with pytest.raises(TypeError, match=r"instance_kwargs may hold only .*got d, foo"):
+        B.run_many(
+            B.LinUCB(), n_reps=1, T=T, K=K, d=D, instance_kwargs={"foo": 1, "d": 2}
+        )
+    with pytest.raises(TypeError, match="instance_kwargs must be a dict"):
+        B.run_many(
+            B.LinUCB(), n_reps=1, T=T, K=K, d=D, instance_kwargs=[("shared", True)]
+        )
 
 
 def test_lenient_regret_bad_inputs():
