@@ -113,6 +113,17 @@ ENTRIES: dict[str, Entry] = {
             ),
         ),
         Entry(
+            name="ot-maps",
+            module="mltheory.reproduce._ot_maps",
+            title="Optimal transport maps between infinite-dimensional spaces",
+            description=(
+                "closed forms of Gaussian OT maps, the polynomial rate and U-shape "
+                "in the truncation dimension of the Gaussian estimator, the "
+                "gamma-sieve semi-dual estimator on gamma-smooth non-Gaussian data, "
+                "and EMD/entropic baselines degrading with dimension"
+            ),
+        ),
+        Entry(
             name="sona",
             module="mltheory.reproduce._sona",
             title="SONA: naturalness, alignment and mismatch in one discriminator head",
