@@ -97,6 +97,15 @@ def _key(key: Any) -> Array:
     return numerics.as_key(key)
 
 
+def _best_arm(t: int, scores: np.ndarray) -> int:
+    """The first arm with the largest score; FloatingPointError if one is not finite."""
+    if not np.all(np.isfinite(scores)):
+        raise FloatingPointError(
+            f"the scores of round {t} are not finite: {np.asarray(scores).tolist()}."
+        )
+    return int(np.argmax(scores))
+
+
 # --------------------------------------------------------------------------- #
 # base class
 # --------------------------------------------------------------------------- #
@@ -429,11 +438,16 @@ class _ExploreThenCommit(_Policy):
         -------
         int
             The chosen arm.
+
+        Raises
+        ------
+        FloatingPointError
+            If a score of round ``t`` is not finite.
         """
         t, x = self._check_round(t, contexts)
         if t < self._T0:
             return int(self._arms[t])
-        return int(np.argmax(self.scores(t, x)))
+        return _best_arm(t, self.scores(t, x))
 
     def scores(self, t: int, contexts: ArrayLike) -> np.ndarray:
         r"""The fitted estimates :math:`\hat f_i(X_i(t))` (after the commit).
@@ -920,8 +934,13 @@ class LinUCB(_Policy):
         -------
         int
             The chosen arm.
+
+        Raises
+        ------
+        FloatingPointError
+            If a score of round ``t`` is not finite.
         """
-        return int(np.argmax(self.scores(t, contexts)))
+        return _best_arm(t, self.scores(t, contexts))
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
         """Add the observed reward to the pulled arm's regression.
@@ -1120,14 +1139,15 @@ class _SequentialKernel(_Policy):
         -------
         int
             The chosen arm.
+
+        Raises
+        ------
+        FloatingPointError
+            If a score of round ``t`` is not finite.
         """
         t, x = self._check_round(t, contexts)
         arm, out = self._rank(t, x, float(self._u[t]), int(self._rand_arms[t]))
-        if arm < 0:
-            raise FloatingPointError(
-                f"the scores of round {t} are not finite: {out.tolist()}."
-            )
-        return arm
+        return _best_arm(t, out) if arm < 0 else arm
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
         """Add the observed point to the pulled arm's posterior (O(n^2)).
