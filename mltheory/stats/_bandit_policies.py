@@ -975,6 +975,17 @@ def _kernel_diag(kernel: _Kernel, A: Array) -> Array:
     return jax.vmap(jax.vmap(lambda x: kernel(x[None, :])[0, 0]))(A)
 
 
+def _empty_posteriors(K: int, T: int) -> tuple[np.ndarray, ...]:
+    """Per-arm posterior storage of the numba engine for T rounds.
+
+    The packed Cholesky pool (grown by the engine when full), each arm's row
+    starts in it, its point count, ``L^{-1} y`` and the work vector ``z``.
+    """
+    pool = np.empty(max(16, T * T // (2 * K)))
+    rows = np.zeros((K, T), dtype=np.int64)
+    return pool, rows, np.zeros(K, dtype=np.int64), np.zeros((K, T)), np.zeros((K, T))
+
+
 class _SequentialKernel(_Policy):
     _mode = 0
 
@@ -1009,13 +1020,9 @@ class _SequentialKernel(_Policy):
         for r in range(R):
             ctx = jnp.swapaxes(contexts[r], 0, 1)  # (K, T, d)
             u, rand_arms = self._random(keys[r], T, K)
-            pool = np.empty(max(16, T * T // (2 * K)))
+            pool, rows, counts, w, z = _empty_posteriors(K, T)
             used = 0
-            rows = np.zeros((K, T), dtype=np.int64)
             hist = np.zeros((K, T), dtype=np.int64)
-            counts = np.zeros(K, dtype=np.int64)
-            w = np.zeros((K, T))
-            z = np.zeros((K, T))
             for t0 in range(0, T, B):
                 stop = min(t0 + B, T)
                 # pad the block to B rounds: one compiled shape per (B, T)
@@ -1037,13 +1044,9 @@ class _SequentialKernel(_Policy):
     # protocol (same numba helpers, kernel values computed per round)
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
         self._u, self._rand_arms = self._random(key, T, K)
-        self._pool = np.empty(max(16, T * T // (2 * K)))
+        self._pool, self._rows, self._counts, self._w, self._z = _empty_posteriors(K, T)
         self._used = 0
-        self._rows = np.zeros((K, T), dtype=np.int64)
         self._hist = np.zeros((K, T, d))
-        self._counts = np.zeros(K, dtype=np.int64)
-        self._w = np.zeros((K, T))
-        self._z = np.zeros((K, T))
         self._kxx = np.zeros(K)
         self._last_t = -1
 
