@@ -8,8 +8,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mltheory._src._validation import (
+    as_numpy,
     check_scalar,
     describe,
     is_traced,
@@ -66,6 +68,42 @@ def _check_grid(grid: Any) -> TimeGrid:
     if grid.t0 != 0.0:
         raise ValueError(f"grid must start at t0 = 0; got t0 = {grid.t0}.")
     return grid
+
+
+def _grid_steps(grid: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(ts, dts)`` of a TimeGrid from 0, or of increasing times from 0.
+
+    A non-uniform grid is a 1-D array of at least two finite times, the first
+    0, strictly increasing; ``dts`` are its K increments.
+    """
+    if isinstance(grid, TimeGrid):
+        grid = _check_grid(grid)
+        ts = np.linspace(0.0, grid.t_max, grid.n_steps + 1)
+        return ts, np.full(grid.n_steps, grid.dt)
+    if is_traced(grid):
+        raise TypeError(
+            "grid must be concrete (a TimeGrid or an array of times), not traced."
+        )
+    if isinstance(grid, str) or not hasattr(grid, "__len__"):
+        raise TypeError(
+            "grid must be a mltheory.numerics.TimeGrid or a 1-D array of "
+            f"increasing times starting at 0; got {describe(grid)}."
+        )
+    ts = as_numpy(grid, name="grid", ndim=1).astype(float)
+    if ts.shape[0] < 2:
+        raise ValueError(
+            f"grid as times must hold at least 2 times; got shape {ts.shape}."
+        )
+    if ts[0] != 0.0:
+        raise ValueError(f"grid as times must start at 0; got ts[0] = {ts[0]}.")
+    dts = np.diff(ts)
+    if not (dts > 0).all():
+        i = int(np.argmax(dts <= 0))
+        raise ValueError(
+            "grid as times must be strictly increasing; got ts[{0}] = {1} >= "
+            "ts[{2}] = {3}.".format(i, ts[i], i + 1, ts[i + 1])
+        )
+    return ts, dts
 
 
 # model -> dtypes it passed _check_callables in; weak, so that the cache keeps
