@@ -23,7 +23,7 @@ import jax
 
 from mltheory._src._repr import summary_html, summary_repr
 
-__all__ = ["pytree_dataclass", "static_field"]
+__all__ = ["DivergedMixin", "pytree_dataclass", "static_field"]
 
 T = TypeVar("T")
 
@@ -69,3 +69,28 @@ def pytree_dataclass(cls: Any = None, *, frozen: bool = True) -> Any:
     if cls is None:
         return wrap
     return wrap(cls)
+
+
+class DivergedMixin:
+    """Adds the ``diverged`` property to a result with a ``first_bad_step`` leaf.
+
+    Results of fixed-step integrators and simulators carry ``first_bad_step``
+    (int32, ``-1`` while every state is finite; one entry per member when the
+    result is batched over seeds or parameters); this mixin derives
+    ``diverged = first_bad_step >= 0`` from it, so the property works on
+    eager, jitted and vmapped results alike.
+    """
+
+    first_bad_step: Any
+
+    @property
+    def diverged(self) -> Any:
+        """Whether the run produced a non-finite state (bool, per member if batched).
+
+        Returns
+        -------
+        jax.Array of bool
+            ``first_bad_step >= 0``; a scalar, or one entry per member of a
+            batched result.
+        """
+        return jax.numpy.asarray(self.first_bad_step) >= 0

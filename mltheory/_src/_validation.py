@@ -25,6 +25,7 @@ __all__ = [
     "check_float_dtype",
     "check_in",
     "check_key",
+    "check_on_divergence",
     "check_scalar",
     "check_shape",
     "describe",
@@ -315,3 +316,14 @@ def check_float_dtype(dtype: Any, *, name: str, default: Any = None) -> Any:
             f"{name} must be a floating dtype such as jnp.float32; got dtype {dt}."
         )
     return jax.dtypes.canonicalize_dtype(dt)
+
+
+ON_DIVERGENCE_OPTIONS = ("raise", "warn", "flag")
+
+
+def check_on_divergence(value: Any, *, name: str = "on_divergence") -> str:
+    """Check a divergence policy option: ``"raise"``, ``"warn"`` or ``"flag"``.
+
+    See :func:`mltheory.numerics.handle_divergence` for what each one does.
+    """
+    return str(check_in(value, name=name, options=ON_DIVERGENCE_OPTIONS))

@@ -6,6 +6,8 @@ needs, written once, jitted and tested against independent references:
 * Gaussian expectations and Hermite series (probabilists' convention);
 * fixed-step ODE and SDE integrators on :func:`jax.lax.scan`, and a hand-off
   to SciPy's implicit solvers for stiff problems;
+* the one divergence policy of every fixed-step integrator and simulator
+  (``on_divergence="raise" | "warn" | "flag"``);
 * the polar factor (SVD and Newton–Schulz), PSD square roots and projections,
   rank-one Cholesky updates;
 * linear assignment, one problem or a batch;
@@ -19,6 +21,8 @@ Nothing in this module knows about a paper.
 
 from mltheory.numerics._assignment import *
 from mltheory.numerics._assignment import __all__ as _assignment_all
+from mltheory.numerics._divergence import *
+from mltheory.numerics._divergence import __all__ as _divergence_all
 from mltheory.numerics._gaussian import *
 from mltheory.numerics._gaussian import __all__ as _gaussian_all
 from mltheory.numerics._integrate import *
@@ -35,6 +39,7 @@ from mltheory.numerics._scan import __all__ as _scan_all
 __all__ = sorted(
     [
         *_assignment_all,
+        *_divergence_all,
         *_gaussian_all,
         *_integrate_all,
         *_kernels_all,

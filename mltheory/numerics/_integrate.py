@@ -19,6 +19,7 @@ Conventions (stated once, used by every function here):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import weakref
@@ -32,7 +33,7 @@ import scipy.integrate
 from jax import lax
 from jax.flatten_util import ravel_pytree
 
-from mltheory._src._pytree import pytree_dataclass, static_field
+from mltheory._src._pytree import DivergedMixin, pytree_dataclass, static_field
 from mltheory._src._typing import Array, ArrayLike, DTypeLike, KeyArray, PyTree
 from mltheory._src._validation import (
     as_array,
@@ -41,11 +42,17 @@ from mltheory._src._validation import (
     check_float_dtype,
     check_in,
     check_key,
+    check_on_divergence,
     check_scalar,
     describe,
     is_traced,
 )
 from mltheory.exceptions import DivergenceError
+from mltheory.numerics._divergence import (
+    OnDivergence,
+    handle_divergence,
+    update_first_bad_step,
+)
 
 __all__ = [
     "TimeGrid",
@@ -182,10 +189,10 @@ class TimeGrid:
 
 
 @pytree_dataclass
-class Trajectory:
-    """Recorded solution of an ODE or SDE: times and (observed) states.
+class Trajectory(DivergedMixin):
+    """Recorded solution of an ODE or SDE: times, (observed) states, divergence.
 
-    A frozen dataclass registered as a JAX pytree (both fields are leaves), so
+    A frozen dataclass registered as a JAX pytree (all fields are leaves), so
     a trajectory can be returned from :func:`jax.jit` and stacked by
     :func:`jax.vmap`.
 
@@ -196,10 +203,16 @@ class Trajectory:
     ys : pytree
         The recorded states (or observations ``observe(t, y)``), each leaf with
         leading axis ``n_records``; ``ys`` at index 0 is the initial state.
+    first_bad_step : int or jax.Array of int32, default=-1
+        The first step whose state (or recorded observation) was non-finite,
+        ``-1`` if none (one entry per member when vmapped). The ``diverged``
+        property is ``first_bad_step >= 0``. See
+        :func:`handle_divergence`.
 
     See Also
     --------
     solve_ode, solve_sde, solve_ode_stiff : Solvers returning a trajectory.
+    handle_divergence : What the solvers do when ``first_bad_step >= 0``.
 
     Examples
     --------
@@ -208,10 +221,15 @@ class Trajectory:
     >>> leaves, treedef = jax.tree_util.tree_flatten(traj)
     >>> jax.tree_util.tree_unflatten(treedef, leaves).ys.shape
     (3, 2)
+    >>> bool(traj.diverged)
+    False
     """
 
     ts: Array
     ys: PyTree
+    first_bad_step: ArrayLike = dataclasses.field(
+        default_factory=lambda: np.asarray(-1, np.int32)
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -405,31 +423,42 @@ def _record_loop(
     blocks = jax.tree_util.tree_map(
         lambda x: x.reshape((n_rec, r, *x.shape[1:])), step_inputs
     )
+    Carry = tuple[PyTree, Array]
 
-    def inner(y: PyTree, xs: tuple[Array, Any]) -> tuple[PyTree, None]:
+    def inner(carry: Carry, xs: tuple[Array, Any]) -> tuple[Carry, None]:
+        y, bad = carry
         n, inp = xs
-        return _cast_like(step(n, y, inp), y), None
+        y = _cast_like(step(n, y, inp), y)
+        # the state after step n is the state at step n + 1 (module convention)
+        return (y, update_first_bad_step(bad, n + 1, y)), None
 
-    def chunk(y: PyTree, ns: Array) -> tuple[PyTree, None]:
+    def chunk(carry: Carry, ns: Array) -> tuple[Carry, None]:
         assert draw is not None
-        y, _ = lax.scan(inner, y, (ns, draw(ns)))
-        return y, None
+        carry, _ = lax.scan(inner, carry, (ns, draw(ns)))
+        return carry, None
 
-    def outer(y: PyTree, xs: tuple[Array, Any]) -> tuple[PyTree, PyTree]:
+    def outer(carry: Carry, xs: tuple[Array, Any]) -> tuple[Carry, PyTree]:
         ns, inps = xs
         if draw is None:
-            y, _ = lax.scan(inner, y, (ns, inps))
+            carry, _ = lax.scan(inner, carry, (ns, inps))
         else:
-            y, _ = lax.scan(chunk, y, ns.reshape(r // draw_chunk, draw_chunk))
-        return y, obs(_time(grid, ns[-1] + 1, dtype), y)
+            carry, _ = lax.scan(chunk, carry, ns.reshape(r // draw_chunk, draw_chunk))
+        y, bad = carry
+        rec = obs(_time(grid, ns[-1] + 1, dtype), y)
+        if observe is not None:  # a non-finite observation of a finite state
+            bad = update_first_bad_step(bad, ns[-1] + 1, rec)
+        return (y, bad), rec
 
-    _, ys_rest = lax.scan(outer, y0, (steps, blocks))
     first = obs(_time(grid, jnp.asarray(0), dtype), y0)
+    bad0 = jnp.asarray(-1, jnp.int32)
+    if observe is not None:
+        bad0 = update_first_bad_step(bad0, 0, first)
+    (_, first_bad), ys_rest = lax.scan(outer, (y0, bad0), (steps, blocks))
     ys = jax.tree_util.tree_map(
         lambda a, b: jnp.concatenate([jnp.asarray(a)[None], b]), first, ys_rest
     )
     ts = grid.record_times(r).astype(dtype)
-    return Trajectory(ts=ts, ys=ys)
+    return Trajectory(ts=ts, ys=ys, first_bad_step=first_bad)
 
 
 def _axpy(a: Any, x: PyTree, y: PyTree) -> PyTree:
@@ -511,6 +540,7 @@ def solve_ode(
     args: Any = None,
     record_every: int = 1,
     observe: Callable[[Array, PyTree], PyTree] | None = None,
+    on_divergence: OnDivergence = "raise",
 ) -> Trajectory:
     r"""Integrate an ODE ``y' = f(t, y, args)`` with a fixed-step explicit method.
 
@@ -543,13 +573,23 @@ def solve_ode(
         ``observe(t, y) -> pytree``; when given, the trajectory records
         ``observe(t, y)`` instead of ``y`` (for example a loss or an overlap),
         so only the observations are kept in memory.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        What to do if a state (or a recorded observation) becomes NaN or inf:
+        raise :class:`~mltheory.exceptions.DivergenceError` naming the first
+        bad step and its time; warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the records
+        before it; or return the trajectory as is, with
+        ``first_bad_step`` set. Under :func:`jax.jit`/:func:`jax.vmap` nothing
+        can be raised: read ``result.diverged``. See
+        :func:`handle_divergence`.
 
     Returns
     -------
     Trajectory
         ``ts`` of shape ``(n_steps // record_every + 1,)`` and ``ys`` with that
-        leading axis; ``ys[0]`` is ``y0`` (or ``observe(t0, y0)``). Arrays keep
-        the floating dtype of ``y0``.
+        leading axis (fewer records after ``on_divergence="warn"``); ``ys[0]``
+        is ``y0`` (or ``observe(t0, y0)``). Arrays keep the floating dtype of
+        ``y0``. ``first_bad_step`` is ``-1`` unless the run diverged.
 
     Raises
     ------
@@ -558,8 +598,16 @@ def solve_ode(
         :class:`TimeGrid`, or a leaf of ``y0`` or ``args`` is not numeric.
     ValueError
         If ``y0`` holds NaN/inf, ``method`` is unknown, ``record_every`` is
-        < 1 or does not divide ``n_steps``, or ``vector_field`` does not
-        return a pytree shaped like ``y0``.
+        < 1 or does not divide ``n_steps``, ``vector_field`` does not
+        return a pytree shaped like ``y0``, or ``on_divergence`` is unknown.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the solution became non-finite
+        (blow-up, a step beyond the stability region, NaN from the field).
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the solution became non-finite.
 
     See Also
     --------
@@ -607,6 +655,7 @@ def solve_ode(
     check_callable(vector_field, name="vector_field")
     grid = _check_grid(grid)
     check_in(method, name="method", options=_ODE_METHODS)
+    check_on_divergence(on_divergence)
     r = _check_record_every(record_every, grid)
     if observe is not None:
         check_callable(observe, name="observe")
@@ -616,7 +665,7 @@ def solve_ode(
     _check_output_like_state(
         vector_field, (t_abs, y0, args), y0, what="vector_field(t, y, args)"
     )
-    return _solve_ode_jit(
+    traj = _solve_ode_jit(
         y0,
         args,
         vector_field=vector_field,
@@ -624,6 +673,22 @@ def solve_ode(
         method=method,
         record_every=r,
         observe=observe,
+    )
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what="solve_ode",
+        cause=(
+            f"the step dt = {grid.dt:.4g} is beyond the stability region of "
+            f"method {method!r} (use more steps, or solve_ode_stiff for a stiff "
+            "problem), or the solution blows up in finite time, or "
+            "vector_field returned NaN/inf"
+        ),
+        record_every=r,
+        dt=grid.dt,
+        t0=grid.t0,
+        n_steps=grid.n_steps,
+        stacklevel=3,
     )
 
 
@@ -864,6 +929,7 @@ def solve_sde(
     args: Any = None,
     record_every: int = 1,
     observe: Callable[[Array, PyTree], PyTree] | None = None,
+    on_divergence: OnDivergence = "raise",
 ) -> Trajectory:
     r"""Integrate an Itô SDE ``dy = f(t, y) dt + g(t, y) dW`` with a fixed step.
 
@@ -917,12 +983,21 @@ def solve_sde(
         Does not change the increments.
     observe : callable, optional
         ``observe(t, y) -> pytree`` recorded instead of ``y``.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        What to do if a state (or a recorded observation) becomes NaN or inf:
+        raise :class:`~mltheory.exceptions.DivergenceError`, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before the first bad step, or return the trajectory as is
+        with ``first_bad_step`` set. Under :func:`jax.jit`/:func:`jax.vmap`
+        read ``result.diverged`` instead. See :func:`handle_divergence`.
 
     Returns
     -------
     Trajectory
         ``ts`` of shape ``(n_steps // record_every + 1,)`` and ``ys`` (states
-        or observations) with that leading axis, in the dtype of ``y0``.
+        or observations) with that leading axis (fewer records after
+        ``on_divergence="warn"``), in the dtype of ``y0``; ``first_bad_step``
+        is ``-1`` unless the run diverged.
 
     Raises
     ------
@@ -936,7 +1011,15 @@ def solve_sde(
         pytree state, ``method`` is unknown, ``linear_part`` is missing, has
         the wrong shape, makes :math:`I - \Delta t A` singular or is given
         with another method, ``record_every`` is invalid, an input holds
-        NaN/inf, or ``drift``/``diffusion`` do not return pytrees like ``y0``.
+        NaN/inf, ``drift``/``diffusion`` do not return pytrees like ``y0``,
+        or ``on_divergence`` is unknown.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if a path became non-finite.
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if a path became non-finite.
 
     See Also
     --------
@@ -996,6 +1079,7 @@ def solve_sde(
     check_callable(diffusion, name="diffusion")
     grid = _check_grid(grid)
     check_in(method, name="method", options=_SDE_METHODS)
+    check_on_divergence(on_divergence)
     r = _check_record_every(record_every, grid)
     if observe is not None:
         check_callable(observe, name="observe")
@@ -1051,7 +1135,7 @@ def solve_sde(
     _check_output_like_state(
         diffusion, (t_abs, y0, args, dw_abs), y0, what="diffusion(t, y, args, dw)"
     )
-    return _solve_sde_jit(
+    traj = _solve_sde_jit(
         y0,
         key,
         increments,
@@ -1065,6 +1149,23 @@ def solve_sde(
         linear_kind=linear_kind,
         record_every=r,
         observe=observe,
+    )
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what="solve_sde",
+        cause=(
+            f"the step dt = {grid.dt:.4g} is too large for method {method!r} "
+            "(explicit schemes explode beyond their stability region; use more "
+            "steps, or drift_implicit_em for a stiff linear drift), or the "
+            "drift grows superlinearly (e.g. y**3), which makes explicit "
+            "schemes blow up, or drift/diffusion returned NaN/inf"
+        ),
+        record_every=r,
+        dt=grid.dt,
+        t0=grid.t0,
+        n_steps=grid.n_steps,
+        stacklevel=3,
     )
 
 

@@ -124,7 +124,7 @@ def test_record_times_rejects_bad_record_every(record_every, match):
 def test_trajectory_is_a_pytree_that_round_trips_through_jit():
     traj = Trajectory(ts=jnp.linspace(0.0, 1.0, 3), ys={"a": jnp.ones((3, 2))})
     leaves, treedef = jax.tree_util.tree_flatten(traj)
-    assert len(leaves) == 2
+    assert len(leaves) == 3  # ts, ys["a"] and first_bad_step
     back = jax.tree_util.tree_unflatten(treedef, leaves)
     assert isinstance(back, Trajectory)
     doubled = jax.jit(lambda tr: jax.tree_util.tree_map(lambda x: 2 * x, tr))(traj)
