@@ -167,12 +167,35 @@ def _trace_callables(model: SGFModel, dtype: Any) -> None:
             f"sample_theta0(key, n) must return shape (n, k) = (3, {k}); got "
             f"shape {tuple(init.shape)}."
         )
+    if model.linear_noise_std is not None:
+        _check_linear_loss(model, dtype)
     if model.reg_grad is not None:
         h = jax.eval_shape(model.reg_grad, t, r)
         if tuple(h.shape) != (k,):
             raise ValueError(
                 f"reg_grad(t, theta_row) must return shape ({k},); got shape "
                 f"{tuple(h.shape)}."
+            )
+
+
+def _check_linear_loss(model: SGFModel, dtype: Any) -> None:
+    """The loss must be 0.5 (r - r* - sigma eps)^2 when linear_noise_std is set."""
+    sigma = float(model.linear_noise_std)  # type: ignore[arg-type]
+    points = np.asarray(
+        [[0.3, -1.2, 0.7], [-2.0, 0.5, -1.5], [1.1, 1.1, 0.0]], dtype=float
+    )
+    for r, rs, e in points:
+        got = float(
+            model.loss(
+                jnp.full((1,), r, dtype), jnp.full((1,), rs, dtype), jnp.asarray(e, dtype)
+            )
+        )
+        want = 0.5 * (r - rs - sigma * e) ** 2
+        if not abs(got - want) <= 1e-9 * max(1.0, abs(want)):
+            raise ValueError(
+                "linear_noise_std declares the loss 0.5 * (r - r_star - "
+                f"{sigma} * eps)^2, but loss({r}, {rs}, {e}) = {got:.6g} (expected "
+                f"{want:.6g}); leave linear_noise_std unset for other losses."
             )
 
 

@@ -16,7 +16,13 @@ import numpy as np
 
 from mltheory._src._pytree import pytree_dataclass
 from mltheory._src._typing import Array, KeyArray
-from mltheory._src._validation import check_in, check_key, check_scalar, is_traced
+from mltheory._src._validation import (
+    check_in,
+    check_key,
+    check_on_divergence,
+    check_scalar,
+    is_traced,
+)
 from mltheory.dynamics._dmft_checks import _check_delta, _check_tau, _grid_steps
 from mltheory.dynamics._dmft_dln import (
     DLNModel,
@@ -346,7 +352,7 @@ def simulate_dln(
     d = check_scalar(d, name="d", kind=int, lower=1)
     n_seeds = check_scalar(n_seeds, name="n_seeds", kind=int, lower=1)
     record_every = check_scalar(record_every, name="record_every", kind=int, lower=1)
-    check_in(on_divergence, name="on_divergence", options=("raise", "warn", "flag"))
+    check_on_divergence(on_divergence)
     n_steps = dts.shape[0]
     if n_steps % record_every != 0:
         raise ValueError(

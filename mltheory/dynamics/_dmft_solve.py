@@ -25,9 +25,9 @@ from mltheory.dynamics import _dmft_solver
 from mltheory.dynamics._dmft_checks import (
     _check_callables,
     _check_delta,
-    _check_grid,
     _check_model,
     _check_tau,
+    _grid_steps,
     _warn_stability,
 )
 from mltheory.dynamics._dmft_types import (
@@ -127,7 +127,7 @@ def _result(
     model: SGFModel,
     out: dict[str, Array],
     *,
-    grid: TimeGrid,
+    ts: np.ndarray,
     delta: Any,
     tau: Any,
     residuals: Array,
@@ -138,7 +138,7 @@ def _result(
     test, test_se = _test_loss_and_se(model, out)
     dtype = out["C"].dtype
     return DMFTResult(
-        ts=grid.ts.astype(dtype),
+        ts=jnp.asarray(ts, dtype),
         C_theta=out["C"],
         m=out["m"],
         rho=out["rho"],
@@ -311,40 +311,49 @@ def solve_dmft(
     model = _check_model(model)
     delta = _check_delta(delta)
     tau = _check_tau(tau)
-    grid = _check_grid(grid)
+    grid_steps = _grid_steps(grid)
     key = check_key(key)
     config = DMFTConfig() if config is None else config
     if not isinstance(config, DMFTConfig):
         raise TypeError(f"config must be a DMFTConfig; got {describe(config)}.")
     _check_callables(model)
     _warn_stability(model, tau)
-    return _solve(model, delta, tau, grid, key, config, independent=False)
+    return _solve(model, delta, tau, grid_steps, key, config, independent=False)
 
 
 def _solve(
     model: SGFModel,
     delta: Any,
     tau: Any,
-    grid: TimeGrid,
+    grid: tuple[np.ndarray, np.ndarray] | TimeGrid,
     key: KeyArray,
     config: DMFTConfig,
     *,
     independent: bool,
 ) -> DMFTResult:
+    ts, dts = _grid_steps(grid) if isinstance(grid, TimeGrid) else grid
+    # The priors are drawn here, outside the compiled solver, which sees only
+    # the model's dynamics (core_model): one compilation for every model with
+    # the same dynamics, and for every grid with the same number of steps.
+    theta_star, state0 = _dmft_solver.draw_priors(model, key, config.n_samples)
+    core = _core(model)
+    dtype = theta_star.dtype
+    inputs = (theta_star, state0, jnp.asarray(dts, dtype))
     static = dict(
-        model=model,
-        n_steps=grid.n_steps,
-        dt=grid.dt,
+        model=core,
+        n_steps=dts.shape[0],
         n_samples=config.n_samples,
         independent=independent,
     )
-    blocks = _time_blocks(config, n_steps=grid.n_steps, k=model.k)
+    blocks = _time_blocks(config, n_steps=dts.shape[0], k=model.k)
     if config.method == "causal":
-        out = _dmft_solver.solve_causal(key, delta, tau, n_blocks=blocks, **static)
+        out = _dmft_solver.solve_causal(
+            key, delta, tau, *inputs, n_blocks=blocks, **static
+        )
         res = _result(
-            model,
+            core,
             out,
-            grid=grid,
+            ts=ts,
             delta=delta,
             tau=tau,
             residuals=jnp.zeros(0),
@@ -354,7 +363,22 @@ def _solve(
         )
         _raise_if_diverged(res, bad_index=out["bad"], psd_bad=out["psd_bad"])
         return res
-    return _solve_fixed_point(model, delta, tau, grid, key, config, static, blocks)
+    return _solve_fixed_point(
+        core, delta, tau, ts, key, config, static, blocks, inputs, model
+    )
+
+
+def _core(model: SGFModel) -> SGFModel:
+    """The model's dynamics, cached per model (hash-equal for equal dynamics)."""
+    try:
+        return _core_cached(model)
+    except TypeError:  # an unhashable field
+        return _dmft_solver.core_model(model)  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=256)
+def _core_cached(model: SGFModel) -> SGFModel:
+    return _dmft_solver.core_model(model)  # type: ignore[no-any-return]
 
 
 # Below this size a solve is shorter than the extra compilation of blocks.
@@ -372,11 +396,13 @@ def _solve_fixed_point(
     model: SGFModel,
     delta: Any,
     tau: Any,
-    grid: TimeGrid,
+    ts: np.ndarray,
     key: KeyArray,
     config: DMFTConfig,
     static: dict[str, Any],
     blocks: int,
+    inputs: tuple[Array, Array, Array],
+    full_model: SGFModel,
 ) -> DMFTResult:
     if is_traced(delta) or is_traced(tau):
         raise TypeError(
@@ -386,8 +412,15 @@ def _solve_fixed_point(
     # Warm start: the causal pass with an independent key (any start works;
     # a degenerate one such as frozen zero parameters makes the first
     # regressions ill-posed). The iteration then uses `key` throughout.
+    start_key = jax.random.fold_in(key, 1)
     start = _dmft_solver.solve_causal(
-        jax.random.fold_in(key, 1), delta, tau, n_blocks=blocks, **static
+        start_key,
+        delta,
+        tau,
+        *_dmft_solver.draw_priors(full_model, start_key, config.n_samples),
+        inputs[2],
+        n_blocks=blocks,
+        **static,
     )
     sigma = _dmft_solver.flat_sigma(start["C"], start["m"], start["rho"])
     R = start["R"]
@@ -396,12 +429,14 @@ def _solve_fixed_point(
     converged = False
     out: dict[str, Array] = {}
     for it in range(1, config.max_iter + 1):
-        out = _dmft_solver.fixed_point_map(key, delta, tau, sigma, R, **static)
+        out = _dmft_solver.fixed_point_map(
+            key, delta, tau, sigma, R, *inputs, **static
+        )
         if not bool(out["finite"]):
             res = _result(
                 model,
                 out,
-                grid=grid,
+                ts=ts,
                 delta=delta,
                 tau=tau,
                 residuals=jnp.asarray(residuals),
@@ -426,7 +461,7 @@ def _solve_fixed_point(
     res = _result(
         model,
         out,
-        grid=grid,
+        ts=ts,
         delta=delta,
         tau=tau,
         residuals=jnp.asarray(residuals),

@@ -1,11 +1,13 @@
 """Monte Carlo DMFT solvers for SGF (private; the public front end is ``dmft.py``).
 
-Discrete DMFT of the Euler–Maruyama SGF recursion at step ``dt`` (spec §3.3):
+Discrete DMFT of the Euler–Maruyama SGF recursion with steps ``dt_k`` (spec
+§3.3; a uniform grid has ``dt_k = dt``, a non-uniform one any positive steps):
 
 * sample side, per sample: ``r_k = w_k - sum_{j<k} R[k,j] dZ_j`` with
-  ``dZ_j = (dt/delta) ell_j - sqrt(tau/delta) ell_j dB_j``;
-* parameter side, per row: ``theta_{k+1} = step(theta_k) - dt G[k] theta*
-  - dt sum_{j<=k} D[k,j] theta_j - dU_k`` with ``dU ~ N(0, M)``;
+  ``dZ_j = (dt_j/delta) ell_j - sqrt(tau/delta) ell_j dB_j``,
+  ``dB_j ~ N(0, dt_j)``;
+* parameter side, per row: ``theta_{k+1} = step(theta_k) - dt_k G[k] theta*
+  - dt_k sum_{j<=k} D[k,j] theta_j - dU_k`` with ``dU ~ N(0, M)``;
 * kernels: ``D[k,j] = E[d ell_k / d w_j]``, ``G[k] = E[d ell_k / d w*]``
   (Gaussian integration by parts, as an empirical regression of ``ell_k`` on
   the Gaussian inputs), ``M[k,m] = delta E[dZ_k dZ_m]``, ``R[k,j] = d theta_k /
@@ -19,6 +21,15 @@ Carlo error in ill-conditioned directions (smooth paths make the Gram nearly
 singular) is not amplified. Propagating the exact linear response from a noisy
 ``D`` instead amplifies it without bound.
 
+The step sizes are traced (one compilation serves every grid with the same
+number of steps), and the teacher rows and initial states are drawn by the
+caller (:func:`draw_priors`) and passed in, so the compiled solvers depend on a
+model only through its dynamics (:func:`core_model`): models that differ only
+in their priors (an initial scale, a teacher law) share one compilation.
+A model with ``linear_noise_std`` set (square loss, linear teacher) has its
+sample side computed in closed form (:mod:`._dmft_sample_linear`) by the
+causal solver; only its parameter side is sampled.
+
 Arrays are time-major with ``k``-blocks: ``D`` has shape (K+1, K+1, k, k).
 Gaussian fields are sampled through Cholesky factors that are built one row at
 a time by :func:`_extend_cholesky` in both solvers, so that the fixed-point
@@ -30,6 +41,7 @@ dU_K)`` of size ``Q = (K+1) k``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +52,12 @@ from jax import lax
 from jax.scipy.linalg import solve_triangular
 
 from mltheory._src._typing import Array, KeyArray
+from mltheory.dynamics._dmft_sample_linear import (
+    linear_sample_init,
+    linear_sample_row,
+    linear_sample_side,
+)
+from mltheory.dynamics._dmft_types import SGFModel
 
 __all__: list[str] = []
 
@@ -127,7 +145,7 @@ def ell_function(model: Any) -> Callable[..., Array]:
     return lambda t, r, rs, eps: grad(r, rs, eps)
 
 
-def _param_step(model: Any, t: Array, state: Array, force: Array, dt: float) -> Array:
+def _param_step(model: Any, t: Array, state: Array, force: Array, dt: Any) -> Array:
     """One parameter-side step of every row: ``force`` is the data force times dt."""
     if model.state_step is not None:
         return jax.vmap(lambda s, f: model.state_step(t, s, f, dt))(state, force)
@@ -148,18 +166,76 @@ def _exact_response(model: Any) -> bool:
     return model.state_step is None and model.reg_grad is None
 
 
-class Draws:
-    """The common random numbers of one solve (same key, same draws)."""
+def _drawn_by_caller(key: KeyArray, n: int) -> Array:
+    """Placeholder sampler of :func:`core_model`: the priors are drawn outside."""
+    raise RuntimeError("the DMFT solver draws the priors before compiling")
 
-    def __init__(self, model: Any, key: KeyArray, n: int, n_steps: int, dt: float):
+
+def core_model(model: Any) -> Any:
+    """The part of ``model`` the compiled solvers depend on (its dynamics).
+
+    The priors are replaced by a placeholder (they are drawn by
+    :func:`draw_priors` and passed in) and the name is dropped; fields of a
+    subclass are left out. Equal dynamics give equal (hash-equal) keys, hence
+    one compilation.
+    """
+    fields = {f.name: getattr(model, f.name) for f in dataclasses.fields(SGFModel)}
+    fields.update(
+        sample_theta_star=_drawn_by_caller, sample_theta0=_drawn_by_caller, name=""
+    )
+    return SGFModel(**fields)
+
+
+def draw_priors(model: Any, key: KeyArray, n: int) -> tuple[Array, Array]:
+    """Teacher rows and initial states of a solve (the first two of 6 subkeys)."""
+    keys = jax.random.split(key, 6)
+    theta_star = jnp.asarray(model.sample_theta_star(keys[0], n))
+    state0 = jnp.asarray(model.sample_theta0(keys[1], n))
+    dtype = jnp.result_type(theta_star.dtype, float)
+    return theta_star.astype(dtype), state0.astype(dtype)
+
+
+def step_sizes(dts: Array) -> tuple[Array, Array]:
+    """(times, steps) of K+1 solver steps from K grid steps (the last repeated).
+
+    The solver computes one state past the grid (discarded), with the last
+    step size.
+    """
+    ext = jnp.concatenate([dts, dts[-1:]])
+    ts = jnp.concatenate([jnp.zeros(1, dts.dtype), jnp.cumsum(dts)])
+    return ts, ext
+
+
+class Draws:
+    """The common random numbers of one solve (same key, same draws).
+
+    ``sample_side=False`` (closed-form sample side) draws only what the
+    parameter side needs.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        key: KeyArray,
+        n: int,
+        n_steps: int,
+        dts: Array,
+        theta_star: Array,
+        state0: Array,
+        *,
+        sample_side: bool = True,
+    ):
         k, ks = model.k, model.k_star
         keys = jax.random.split(key, 6)
-        self.theta_star = jnp.asarray(model.sample_theta_star(keys[0], n))
-        self.state0 = jnp.asarray(model.sample_theta0(keys[1], n))
-        self.eps = jax.random.normal(keys[2], (n,), self.theta_star.dtype)
+        self.theta_star = theta_star
+        self.state0 = state0
         dtype = self.theta_star.dtype
-        self.xi = jax.random.normal(keys[3], (n, ks + (n_steps + 1) * k), dtype)
-        self.dB = jax.random.normal(keys[4], (n_steps + 1, n), dtype) * jnp.sqrt(dt)
+        if sample_side:
+            self.eps = jax.random.normal(keys[2], (n,), dtype)
+            self.xi = jax.random.normal(keys[3], (n, ks + (n_steps + 1) * k), dtype)
+            self.dB = jax.random.normal(keys[4], (n_steps + 1, n), dtype) * jnp.sqrt(
+                dts
+            ).astype(dtype)[:, None]
         self.zeta = jax.random.normal(keys[5], (n, (n_steps + 1) * k), dtype)
 
 
@@ -179,7 +255,7 @@ def _sample_side_step(
     eps: Array,
     dB_k: Array,
     *,
-    dt: float,
+    dt: Any,
     delta: Array,
     tau: Array,
 ) -> tuple[Array, Array, Array, Array]:
@@ -248,7 +324,8 @@ def _m_row(
     *,
     delta: Array,
     tau: Array,
-    dt: float,
+    dt: Any,
+    dts_hist: Array,
     k_idx: Any,
     independent: Any,
 ) -> Array:
@@ -265,9 +342,11 @@ def _m_row(
     def split() -> Array:
         # The wrong variant (negative control): the quenched field and the SGD
         # noise drawn as two independent pieces, dropping their correlation.
-        scale = delta * (dt / delta) ** 2
-        quenched = scale * _cross_row(ell_k, ell_hist) / n
-        white = (scale + tau * dt) * (ell_k.T @ ell_k) / n
+        # delta E[(dt_k/delta) ell_k (dt_j/delta) ell_j]; the white part adds
+        # tau dt_k E[ell_k^2] on the diagonal.
+        scale = dt / delta
+        quenched = scale * dts_hist[:, None, None] * _cross_row(ell_k, ell_hist) / n
+        white = (delta * scale**2 + tau * dt) * (ell_k.T @ ell_k) / n
         return quenched + onehot * white[None]
 
     # A traced switch (lax.cond runs one branch): the negative control shares
@@ -298,8 +377,8 @@ def _next_gram_row(
     bz: Array,
     LM: Array,
     *,
-    dt: float,
-    a: float,
+    dt: Any,
+    a: Any,
 ) -> dict[str, Array]:
     """Gram row of theta_{k+1} with theta_0..theta_k, by linearity (no pass).
 
@@ -347,23 +426,27 @@ def _complete_bz(
 
 @functools.partial(
     jax.jit,
-    static_argnames=("model", "n_steps", "dt", "n_samples", "n_blocks"),
+    static_argnames=("model", "n_steps", "n_samples", "n_blocks"),
 )
 def solve_causal(
     key: KeyArray,
     delta: Array,
     tau: Array,
+    theta_star: Array,
+    state0: Array,
+    dts: Array,
     *,
     model: Any,
     n_steps: int,
-    dt: float,
     n_samples: int,
     independent: Any = False,
     n_blocks: int = 1,
 ) -> dict[str, Array]:
     """March the DMFT forward in time in one pass (spec §3.4 b).
 
-    ``independent`` (traced) selects the negative-control noise kernel.
+    ``theta_star`` (N, k*) and ``state0`` (N, s) come from :func:`draw_priors`,
+    ``dts`` (K,) are the grid's steps. ``independent`` (traced) selects the
+    negative-control noise kernel (Monte Carlo sample side only).
     The time loop runs in ``n_blocks`` blocks (:func:`time_blocks`); a block
     ending at time ``J`` holds histories of ``J`` times and reads only the
     first ``ks + J k`` columns of the Gaussian inputs. Every contraction of
@@ -373,26 +456,37 @@ def solve_causal(
     K, N = n_steps, n_samples
     k, ks = model.k, model.k_star
     P, Q = ks + (K + 1) * k, (K + 1) * k
+    linear = model.linear_noise_std is not None
     ell = ell_function(model)
-    draws = Draws(model, key, N, K, dt)
-    dtype = draws.xi.dtype
+    dtype = theta_star.dtype
+    ts, dts_ext = step_sizes(jnp.asarray(dts, dtype))
+    draws = Draws(
+        model, key, N, K, dts_ext, theta_star, state0, sample_side=not linear
+    )
     delta = jnp.asarray(delta, dtype)
     tau = jnp.asarray(tau, dtype)
     independent = jnp.asarray(independent, bool)
-    theta_star = draws.theta_star
-    gram_xi = _gram_cholesky(draws.xi)
     gram_zeta = _gram_cholesky(draws.zeta)
-
-    # Teacher rows of the sample-side Cholesky factor.
-    L = jnp.eye(P, dtype=dtype)
     cov_star = theta_star.T @ theta_star / N
     bad = jnp.asarray(False)
-    for a in range(ks):
-        L, cv = _extend_cholesky(
-            L, a, jnp.zeros(P, dtype).at[:ks].set(cov_star[a]), cov_star[a, a]
-        )
-        bad = bad | _psd_violation(cv, cov_star[a, a])
-    w_star = draws.xi[:, :ks] @ L[:ks, :ks].T
+    if linear:
+        sigma = jnp.asarray(model.linear_noise_std, dtype)
+        c_vec = dts_ext / delta
+        b_noise = jnp.sqrt(tau / delta)
+        bdt = b_noise * dts_ext
+        L = jnp.zeros((0, 0), dtype)
+        gram_xi = L
+        w_star = theta_star[:, :0]
+    else:
+        gram_xi = _gram_cholesky(draws.xi)
+        # Teacher rows of the sample-side Cholesky factor.
+        L = jnp.eye(P, dtype=dtype)
+        for a in range(ks):
+            L, cv = _extend_cholesky(
+                L, a, jnp.zeros(P, dtype).at[:ks].set(cov_star[a]), cov_star[a, a]
+            )
+            bad = bad | _psd_violation(cv, cov_star[a, a])
+        w_star = draws.xi[:, :ks] @ L[:ks, :ks].T
 
     # A linear parameter side (no state_step, readout or reg_grad) makes
     # theta_{k+1} a known linear combination of theta_k, theta*, the history
@@ -400,70 +494,95 @@ def solve_causal(
     # rows, overlaps and theta_j^T zeta (already computed for the response):
     # one pass over the O(J N) history a step fewer. Exact up to rounding.
     gram_recursion = _exact_response(model) and model.readout is None
-    decay = 1.0 - dt * model.ridge
 
     def block_step(J: int) -> Callable[..., tuple[dict[str, Array], Array]]:
         """The step for times ``kk < J``, on histories of ``J`` times."""
         P_J, Q_J = ks + J * k, J * k
-        xi_J, zeta_J = draws.xi[:, :P_J], draws.zeta[:, :Q_J]
+        zeta_J = draws.zeta[:, :Q_J]
+        xi_J = None if linear else draws.xi[:, :P_J]
         live = jnp.arange(J)
 
         def step(c: dict[str, Array], kk: Array) -> tuple[dict[str, Array], Array]:
-            t = kk.astype(dtype) * dt
+            t = ts[kk]
+            dt = dts_ext[kk]
             theta_k = c["theta_k"]
             prev = jnp.maximum(kk - 1, 0)  # at kk = 0 this writes zeros over zeros
             theta_hist = _put_rows(c["theta_hist"], kk, theta_k)
-            dz_hist = _put_rows(c["dz_hist"], prev, c["dz_prev"])
-            ell_hist = _put_rows(c["ell_hist"], prev, c["ell_prev"])
-            # 1. Extend the sample-side factor by the k rows of w_k.
+            new: dict[str, Array] = {}
+            # 1. Second moments of theta_k with the history and the teacher.
             if gram_recursion:
-                rows = _flat_row(c["mst"][kk], c["Ctt"][kk])
+                C_row, m_k = c["Ctt"][kk], c["mst"][kk]
             else:
                 cov_time = _cross_row(theta_k, theta_hist) / N
                 cov_time = jnp.where((live <= kk)[:, None, None], cov_time, 0.0)
-                rows = _flat_row(theta_k.T @ theta_star / N, _pad_rows(cov_time, K + 1))
-            L = c["L"]
+                C_row, m_k = _pad_rows(cov_time, K + 1), theta_k.T @ theta_star / N
             psd_bad = jnp.asarray(False)
-            for a in range(k):
-                idx = ks + kk * k + a
-                L, cv = _extend_cholesky(L, idx, rows[a], rows[a, idx])
-                psd_bad = psd_bad | _psd_violation(cv, rows[a, idx])
-            w_rows = lax.dynamic_slice(L, (ks + kk * k, 0), (k, P_J))
-            w_k = xi_J @ w_rows.T
-            # 2. Sample side at time k.
-            _, ell_k, dz_k, losses = _sample_side_step(
-                model,
-                ell,
-                t,
-                w_k,
-                c["R"][kk, :J],
-                dz_hist,
-                w_star,
-                draws.eps,
-                draws.dB[kk],
-                dt=dt,
-                delta=delta,
-                tau=tau,
-            )
-            # 3. D[k, :k], G[k] by Gaussian integration by parts (regression).
-            b = jnp.pad(ell_k.T @ xi_J / N, ((0, 0), (0, P - P_J)))
-            end = ks + (kk + 1) * k
-            coef = jax.vmap(lambda bb: _regress(gram_xi, L, bb, end))(b)
-            G_k = coef[:, :ks]
-            D_k = jnp.transpose(coef[:, ks:].reshape(k, K + 1, k), (1, 0, 2))
-            # 4. Noise kernel row k and its Cholesky rows.
-            M_k = _m_row(
-                dz_k,
-                ell_k,
-                dz_hist,
-                ell_hist,
-                delta=delta,
-                tau=tau,
-                dt=dt,
-                k_idx=kk,
-                independent=independent,
-            )
-            M_k = _pad_rows(jnp.where((live <= kk)[:, None, None], M_k, 0.0), K + 1)
+            if linear:
+                # 2-4. The sample side in closed form (k = k* = 1).
+                m_hist = c["m_hist"].at[kk].set(m_k[0, 0])
+                Ca = C_row[:, 0, 0] - m_k[0, 0] - m_hist + cov_star[0, 0] + sigma**2
+                Ca = jnp.where(jnp.arange(K + 1) <= kk, Ca, 0.0)
+                lin, D_row, M_row, G_0 = linear_sample_row(
+                    c["lin"], kk, c["R"][kk, :, 0, 0], Ca, c_vec, bdt, b_noise, delta
+                )
+                D_k = D_row[:, None, None]
+                G_k = jnp.reshape(G_0, (1, 1))
+                M_k = M_row[:, None, None]
+                losses = 0.5 * lin["Q"][kk, kk]
+                ell_k = jnp.zeros((N, k), dtype)
+                new.update(m_hist=m_hist, lin=lin)
+            else:
+                assert xi_J is not None
+                dz_hist = _put_rows(c["dz_hist"], prev, c["dz_prev"])
+                ell_hist = _put_rows(c["ell_hist"], prev, c["ell_prev"])
+                # 1'. Extend the sample-side factor by the k rows of w_k.
+                rows = _flat_row(m_k, C_row)
+                L = c["L"]
+                for a in range(k):
+                    idx = ks + kk * k + a
+                    L, cv = _extend_cholesky(L, idx, rows[a], rows[a, idx])
+                    psd_bad = psd_bad | _psd_violation(cv, rows[a, idx])
+                w_rows = lax.dynamic_slice(L, (ks + kk * k, 0), (k, P_J))
+                w_k = xi_J @ w_rows.T
+                # 2. Sample side at time k.
+                _, ell_k, dz_k, losses = _sample_side_step(
+                    model,
+                    ell,
+                    t,
+                    w_k,
+                    c["R"][kk, :J],
+                    dz_hist,
+                    w_star,
+                    draws.eps,
+                    draws.dB[kk],
+                    dt=dt,
+                    delta=delta,
+                    tau=tau,
+                )
+                # 3. D[k, :k], G[k] by Gaussian integration by parts (regression).
+                b = jnp.pad(ell_k.T @ xi_J / N, ((0, 0), (0, P - P_J)))
+                end = ks + (kk + 1) * k
+                coef = jax.vmap(lambda bb: _regress(gram_xi, L, bb, end))(b)
+                G_k = coef[:, :ks]
+                D_k = jnp.transpose(coef[:, ks:].reshape(k, K + 1, k), (1, 0, 2))
+                # 4. Noise kernel row k.
+                M_k = _m_row(
+                    dz_k,
+                    ell_k,
+                    dz_hist,
+                    ell_hist,
+                    delta=delta,
+                    tau=tau,
+                    dt=dt,
+                    dts_hist=dts_ext[:J],
+                    k_idx=kk,
+                    independent=independent,
+                )
+                M_k = _pad_rows(jnp.where((live <= kk)[:, None, None], M_k, 0.0), K + 1)
+                new.update(
+                    dz_prev=dz_k, dz_hist=dz_hist, ell_hist=ell_hist, L=L
+                )
+            # 4'. The noise kernel's Cholesky rows.
             M = c["M"].at[kk].set(M_k).at[:, kk].set(jnp.swapaxes(M_k, 1, 2))
             mrows = jnp.transpose(M_k, (1, 0, 2)).reshape(k, Q)
             LM = c["LM"]
@@ -483,32 +602,29 @@ def solve_causal(
             cz = jax.vmap(lambda bb: _regress(gram_zeta, LM, bb, (kk + 1) * k))(bz)
             R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
             R = c["R"].at[kk + 1].set(R_next)
-            grams = {}
             if gram_recursion:
-                grams = _next_gram_row(
-                    c, kk, theta_next, theta_star, G_k, D_k, bz, LM, dt=dt, a=decay
+                decay = 1.0 - dt * model.ridge
+                new.update(
+                    _next_gram_row(
+                        c, kk, theta_next, theta_star, G_k, D_k, bz, LM, dt=dt, a=decay
+                    )
                 )
             finite = jnp.all(jnp.isfinite(theta_next)) & jnp.all(jnp.isfinite(ell_k))
             now_bad = psd_bad | ~finite
             bad_idx = jnp.where((c["bad"] < 0) & now_bad, kk, c["bad"])
-            new = dict(
+            new.update(
                 state=state_next,
                 theta_k=theta_next,
-                dz_prev=dz_k,
                 ell_prev=ell_k,
                 theta_hist=theta_hist,
-                dz_hist=dz_hist,
-                ell_hist=ell_hist,
-                L=L,
                 LM=LM,
                 D=c["D"].at[kk].set(D_k),
                 G=c["G"].at[kk].set(G_k),
                 R=R,
                 M=M,
                 bad=bad_idx,
-                **grams,
             )
-            return new, losses
+            return dict(c, **new), losses
 
         return step
 
@@ -521,13 +637,9 @@ def solve_causal(
     zeros_rows = jnp.zeros((N, k), dtype)
     c = dict(
         state=draws.state0,
-        theta_k=_readout(model, draws.state0),
-        dz_prev=zeros_rows,
+        theta_k=_readout(model, draws.state0).astype(dtype),
         ell_prev=zeros_rows,
         theta_hist=_history(ends[0], N, k, dtype),
-        dz_hist=_history(ends[0], N, k, dtype),
-        ell_hist=_history(ends[0], N, k, dtype),
-        L=L,
         LM=jnp.eye(Q, dtype=dtype),
         D=jnp.zeros((K + 1, K + 1, k, k), dtype),
         G=jnp.zeros((K + 1, k, ks), dtype),
@@ -535,6 +647,18 @@ def solve_causal(
         M=jnp.zeros((K + 1, K + 1, k, k), dtype),
         bad=jnp.full((), -1),
     )
+    histories = ["theta_hist"]
+    if linear:
+        c["m_hist"] = jnp.zeros(K + 1, dtype)
+        c["lin"] = linear_sample_init(K + 1, dtype)
+    else:
+        c.update(
+            dz_prev=zeros_rows,
+            dz_hist=_history(ends[0], N, k, dtype),
+            ell_hist=_history(ends[0], N, k, dtype),
+            L=L,
+        )
+        histories += ["dz_hist", "ell_hist"]
     if gram_recursion:
         theta0 = c["theta_k"]
         c["Ctt"] = (
@@ -545,7 +669,7 @@ def solve_causal(
     losses_blocks = []
     begin = 0
     for J in ends:
-        for name in ("theta_hist", "dz_hist", "ell_hist"):
+        for name in histories:
             c[name] = _pad_rows(c[name], J * k)
         if gram_recursion:
             c["BZ"] = _complete_bz(c, draws.zeta, begin, J, k=k, n_prev=begin * k)
@@ -553,8 +677,25 @@ def solve_causal(
         losses_blocks.append(losses_b)
         begin = J
     losses = jnp.concatenate(losses_blocks)
-    ell_hist = _put_rows(c["ell_hist"], K, c["ell_prev"])
-    out = _summaries_flat(c["theta_hist"], ell_hist, k, theta_star, losses)
+    if linear:
+        out = _summaries_flat(c["theta_hist"], None, k, theta_star, None)
+        Qk = c["lin"]["Q"]
+        out.update(
+            C_ell=Qk[:, :, None, None],
+            train=losses,
+            train_se=_linear_train_se(
+                c["theta_hist"],
+                theta_star,
+                c["R"][: K + 1, :, 0, 0],
+                sigma=sigma,
+                delta=delta,
+                tau=tau,
+                dts=dts_ext,
+            ),
+        )
+    else:
+        ell_hist = _put_rows(c["ell_hist"], K, c["ell_prev"])
+        out = _summaries_flat(c["theta_hist"], ell_hist, k, theta_star, losses)
     out.update(
         R=c["R"][: K + 1],
         D=c["D"],
@@ -565,6 +706,40 @@ def solve_causal(
         psd_bad=bad,
     )
     return out
+
+
+def _linear_train_se(
+    theta_hist: Array,
+    theta_star: Array,
+    R: Array,
+    *,
+    sigma: Array,
+    delta: Array,
+    tau: Array,
+    dts: Array,
+) -> Array:
+    """Batch-means standard error of the closed-form train loss (k = 1).
+
+    The sample side is rerun on the moments of ``_N_GROUPS`` disjoint groups
+    of parameter samples with the response held fixed, so it measures the
+    Monte Carlo error the moments carry into the loss.
+    """
+    n = theta_star.shape[0]
+    g = _N_GROUPS
+    size = n // g
+    J = theta_hist.shape[0]
+    th = theta_hist[:, : size * g].reshape(J, g, size)
+    st = theta_star[: size * g, 0].reshape(g, size)
+    C_g = jnp.einsum("tgn,sgn->gts", th, th) / size
+    m_g = jnp.einsum("tgn,gn->gt", th, st) / size
+    rho_g = jnp.einsum("gn,gn->g", st, st) / size
+
+    def train(C: Array, m: Array, rho: Array) -> Array:
+        side = linear_sample_side(R, C, m, rho, sigma, delta, tau, dts)
+        return 0.5 * jnp.diagonal(side["Q"])
+
+    groups = jax.vmap(train)(C_g, m_g, rho_g)
+    return groups.std(axis=0) / jnp.sqrt(g - 1.0)
 
 
 def _put(buf: Array, index: Any, value: Array) -> Array:
@@ -589,13 +764,18 @@ def _summaries(
 
 
 def _summaries_flat(
-    theta_hist: Array, ell_hist: Array, k: int, theta_star: Array, losses: Array
+    theta_hist: Array,
+    ell_hist: Array | None,
+    k: int,
+    theta_star: Array,
+    losses: Array | None,
 ) -> dict[str, Array]:
     """Moments of the (J k, N) histories, contracted in their stored layout.
 
     Products of the flat histories are plain matrix products (no (J, N, k)
     transposed copy of the O(J N k) buffers); only the small results are
-    reshaped to (J, J, k, k) blocks.
+    reshaped to (J, J, k, k) blocks. Without a sample-side history (closed-form
+    sample side) the loss and ``C_ell`` entries are left out.
     """
     n = theta_star.shape[0]
     J = theta_hist.shape[0] // k
@@ -605,10 +785,14 @@ def _summaries_flat(
 
     C = blocks(theta_hist @ theta_hist.T / n)
     m = (theta_hist @ theta_star / n).reshape(J, k, -1)
-    C_ell = blocks(ell_hist @ ell_hist.T / n)
     rho = theta_star.T @ theta_star / n
-    train = losses.mean(axis=1)
-    train_se = losses.std(axis=1) / jnp.sqrt(n)
+    sample: dict[str, Array] = {}
+    if ell_hist is not None and losses is not None:
+        sample = dict(
+            C_ell=blocks(ell_hist @ ell_hist.T / n),
+            train=losses.mean(axis=1),
+            train_se=losses.std(axis=1) / jnp.sqrt(n),
+        )
     # Equal-time moments of _N_GROUPS disjoint sample groups, for batch-means
     # standard errors of functions of the moments (the test loss).
     g = _N_GROUPS
@@ -621,10 +805,8 @@ def _summaries_flat(
     return dict(
         C=C,
         m=m,
-        C_ell=C_ell,
         rho=rho,
-        train=train,
-        train_se=train_se,
+        **sample,
         C_groups=C_groups,
         m_groups=m_groups,
         rho_groups=rho_groups,
@@ -638,7 +820,7 @@ def _summaries_flat(
 
 @functools.partial(
     jax.jit,
-    static_argnames=("model", "n_steps", "dt", "n_samples", "independent"),
+    static_argnames=("model", "n_steps", "n_samples", "independent"),
 )
 def fixed_point_map(
     key: KeyArray,
@@ -646,10 +828,12 @@ def fixed_point_map(
     tau: Array,
     sigma_in: Array,
     R_in: Array,
+    theta_star: Array,
+    state0: Array,
+    dts: Array,
     *,
     model: Any,
     n_steps: int,
-    dt: float,
     n_samples: int,
     independent: bool = False,
 ) -> dict[str, Array]:
@@ -658,17 +842,19 @@ def fixed_point_map(
     ``sigma_in`` is the second-moment matrix of ``(theta*, theta_0, ...,
     theta_K)`` in the flattened ordering, ``R_in`` the response (K+1, K+1, k,
     k). The same key gives the same draws in every iteration (common random
-    numbers), so the map is deterministic.
+    numbers), so the map is deterministic. The sample side is always Monte
+    Carlo here (also for a model with ``linear_noise_std``: an independent
+    check of the causal solver's closed form).
     """
     K, N = n_steps, n_samples
     k, ks = model.k, model.k_star
     Q = (K + 1) * k
     ell = ell_function(model)
-    draws = Draws(model, key, N, K, dt)
-    dtype = draws.xi.dtype
+    dtype = theta_star.dtype
+    ts, dts_ext = step_sizes(jnp.asarray(dts, dtype))
+    draws = Draws(model, key, N, K, dts_ext, theta_star, state0)
     delta = jnp.asarray(delta, dtype)
     tau = jnp.asarray(tau, dtype)
-    theta_star = draws.theta_star
     gram_xi = _gram_cholesky(draws.xi)
 
     L, cond = _cholesky_rows(sigma_in)
@@ -683,7 +869,7 @@ def fixed_point_map(
         # dz_{k-1} is pending and written first (see solve_causal).
         dz_hist, dz_prev = carry
         dz_hist = _put_rows(dz_hist, jnp.maximum(kk - 1, 0), dz_prev)
-        t = kk.astype(dtype) * dt
+        t = ts[kk]
         _, ell_k, dz_k, losses = _sample_side_step(
             model,
             ell,
@@ -694,7 +880,7 @@ def fixed_point_map(
             w_star,
             draws.eps,
             draws.dB[kk],
-            dt=dt,
+            dt=dts_ext[kk],
             delta=delta,
             tau=tau,
         )
@@ -713,13 +899,19 @@ def fixed_point_map(
     G = coef[:, :, :ks]
     D = jnp.transpose(coef[:, :, ks:].reshape(K + 1, k, K + 1, k), (0, 2, 1, 3))
     if independent:
+        c_t = dts_ext / delta
         quenched = (
             delta
-            * (dt / delta) ** 2
+            * (c_t[:, None, None, None] * c_t[None, :, None, None])
             * jnp.einsum("tna,snb->tsab", ell_hist, ell_hist)
             / N
         )
-        white = tau * dt * jnp.einsum("tna,tnb->tab", ell_hist, ell_hist) / N
+        white = (
+            tau
+            * dts_ext[:, None, None]
+            * jnp.einsum("tna,tnb->tab", ell_hist, ell_hist)
+            / N
+        )
         M = quenched + jnp.eye(K + 1)[:, :, None, None] * white[:, None, :, :]
     else:
         M = delta * jnp.einsum("tna,snb->tsab", dz_hist, dz_hist) / N
@@ -735,7 +927,7 @@ def fixed_point_map(
         # theta_k is pending and written first (see solve_causal).
         state, theta_k, theta_hist = carry
         theta_hist = _put_rows(theta_hist, kk, theta_k)
-        t = kk.astype(dtype) * dt
+        t, dt = ts[kk], dts_ext[kk]
         memory = _apply_row(D[kk], theta_hist)
         force = -dt * (theta_star @ G[kk].T + memory) - dU[kk]
         state_next = _param_step(model, t, state, force, dt)
@@ -745,7 +937,7 @@ def fixed_point_map(
         param_step,
         (
             draws.state0,
-            _readout(model, draws.state0),
+            _readout(model, draws.state0).astype(dtype),
             _history(K + 1, N, k, dtype),
         ),
         jnp.arange(K + 1),

@@ -134,13 +134,24 @@ class SGFModel:
     state_step : callable, optional
         ``state_step(t, state_row, force_row, dt) -> state_row``: a custom
         parameter-side step for reparametrised models (the hook for diagonal
-        linear networks); ``force_row`` is the data force times ``dt``, of
-        shape ``(k,)``. Default: ``theta - dt (ridge theta + h) + force``.
+        linear networks, :func:`dln`); ``force_row`` is the data force times
+        ``dt`` (plus the noise increment), of shape ``(k,)``, and ``dt`` the
+        step (a traced scalar: grids may be non-uniform). Default: ``theta -
+        dt (ridge theta + h) + force``.
     readout : callable, optional
         ``readout(state_row) -> (k,)``: the effective parameter of a state
         (used with ``state_step``). Default: the identity.
     name : str, default="custom"
         A label for reprs and plots.
+    linear_noise_std : float, optional
+        Declares the loss to be the square loss of a linear teacher with
+        label-noise level :math:`\sigma` = ``linear_noise_std``,
+        :math:`\ell = r - r^* - \sigma\varepsilon` (``k = k_star = 1``;
+        checked on a few points). The causal solver then computes the sample
+        side in closed form (second-moment recursions given the parameter-side
+        kernels, exact for any ``tau``) and samples only the parameter side:
+        no Monte Carlo error from the sample side and about half the work. The
+        fixed-point method keeps the Monte Carlo sample side.
 
     See Also
     --------
@@ -176,11 +187,19 @@ class SGFModel:
     state_step: Callable[..., Array] | None = None
     readout: Callable[[Array], Array] | None = None
     name: str = "custom"
+    linear_noise_std: float | None = None
 
     def __post_init__(self) -> None:
         check_scalar(self.k, name="k", kind=int, lower=1)
         check_scalar(self.k_star, name="k_star", kind=int, lower=1)
         check_scalar(self.ridge, name="ridge", lower=0.0)
+        if self.linear_noise_std is not None:
+            check_scalar(self.linear_noise_std, name="linear_noise_std", lower=0.0)
+            if self.k != 1 or self.k_star != 1:
+                raise ValueError(
+                    "linear_noise_std (a closed-form sample side) needs k = "
+                    f"k_star = 1; got k = {self.k}, k_star = {self.k_star}."
+                )
         for name in ("loss", "sample_theta_star", "sample_theta0"):
             check_callable(getattr(self, name), name=name)
         for name in ("dloss", "reg_grad", "test_loss", "state_step", "readout"):

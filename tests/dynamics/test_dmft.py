@@ -477,8 +477,17 @@ def test_bad_scalars_raise():
         pytest.raises(dmft.DMFTDivergenceError),
     ):
         dmft.linear_regression_dmft(delta=2.0, tau=3.0, grid=TimeGrid(40.0, 40))
-    with pytest.raises(TypeError, match="grid must be a uniform"):
-        dmft.solve_dmft(SQ, delta=2.0, grid=np.linspace(0, 1, 5), key=jax.random.key(0))
+    # A grid is a TimeGrid or increasing times from 0 (non-uniform grids).
+    with pytest.raises(TypeError, match="grid must be a mltheory.numerics.TimeGrid"):
+        dmft.solve_dmft(SQ, delta=2.0, grid="fine", key=jax.random.key(0))
+    with pytest.raises(ValueError, match="grid as times must be strictly increasing"):
+        dmft.solve_dmft(SQ, delta=2.0, grid=[0.0, 0.5, 0.5], key=jax.random.key(0))
+    with pytest.raises(ValueError, match="grid as times must start at 0"):
+        dmft.solve_dmft(SQ, delta=2.0, grid=[0.1, 0.5], key=jax.random.key(0))
+    with pytest.raises(ValueError, match="grid as times must hold at least 2"):
+        dmft.solve_dmft(SQ, delta=2.0, grid=[0.0], key=jax.random.key(0))
+    with pytest.raises(ValueError, match="grid must be finite"):
+        dmft.solve_dmft(SQ, delta=2.0, grid=[0.0, np.inf], key=jax.random.key(0))
     with pytest.raises(ValueError, match="n_steps must be >= 1"):
         TimeGrid(1.0, 0)
     with pytest.raises(ValueError, match="t_max must be > t0"):
