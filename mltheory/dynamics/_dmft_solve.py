@@ -339,11 +339,15 @@ def _solve(
     core = _core(model)
     dtype = theta_star.dtype
     inputs = (theta_star, state0, jnp.asarray(dts, dtype))
+    response = config.response
+    if response is None:
+        response = "stein" if model.linear_noise_std is None else "tangent"
     static = dict(
         model=core,
         n_steps=dts.shape[0],
         n_samples=config.n_samples,
         independent=independent,
+        response=response,
     )
     blocks = _time_blocks(config, n_steps=dts.shape[0], k=model.k)
     if config.method == "causal":

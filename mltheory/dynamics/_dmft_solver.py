@@ -64,6 +64,13 @@ __all__: list[str] = []
 # Relative floor on a conditional variance when a Cholesky row is added: keeps
 # the triangular solves finite when a field is degenerate (theta_0 = 0, say).
 _JITTER = 1e-6
+# The noise field's floor with the tangent response, relative to the field's
+# largest variance so far: the factor only samples the field (no regression
+# divides by it). Smooth fields (tau = 0) are numerically low-rank, and a
+# floor much below this lets the row-by-row factor's rounding errors grow
+# (1e-10 diverged in the rich DLN regime); at 1e-8 the added noise is
+# 1e-4 of the field's scale in standard deviation.
+_JITTER_TANGENT = 1e-8
 # A conditional variance below -_PSD_TOL * scale means a non-PSD kernel.
 _PSD_TOL = 1e-8
 # Number of disjoint sample groups for batch-means standard errors.
@@ -71,12 +78,18 @@ _N_GROUPS = 10
 
 
 def _extend_cholesky(
-    L: Array, row: Any, cov_row: Array, var: Array
+    L: Array,
+    row: Any,
+    cov_row: Array,
+    var: Array,
+    scale: Any = 1.0,
+    jitter: float = _JITTER,
 ) -> tuple[Array, Array]:
     """Add row ``row`` to the lower Cholesky buffer ``L`` (identity below ``row``).
 
     ``cov_row`` holds the covariances of the new variable with the previous
     ones (entries at ``row`` and beyond are ignored); ``var`` its variance.
+    The conditional variance is floored at ``jitter * max(|var|, scale)``.
     Returns the new buffer and the (unclipped) conditional variance.
     """
     size = L.shape[0]
@@ -85,18 +98,25 @@ def _extend_cholesky(
     coef = solve_triangular(L, prev, lower=True)
     coef = jnp.where(mask, coef, 0.0)
     cond_var = var - coef @ coef
-    floor = _JITTER * jnp.maximum(jnp.abs(var), 1.0)
+    floor = jitter * jnp.maximum(jnp.abs(var), scale)
     diag = jnp.sqrt(jnp.maximum(cond_var, floor))
     new_row = coef + diag * (jnp.arange(size) == row)
     return L.at[row].set(new_row), cond_var
 
 
-def _cholesky_rows(cov: Array) -> tuple[Array, Array]:
-    """Cholesky factor of ``cov`` built row by row (as the causal solver does)."""
+def _cholesky_rows(cov: Array, *, tangent: bool = False) -> tuple[Array, Array]:
+    """Cholesky factor of ``cov`` built row by row (as the causal solver does).
+
+    ``tangent``: the noise field's floor of the tangent response (relative to
+    the largest variance so far, :data:`_JITTER_TANGENT`).
+    """
     size = cov.shape[0]
+    diag = jnp.abs(jnp.diagonal(cov))
+    scales = lax.cummax(diag) if tangent else jnp.ones_like(diag)
+    jitter = _JITTER_TANGENT if tangent else _JITTER
 
     def body(L: Array, i: Array) -> tuple[Array, Array]:
-        L, cond_var = _extend_cholesky(L, i, cov[i], cov[i, i])
+        L, cond_var = _extend_cholesky(L, i, cov[i], cov[i, i], scales[i], jitter)
         return L, cond_var
 
     L, cond = lax.scan(body, jnp.eye(size, dtype=cov.dtype), jnp.arange(size))
@@ -107,7 +127,7 @@ def _psd_violation(cond_var: Array, var: Array) -> Array:
     return cond_var < -_PSD_TOL * jnp.maximum(jnp.abs(var), 1.0)
 
 
-def _regress(gram_chol: Array, L: Array, b: Array, end: Any) -> Array:
+def _regress(gram_chol: Array, L: Array | None, b: Array, end: Any) -> Array:
     """Coefficients of a regression on the Gaussian inputs ``g = L xi``.
 
     ``b = E_N[f xi]`` (entries at ``end`` and beyond are ignored). The
@@ -117,11 +137,13 @@ def _regress(gram_chol: Array, L: Array, b: Array, end: Any) -> Array:
     Cholesky factor are the factors of leading blocks, so one factor serves
     every ``end``.
     """
-    size = L.shape[0]
+    size = gram_chol.shape[0]
     mask = jnp.arange(size) < end
     y = solve_triangular(gram_chol, jnp.where(mask, b, 0.0), lower=True)
     y = jnp.where(mask, y, 0.0)
     c = solve_triangular(gram_chol, y, lower=True, trans="T")
+    if L is None:  # regressors are the inputs themselves
+        return c
     return solve_triangular(L, c, lower=True, trans="T")
 
 
@@ -224,6 +246,7 @@ class Draws:
         state0: Array,
         *,
         sample_side: bool = True,
+        tangent: bool = False,
     ):
         k, ks = model.k, model.k_star
         keys = jax.random.split(key, 6)
@@ -237,6 +260,10 @@ class Draws:
                 dts
             ).astype(dtype)[:, None]
         self.zeta = jax.random.normal(keys[5], (n, (n_steps + 1) * k), dtype)
+        if tangent:  # the probe of the tangent response, independent of zeta
+            self.eta = jax.random.normal(
+                jax.random.fold_in(keys[5], 1), (n, (n_steps + 1) * k), dtype
+            )
 
 
 # --------------------------------------------------------------------------- #
@@ -426,7 +453,7 @@ def _complete_bz(
 
 @functools.partial(
     jax.jit,
-    static_argnames=("model", "n_steps", "n_samples", "n_blocks"),
+    static_argnames=("model", "n_steps", "n_samples", "n_blocks", "response"),
 )
 def solve_causal(
     key: KeyArray,
@@ -441,12 +468,16 @@ def solve_causal(
     n_samples: int,
     independent: Any = False,
     n_blocks: int = 1,
+    response: str = "stein",
 ) -> dict[str, Array]:
     """March the DMFT forward in time in one pass (spec §3.4 b).
 
     ``theta_star`` (N, k*) and ``state0`` (N, s) come from :func:`draw_priors`,
     ``dts`` (K,) are the grid's steps. ``independent`` (traced) selects the
     negative-control noise kernel (Monte Carlo sample side only).
+    ``response="tangent"`` measures R from a forward-mode tangent of each
+    sample driven by the independent probe ``eta`` (see ``DMFTConfig``); the
+    field U is then sampled with a floor far below its scale.
     The time loop runs in ``n_blocks`` blocks (:func:`time_blocks`); a block
     ending at time ``J`` holds histories of ``J`` times and reads only the
     first ``ks + J k`` columns of the Gaussian inputs. Every contraction of
@@ -460,13 +491,22 @@ def solve_causal(
     ell = ell_function(model)
     dtype = theta_star.dtype
     ts, dts_ext = step_sizes(jnp.asarray(dts, dtype))
+    tangent = response == "tangent"
     draws = Draws(
-        model, key, N, K, dts_ext, theta_star, state0, sample_side=not linear
+        model,
+        key,
+        N,
+        K,
+        dts_ext,
+        theta_star,
+        state0,
+        sample_side=not linear,
+        tangent=tangent,
     )
     delta = jnp.asarray(delta, dtype)
     tau = jnp.asarray(tau, dtype)
     independent = jnp.asarray(independent, bool)
-    gram_zeta = _gram_cholesky(draws.zeta)
+    gram_probe = _gram_cholesky(draws.eta if tangent else draws.zeta)
     cov_star = theta_star.T @ theta_star / N
     bad = jnp.asarray(False)
     if linear:
@@ -493,12 +533,14 @@ def solve_causal(
     # and dU_k, so its Gram row with the history follows from earlier Gram
     # rows, overlaps and theta_j^T zeta (already computed for the response):
     # one pass over the O(J N) history a step fewer. Exact up to rounding.
-    gram_recursion = _exact_response(model) and model.readout is None
+    # (It needs theta^T zeta, a by-product of the Stein response only.)
+    gram_recursion = _exact_response(model) and model.readout is None and not tangent
 
     def block_step(J: int) -> Callable[..., tuple[dict[str, Array], Array]]:
         """The step for times ``kk < J``, on histories of ``J`` times."""
         P_J, Q_J = ks + J * k, J * k
         zeta_J = draws.zeta[:, :Q_J]
+        eta_J = draws.eta[:, :Q_J] if tangent else None
         xi_J = None if linear else draws.xi[:, :P_J]
         live = jnp.arange(J)
 
@@ -509,6 +551,8 @@ def solve_causal(
             prev = jnp.maximum(kk - 1, 0)  # at kk = 0 this writes zeros over zeros
             theta_hist = _put_rows(c["theta_hist"], kk, theta_k)
             new: dict[str, Array] = {}
+            if tangent:
+                dtheta_hist = _put_rows(c["dtheta_hist"], kk, c["dtheta_k"])
             # 1. Second moments of theta_k with the history and the teacher.
             if gram_recursion:
                 C_row, m_k = c["Ctt"][kk], c["mst"][kk]
@@ -586,21 +630,56 @@ def solve_causal(
             M = c["M"].at[kk].set(M_k).at[:, kk].set(jnp.swapaxes(M_k, 1, 2))
             mrows = jnp.transpose(M_k, (1, 0, 2)).reshape(k, Q)
             LM = c["LM"]
+            m_scale = c["m_scale"]
             for a in range(k):
                 idx = kk * k + a
-                LM, cv = _extend_cholesky(LM, idx, mrows[a], mrows[a, idx])
+                if tangent:
+                    m_scale = jnp.maximum(m_scale, jnp.abs(mrows[a, idx]))
+                    LM, cv = _extend_cholesky(
+                        LM, idx, mrows[a], mrows[a, idx], m_scale, _JITTER_TANGENT
+                    )
+                else:
+                    LM, cv = _extend_cholesky(LM, idx, mrows[a], mrows[a, idx])
                 psd_bad = psd_bad | _psd_violation(cv, mrows[a, idx])
             dU = zeta_J @ lax.dynamic_slice(LM, (kk * k, 0), (k, Q_J)).T
             # 5. Parameter side: theta_{k+1}.
             memory = _apply_row(D_k[:J], theta_hist)
             force = -dt * (theta_star @ G_k.T + memory) - dU
-            state_next = _param_step(model, t, c["state"], force, dt)
-            theta_next = _readout(model, state_next)
-            # 6. Response row k+1 by Gaussian integration by parts on the
-            # parameter side: the kick H_j enters exactly like -dU_j.
-            bz = jnp.pad(theta_next.T @ zeta_J / N, ((0, 0), (0, Q - Q_J)))
-            cz = jax.vmap(lambda bb: _regress(gram_zeta, LM, bb, (kk + 1) * k))(bz)
-            R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
+            if tangent:
+                # 5'-6. The tangent of every sample under the memory of its own
+                # tangent plus a unit probe kick eta_k; R[k+1, j] is the
+                # regression coefficient of the tangent on eta_j.
+                dforce = -dt * _apply_row(D_k[:J], dtheta_hist) + lax.dynamic_slice(
+                    eta_J, (0, kk * k), (N, k)
+                )
+                state_next, dstate_next = jax.jvp(
+                    lambda s, f: _param_step(model, t, s, f, dt),
+                    (c["state"], force),
+                    (c["dstate"], dforce),
+                )
+                theta_next, dtheta_next = jax.jvp(
+                    lambda s: _readout(model, s), (state_next,), (dstate_next,)
+                )
+                bz = jnp.pad(dtheta_next.T @ eta_J / N, ((0, 0), (0, Q - Q_J)))
+                cz = jax.vmap(lambda bb: _regress(gram_probe, None, bb, (kk + 1) * k))(
+                    bz
+                )
+                R_next = jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
+                new.update(
+                    dstate=dstate_next,
+                    dtheta_k=dtheta_next.astype(dtype),
+                    dtheta_hist=dtheta_hist,
+                )
+            else:
+                state_next = _param_step(model, t, c["state"], force, dt)
+                theta_next = _readout(model, state_next)
+                # 6. Response row k+1 by Gaussian integration by parts on the
+                # parameter side: the kick H_j enters exactly like -dU_j.
+                bz = jnp.pad(theta_next.T @ zeta_J / N, ((0, 0), (0, Q - Q_J)))
+                cz = jax.vmap(lambda bb: _regress(gram_probe, LM, bb, (kk + 1) * k))(
+                    bz
+                )
+                R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
             R = c["R"].at[kk + 1].set(R_next)
             if gram_recursion:
                 decay = 1.0 - dt * model.ridge
@@ -618,6 +697,7 @@ def solve_causal(
                 ell_prev=ell_k,
                 theta_hist=theta_hist,
                 LM=LM,
+                m_scale=m_scale,
                 D=c["D"].at[kk].set(D_k),
                 G=c["G"].at[kk].set(G_k),
                 R=R,
@@ -641,6 +721,7 @@ def solve_causal(
         ell_prev=zeros_rows,
         theta_hist=_history(ends[0], N, k, dtype),
         LM=jnp.eye(Q, dtype=dtype),
+        m_scale=jnp.zeros((), dtype),
         D=jnp.zeros((K + 1, K + 1, k, k), dtype),
         G=jnp.zeros((K + 1, k, ks), dtype),
         R=jnp.zeros((K + 2, K + 1, k, k), dtype),
@@ -648,6 +729,13 @@ def solve_causal(
         bad=jnp.full((), -1),
     )
     histories = ["theta_hist"]
+    if tangent:
+        c.update(
+            dstate=jnp.zeros_like(draws.state0),
+            dtheta_k=zeros_rows,
+            dtheta_hist=_history(ends[0], N, k, dtype),
+        )
+        histories.append("dtheta_hist")
     if linear:
         c["m_hist"] = jnp.zeros(K + 1, dtype)
         c["lin"] = linear_sample_init(K + 1, dtype)
@@ -820,7 +908,7 @@ def _summaries_flat(
 
 @functools.partial(
     jax.jit,
-    static_argnames=("model", "n_steps", "n_samples", "independent"),
+    static_argnames=("model", "n_steps", "n_samples", "independent", "response"),
 )
 def fixed_point_map(
     key: KeyArray,
@@ -836,6 +924,7 @@ def fixed_point_map(
     n_steps: int,
     n_samples: int,
     independent: bool = False,
+    response: str = "stein",
 ) -> dict[str, Array]:
     """One application of the DMFT map (Sigma, R) -> (Sigma', R') (spec §3.4 a).
 
@@ -852,7 +941,8 @@ def fixed_point_map(
     ell = ell_function(model)
     dtype = theta_star.dtype
     ts, dts_ext = step_sizes(jnp.asarray(dts, dtype))
-    draws = Draws(model, key, N, K, dts_ext, theta_star, state0)
+    tangent = response == "tangent"
+    draws = Draws(model, key, N, K, dts_ext, theta_star, state0, tangent=tangent)
     delta = jnp.asarray(delta, dtype)
     tau = jnp.asarray(tau, dtype)
     gram_xi = _gram_cholesky(draws.xi)
@@ -916,40 +1006,66 @@ def fixed_point_map(
     else:
         M = delta * jnp.einsum("tna,snb->tsab", dz_hist, dz_hist) / N
     M_flat = jnp.transpose(M, (0, 2, 1, 3)).reshape(Q, Q)
-    LM, condM = _cholesky_rows(M_flat)
+    LM, condM = _cholesky_rows(M_flat, tangent=tangent)
     psd_bad = psd_bad | jnp.any(_psd_violation(condM, jnp.diagonal(M_flat)))
     dU_all = draws.zeta @ LM.T
     dU = jnp.transpose(dU_all.reshape(N, K + 1, k), (1, 0, 2))
+    probe = draws.eta if tangent else draws.zeta
+    kicks = jnp.transpose(probe.reshape(N, K + 1, k), (1, 0, 2))
 
     def param_step(
-        carry: tuple[Array, Array, Array], kk: Array
-    ) -> tuple[tuple[Array, Array, Array], None]:
+        carry: tuple[Array, ...], kk: Array
+    ) -> tuple[tuple[Array, ...], None]:
         # theta_k is pending and written first (see solve_causal).
-        state, theta_k, theta_hist = carry
+        state, theta_k, theta_hist, dstate, dtheta_k, dtheta_hist = carry
         theta_hist = _put_rows(theta_hist, kk, theta_k)
         t, dt = ts[kk], dts_ext[kk]
         memory = _apply_row(D[kk], theta_hist)
         force = -dt * (theta_star @ G[kk].T + memory) - dU[kk]
-        state_next = _param_step(model, t, state, force, dt)
-        return (state_next, _readout(model, state_next), theta_hist), None
+        if not tangent:
+            state_next = _param_step(model, t, state, force, dt)
+            theta_next = _readout(model, state_next)
+            return (state_next, theta_next, theta_hist, dstate, dtheta_k, dtheta_hist), None
+        dtheta_hist = _put_rows(dtheta_hist, kk, dtheta_k)
+        dforce = -dt * _apply_row(D[kk], dtheta_hist) + kicks[kk]
+        state_next, dstate = jax.jvp(
+            lambda s, f: _param_step(model, t, s, f, dt), (state, force), (dstate, dforce)
+        )
+        theta_next, dtheta_next = jax.jvp(
+            lambda s: _readout(model, s), (state_next,), (dstate,)
+        )
+        carry = (state_next, theta_next, theta_hist, dstate, dtheta_next, dtheta_hist)
+        return carry, None
 
-    (_, theta_last, theta_hist), _ = lax.scan(
+    zeros_hist = _history(K + 1, N, k, dtype) if tangent else jnp.zeros((0, N), dtype)
+    (_, theta_last, theta_hist, _, _, dtheta_hist), _ = lax.scan(
         param_step,
         (
             draws.state0,
             _readout(model, draws.state0).astype(dtype),
             _history(K + 1, N, k, dtype),
+            jnp.zeros_like(draws.state0),
+            jnp.zeros((N, k), dtype),
+            zeros_hist,
         ),
         jnp.arange(K + 1),
     )
     thetas = _sample_major(theta_hist, k)
-    gram_zeta = _gram_cholesky(draws.zeta)
-    bz = jnp.einsum("tna,nq->taq", thetas, draws.zeta) / N
+    gram_probe = _gram_cholesky(probe)
     ends_z = jnp.arange(K + 1) * k
-    cz = jax.vmap(
-        lambda bt, e: jax.vmap(lambda bb: _regress(gram_zeta, LM, bb, e))(bt)
-    )(bz, ends_z)
-    R_out = -jnp.transpose(cz.reshape(K + 1, k, K + 1, k), (0, 2, 1, 3))
+    if tangent:
+        dthetas = _sample_major(dtheta_hist, k)
+        bz = jnp.einsum("tna,nq->taq", dthetas, probe) / N
+        cz = jax.vmap(
+            lambda bt, e: jax.vmap(lambda bb: _regress(gram_probe, None, bb, e))(bt)
+        )(bz, ends_z)
+        R_out = jnp.transpose(cz.reshape(K + 1, k, K + 1, k), (0, 2, 1, 3))
+    else:
+        bz = jnp.einsum("tna,nq->taq", thetas, probe) / N
+        cz = jax.vmap(
+            lambda bt, e: jax.vmap(lambda bb: _regress(gram_probe, LM, bb, e))(bt)
+        )(bz, ends_z)
+        R_out = -jnp.transpose(cz.reshape(K + 1, k, K + 1, k), (0, 2, 1, 3))
     flat = jnp.concatenate(
         [theta_star, jnp.transpose(thetas, (1, 0, 2)).reshape(N, -1)], axis=1
     )
