@@ -16,6 +16,7 @@ EXPECTED = {
     "numerics": (12, 3),
     "fast-slow": (9, 3),
     "dmft-sgf": (12, 3),
+    "dmft-dln": (16, 3),
     "specgd": (9, 4),
     "shuffled": (9, 3),
     "masked-samplers": (12, 3),
