@@ -144,6 +144,11 @@ def _peak_memory(K=200, N=10_000, blocks=1):
     return total, K * K * N * 8
 
 
+# The largest acceptable ratio ours_s / baseline_s (benchmarks/run.py flags a
+# case whose rounds do not all meet it): issue 4's "at least 10x faster".
+GOALS = {"dmft_causal_vs_simulation": 0.1}
+
+
 if __name__ == "__main__" and "--memory" in sys.argv:
     jax.config.update("jax_enable_x64", True)
     for blocks in (1, 4):

@@ -144,3 +144,6 @@ CASES = {
     "specgd_ns_vs_svd_1024": (_setup_1024, _svd_one, _ns_one, _check_band),
     "pr_reduced_vs_full_d100": (_setup_pr, _pr_full, _pr_reduced, _check_pr),
 }
+
+# Issue 3: specgd configured as Muon no slower than optax.contrib.muon.
+GOALS = {"spectral_vs_optax_muon_10mats": 1.0}

@@ -21,7 +21,7 @@ grid = TimeGrid(4.0, 40)
 model = dmft.glm("square", noise_std=0.5)
 delta = 2.0
 
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True, layout="constrained")
 for ax, tau in zip(axes, (0.0, 0.5), strict=True):
     theory = dmft.linear_regression_dmft(delta=delta, tau=tau, sigma=0.5, grid=grid)
     sim = dmft.simulate(
@@ -34,18 +34,15 @@ for ax, tau in zip(axes, (0.0, 0.5), strict=True):
         n_seeds=4,
         record_every=4,
     )
-    ts = np.asarray(theory.ts)
-    ax.plot(ts, theory.train_loss, "C0-", label="DMFT train")
-    ax.plot(ts, theory.test_loss, "C1-", label="DMFT test")
-    ax.plot(sim.ts[0], sim.train_loss.mean(0), "C0o", ms=4, label="SGF train, d=400")
-    ax.plot(sim.ts[0], sim.test_loss.mean(0), "C1s", ms=4, label="SGF test, d=400")
+    # Theory as lines, the 4 simulated seeds as their mean +- 1 standard error.
+    theory.plot(ax=ax)
+    sim.plot(ax=ax, average=True, label="SGF, d=400")
     if tau == 0.0:
+        ts = np.asarray(theory.ts)
         _, test_mp = dmft.linear_regression_mp(delta=delta, sigma=0.5, ts=ts)
         ax.plot(ts, test_mp, "k:", label="MP formula (gradient flow)")
+        ax.legend(fontsize=7, frameon=False)
     ax.set_title(f"delta = {delta}, tau = {tau}")
-    ax.set_xlabel("SGF time t")
-axes[0].set_ylabel("loss")
-axes[0].legend(fontsize=8)
 
 # %%
 # The online limit: as delta grows the DMFT approaches the online-SGD ODEs.

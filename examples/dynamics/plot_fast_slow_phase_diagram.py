@@ -85,16 +85,8 @@ pd = fs.phase_diagram(
 )
 print("critical c*_3 on the face:", round(float(pd.critical_strength), 4))
 
-fig, ax = plt.subplots(figsize=(5.5, 4))
-ax.pcolormesh(
-    pd.strengths, pd.a0s, np.asarray(pd.predicted).T, shading="auto", cmap="coolwarm"
-)
-ax.axvline(float(pd.critical_strength), color="k", ls="--", label="critical c*_3")
-ax.set(
-    xlabel="teacher cubic strength c*_3",
-    ylabel="initial second-layer scale a0",
-    title="predicted unlearning (red)",
-)
-ax.legend(loc="upper right", fontsize=8)
-plt.tight_layout()
+# The predicted unlearning region is shaded; the dotted line is the critical
+# strength. With ``simulate=True`` the plot shows the simulated drop of the
+# alignment as a heatmap with the predicted boundary over it.
+ax = pd.plot()
 plt.show()

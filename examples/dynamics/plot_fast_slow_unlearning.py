@@ -56,13 +56,7 @@ ode = fs.integrate(
 )
 print("max |m_SGD - m_ODE| =", float(jnp.max(jnp.abs(sgd.m_mean - ode.m))))
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
-ax1.plot(ode.t, ode.m, label="ODE")
-ax1.plot(sgd.t, sgd.m_mean, "o", ms=3, label="SGD, n=128")
-ax1.set(xlabel="t", ylabel="alignment m")
-ax1.legend()
-ax2.plot(ode.t, ode.a, label="ODE")
-ax2.plot(sgd.t, sgd.a_mean, "o", ms=3, label="SGD")
-ax2.set(xlabel="t", ylabel="second-layer weight a")
-plt.tight_layout()
+# The ODE as lines and the SGD means as markers, in matching colours.
+ax = ode.plot()
+sgd.plot(ax=ax, label="SGD, n=128")
 plt.show()

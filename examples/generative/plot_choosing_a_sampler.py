@@ -33,6 +33,10 @@ print(res.tokens[:2], "NFE:", float(res.nfe))
 print("implicit token temperature per step:", res.info["temperature"].round(3))
 
 # %%
+# The order in which MaskGIT unmasked each of the 8 sequences.
+ax = res.plot(show="reveal")
+
+# %%
 # MaskGIT's Gumbel scale alpha is a token temperature alpha / (1 + alpha): its
 # one-step law approaches the moment sampler's as more positions are masked.
 p = np.array([0.6, 0.3, 0.1])

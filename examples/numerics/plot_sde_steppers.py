@@ -37,11 +37,10 @@ def diffusion(t, y, args, dw):
 
 
 keys = jax.random.split(jax.random.key(0), 2000)
-paths = jax.vmap(
-    lambda k: (
-        numerics.solve_sde(drift, diffusion, jnp.asarray(1.0), grid=grid, key=k).ys
-    )
+ou = jax.vmap(
+    lambda k: numerics.solve_sde(drift, diffusion, jnp.asarray(1.0), grid=grid, key=k)
 )(keys)
+paths = ou.ys
 exact_var = s**2 / (2 * lam) * (1 - np.exp(-2 * lam * np.asarray(grid.ts)))
 print(
     f"variance at T: empirical {float(paths[:, -1].var()):.4f}, "
@@ -76,7 +75,8 @@ slope = np.polyfit(np.log(dts), np.log(errors), 1)[0]
 print(f"measured strong order: {slope:.2f} (theory: 0.5)")
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), layout="constrained")
-axes[0].plot(grid.ts, paths[:20].T, lw=0.7)
+first20 = jax.tree.map(lambda x: x[:20], ou)  # a batch of 20 trajectories
+first20.plot(ax=axes[0], kind="theory", label="20 paths", lw=0.7)
 axes[0].set_title("Ornstein–Uhlenbeck paths")
 axes[1].loglog(dts, errors, "o-", label=f"Euler–Maruyama, slope {slope:.2f}")
 axes[1].set_xlabel("dt")

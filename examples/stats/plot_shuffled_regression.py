@@ -84,6 +84,14 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %%
+# The joint region of two coefficients
+# ------------------------------------
+# The coefficient set is a union of ellipses, one per candidate permutation;
+# ``plot`` shades it for two coordinates (here DEWP and TEMP, columns 1 and 2
+# after the intercept), with the per-coordinate intervals as a dashed box.
+ax = model.conf_int().plot(dims=(1, 2), names=("DEWP", "TEMP"))
+
+# %%
 # Which records moved?
 # --------------------
 # Residuals of least squares that ignores the mismatch, and of the

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "LOSS_COLORS",
     "PALETTE",
     "as_numpy",
     "axes_or_new",
@@ -55,6 +56,7 @@ __all__ = [
     "plot_boundary",
     "plot_curve",
     "plot_members",
+    "plot_named_curves",
     "plot_reference",
     "plot_region",
     "save_figure",
@@ -71,6 +73,13 @@ PALETTE: tuple[str, ...] = (
     "#F0E442",  # yellow
     "#000000",  # black
 )
+
+#: Colours of the loss curves, shared by every theory/simulation pair.
+LOSS_COLORS: dict[str, str] = {
+    "train loss": PALETTE[0],
+    "test loss": PALETTE[1],
+    "loss": PALETTE[0],
+}
 
 Kind = Literal["theory", "simulation", "data"]
 #: The kinds of curve and how each is drawn.
@@ -538,6 +547,7 @@ def finish_axes(
     logx: bool = False,
     logy: bool = False,
     legend: bool = True,
+    grid: bool = True,
 ) -> Axes:
     """Label the axes, set log scales, add a light grid and the legend.
 
@@ -552,6 +562,8 @@ def finish_axes(
         Logarithmic axes.
     legend : bool, default=True
         Draw a legend when at least one artist is labelled.
+    grid : bool, default=True
+        A light grid (off for heatmaps).
 
     Returns
     -------
@@ -566,7 +578,8 @@ def finish_axes(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    ax.grid(True, alpha=0.3, linewidth=0.6)
+    if grid:
+        ax.grid(True, alpha=0.3, linewidth=0.6)
     if legend:
         handles, _ = ax.get_legend_handles_labels()
         if handles:
@@ -617,3 +630,91 @@ def panel_axes(
     root = axes_list[0].get_figure(root=True)
     assert root is not None  # an Axes in a list always sits on a figure
     return root, axes_list
+
+
+def _mean_se(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    flat = y.reshape(-1, y.shape[-1])
+    n = flat.shape[0]
+    mean = flat.mean(axis=0)
+    se = flat.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
+    return mean, se
+
+
+def plot_named_curves(
+    ax: Axes,
+    x: Any,
+    curves: dict[str, Any],
+    *,
+    kind: Kind = "theory",
+    label: str | None = None,
+    colors: dict[str, str] | None = None,
+    color: str | None = None,
+    average: bool = False,
+    **kwargs: Any,
+) -> list[Line2D]:
+    """Draw several named curves of one result, each in a fixed colour.
+
+    The colour of a curve comes from its name (``colors[name]``), so that a
+    theory result and its simulation drawn on one Axes pair up: the same
+    colour, a line for the theory and markers for the simulation.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x : array_like of shape (n,) or (*batch, n)
+        The shared abscissa.
+    curves : dict of str to array_like or (array_like, array_like)
+        Name to ``y`` or to ``(y, half_width)``; ``y`` of shape ``(n,)`` or
+        ``(*batch, n)`` (a result stacked by :func:`jax.vmap`). A value of
+        ``None`` is skipped.
+    kind : {"theory", "simulation", "data"}, default="theory"
+    label : str, optional
+        Appended to every legend entry: ``"test loss (DMFT)"``.
+    colors : dict of str to str, optional
+        Colour per name; names not in it take the Axes' next colour.
+    color : str, optional
+        One colour for every curve (overrides ``colors``).
+    average : bool, default=False
+        For a batch: draw the mean over members with a +-1 standard-error
+        band instead of one curve per member.
+    **kwargs
+        Passed to :func:`plot_curve`.
+
+    Returns
+    -------
+    list of matplotlib.lines.Line2D
+        Every line drawn.
+    """
+    lines: list[Line2D] = []
+    for name, value in curves.items():
+        if value is None:
+            continue
+        y, band = value if isinstance(value, tuple) else (value, None)
+        y = as_numpy(y, name=name)
+        text = f"{name} ({label})" if label else name
+        col = color or (colors or {}).get(name)
+        xs = as_numpy(x, name="x")
+        if average and y.ndim > 1:
+            if xs.ndim > 1:
+                flat = xs.reshape(-1, xs.shape[-1])
+                if not np.allclose(flat, flat[0]):
+                    raise ValueError(
+                        "average=True needs the same abscissa for every member; "
+                        "the members' times differ."
+                    )
+                xs = flat[0]
+            mean, se = _mean_se(y)
+            lines.append(
+                plot_curve(
+                    ax, xs, mean, band=se, label=text, kind=kind, color=col, **kwargs
+                )
+            )
+            continue
+        if band is not None:
+            band = as_numpy(band, name=f"{name} band")
+            if not np.any(band):
+                band = None
+        lines += plot_members(
+            ax, xs, y, band=band, label=text, kind=kind, color=col, **kwargs
+        )
+    return lines

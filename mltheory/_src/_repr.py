@@ -85,7 +85,7 @@ def _fmt_array(x: Any) -> str:
     if isinstance(x, jax.Array) and x.is_deleted():
         return f"{head} deleted"
     size = int(np.prod(shape, dtype=np.int64))
-    if size > _SMALL_ARRAY or len(shape) > 1:
+    if size == 0 or size > _SMALL_ARRAY or len(shape) > 1:
         return head
     values = np.asarray(x)
     if values.ndim == 0:

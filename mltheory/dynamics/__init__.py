@@ -7,11 +7,13 @@
   slow flow and scaling laws.
 * :mod:`mltheory.dynamics.tensor_programs`: the finite-width network and
   large-batch SGD simulator whose width limit those ODEs are.
+* :mod:`mltheory.dynamics.xor`: two-layer ReLU training on Gaussian XOR with
+  zero margin, neuron blocks, the two phases and the error regions.
 
 Each theory lives in its own submodule; import the submodule, e.g.
 ``from mltheory.dynamics import dmft``.
 """
 
-from mltheory.dynamics import dmft, fast_slow, tensor_programs
+from mltheory.dynamics import dmft, fast_slow, tensor_programs, xor
 
-__all__ = ["dmft", "fast_slow", "tensor_programs"]
+__all__ = ["dmft", "fast_slow", "tensor_programs", "xor"]

@@ -1,8 +1,8 @@
 """Linear regression: the deterministic DMFT recursion and the MP quadrature (private).
 
 For the square loss ``ell = r - w* - sigma eps`` is affine, so the DMFT closes
-on second moments (spec §4.2): no Monte Carlo. With ``c = dt / delta`` and
-``b = sqrt(tau / delta)`` the sample side is
+on second moments (docs/theory/dmft_sgf.rst): no Monte Carlo. With
+``c = dt / delta`` and ``b = sqrt(tau / delta)`` the sample side is
 ``ell_k = a_k - sum_{j<k} R[k,j] (c - b dB_j) ell_j`` with the Gaussian
 ``a = w - w* - sigma eps``; its kernels are
 

@@ -44,8 +44,9 @@ def linear_regression_dmft(
 
     For the square loss :math:`\ell = r - w^* - \sigma\varepsilon` the sample
     side is affine in the Gaussian field, so the DMFT closes on second
-    moments for every :math:`\tau \geq 0` (spec §4.2): the sample-side
-    response is :math:`R_\ell = (I + \tfrac{\Delta}{\delta} R_\theta)^{-1}`,
+    moments for every :math:`\tau \geq 0` (derived in the theory page
+    :doc:`/theory/dmft_sgf`): the sample-side response is
+    :math:`R_\ell = (I + \tfrac{\Delta}{\delta} R_\theta)^{-1}`,
     :math:`\Gamma = -R_\ell 1`, and the correlation of :math:`\ell` and its
     correlation with the noise increments obey closed causal recursions.
     One pass, :math:`O(K^3)` work, exact for the Euler–Maruyama recursion on

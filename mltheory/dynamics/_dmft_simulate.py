@@ -75,7 +75,7 @@ def simulate(
     n_seeds: int = 1,
     algorithm: Literal["sgf", "sgd"] = "sgf",
     batch_size: int = 1,
-    sampling: Literal["epoch_shuffle", "with_replacement"] = "epoch_shuffle",
+    sampling: Literal["with_replacement", "epoch_shuffle"] = "with_replacement",
     record_every: int = 1,
 ) -> SGFTrajectory:
     r"""Simulate the finite-size system a DMFT describes: data, teacher, SGF or SGD.
@@ -110,8 +110,12 @@ def simulate(
         Euler–Maruyama SGF or mini-batch SGD.
     batch_size : int, default=1
         SGD batch size.
-    sampling : {"epoch_shuffle", "with_replacement"}, default="epoch_shuffle"
-        SGD batch sampling.
+    sampling : {"with_replacement", "epoch_shuffle"}, default="with_replacement"
+        SGD batch sampling (see :func:`~mltheory.optim.sgf.simulate_sgd`):
+        with replacement is the SGD the DMFT describes; ``"epoch_shuffle"``
+        (each sample once per epoch) is a contrast whose noise cancels over
+        an epoch, so its loss curves miss the DMFT's. (Changed default:
+        earlier versions used ``"epoch_shuffle"``.)
     record_every : int, default=1
         Record every this many grid steps.
 
@@ -126,7 +130,8 @@ def simulate(
         If ``model``, ``grid`` or ``key`` has the wrong type.
     ValueError
         If ``delta``/``tau`` are invalid, ``d < 1``, ``n_seeds < 1``,
-        ``algorithm`` is unknown, the model has a custom ``state_step``, or
+        ``algorithm`` or ``sampling`` is unknown, the model has a custom
+        ``state_step``, or
         (SGD) ``tau = 0`` or the grid step is not a whole number of SGD steps.
 
     See Also
@@ -152,6 +157,7 @@ def simulate(
     d = check_scalar(d, name="d", kind=int, lower=1)
     n_seeds = check_scalar(n_seeds, name="n_seeds", kind=int, lower=1)
     check_in(algorithm, name="algorithm", options=("sgf", "sgd"))
+    check_in(sampling, name="sampling", options=("with_replacement", "epoch_shuffle"))
     if model.state_step is not None:
         raise ValueError(
             "simulate supports models without a custom state_step; got "

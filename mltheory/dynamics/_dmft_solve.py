@@ -14,6 +14,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from mltheory._src._typing import Array, KeyArray
 from mltheory._src._validation import (
@@ -201,10 +202,11 @@ def solve_dmft(
     grid: TimeGrid,
     key: KeyArray,
     config: DMFTConfig | None = None,
+    mesh: Mesh | None = None,
 ) -> DMFTResult:
     r"""Solve the DMFT of stochastic gradient flow for a model by Monte Carlo.
 
-    The two effective processes (spec §3) are simulated with
+    The two effective processes (arXiv:2602.06320) are simulated with
     ``config.n_samples`` samples each on the grid, and the kernels that
     couple them are measured from the samples: Gaussian fields are drawn
     through Cholesky factors of the kernels, and the sample-side responses
@@ -228,6 +230,15 @@ def solve_dmft(
     config : DMFTConfig, optional
         Sample size, method and fixed-point options; default
         ``DMFTConfig()``.
+    mesh : jax.sharding.Mesh, optional
+        Split the ``config.n_samples`` Monte Carlo samples over the devices of
+        this one-axis mesh (:func:`mltheory.numerics.make_mesh`), for more
+        samples than one device holds: each device keeps ``N / D`` samples
+        of every draw and history, and the kernel averages become sums
+        across devices. ``n_samples`` must be a multiple of the number of
+        devices. The result equals the unsharded one (same key) to rounding.
+        A mesh over several hosts (after :func:`jax.distributed.initialize`)
+        works alike; see the Scaling page of the documentation.
 
     Returns
     -------
@@ -237,11 +248,12 @@ def solve_dmft(
     Raises
     ------
     TypeError
-        If ``model``, ``grid``, ``config`` or ``key`` has the wrong type, or
-        the loss is not JAX-differentiable and no ``dloss`` is given.
+        If ``model``, ``grid``, ``config``, ``key`` or ``mesh`` has the wrong
+        type, or the loss is not JAX-differentiable and no ``dloss`` is given.
     ValueError
         If ``delta`` is not a positive finite number, ``tau < 0``, the grid
-        does not start at 0, or a model callable returns the wrong shape.
+        does not start at 0, a model callable returns the wrong shape, or
+        ``config.n_samples`` is not a multiple of the mesh's size.
     DMFTDivergenceError
         If the solution becomes non-finite or the loss explodes (above the
         critical temperature, say).
@@ -316,9 +328,31 @@ def solve_dmft(
     config = DMFTConfig() if config is None else config
     if not isinstance(config, DMFTConfig):
         raise TypeError(f"config must be a DMFTConfig; got {describe(config)}.")
+    _check_mesh(mesh, config)
     _check_callables(model)
     _warn_stability(model, tau)
-    return _solve(model, delta, tau, grid_steps, key, config, independent=False)
+    return _solve(
+        model, delta, tau, grid_steps, key, config, independent=False, mesh=mesh
+    )
+
+
+def _check_mesh(mesh: Any, config: DMFTConfig) -> None:
+    if mesh is None:
+        return
+    if not isinstance(mesh, Mesh):
+        raise TypeError(
+            "mesh must be a jax.sharding.Mesh (see mltheory.numerics.make_mesh); "
+            f"got {describe(mesh)}."
+        )
+    if len(mesh.axis_names) != 1:
+        raise ValueError(
+            f"mesh must have one axis (the samples); got the axes {mesh.axis_names}."
+        )
+    if config.n_samples % mesh.size:
+        raise ValueError(
+            f"config.n_samples must be a multiple of the {mesh.size} devices of mesh; "
+            f"got {config.n_samples}."
+        )
 
 
 def _solve(
@@ -330,6 +364,7 @@ def _solve(
     config: DMFTConfig,
     *,
     independent: bool,
+    mesh: Mesh | None = None,
 ) -> DMFTResult:
     ts, dts = _grid_steps(grid) if isinstance(grid, TimeGrid) else grid
     # The priors are drawn here, outside the compiled solver, which sees only
@@ -348,6 +383,7 @@ def _solve(
         n_samples=config.n_samples,
         independent=independent,
         response=response,
+        mesh=mesh,
     )
     blocks = _time_blocks(config, n_steps=dts.shape[0], k=model.k)
     if config.method == "causal":

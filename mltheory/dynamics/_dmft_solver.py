@@ -1,7 +1,8 @@
 """Monte Carlo DMFT solvers for SGF (private; the public front end is ``dmft.py``).
 
-Discrete DMFT of the Euler–Maruyama SGF recursion with steps ``dt_k`` (spec
-§3.3; a uniform grid has ``dt_k = dt``, a non-uniform one any positive steps):
+Discrete DMFT of the Euler–Maruyama SGF recursion with steps ``dt_k``
+(arXiv:2602.06320; a uniform grid has ``dt_k = dt``, a non-uniform one any
+positive steps):
 
 * sample side, per sample: ``r_k = w_k - sum_{j<k} R[k,j] dZ_j`` with
   ``dZ_j = (dt_j/delta) ell_j - sqrt(tau/delta) ell_j dB_j``,
@@ -50,6 +51,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.scipy.linalg import solve_triangular
+from jax.sharding import NamedSharding, PartitionSpec
 
 from mltheory._src._typing import Array, KeyArray
 from mltheory.dynamics._dmft_sample_linear import (
@@ -228,11 +230,27 @@ def step_sizes(dts: Array) -> tuple[Array, Array]:
     return ts, ext
 
 
+def on_samples(x: Array, mesh: Any, dim: int = 0) -> Array:
+    """Split axis ``dim`` of ``x`` (the N samples) over ``mesh``; as is without one.
+
+    Every array with a sample axis is placed so; contractions over the samples
+    (the kernel averages) then become per-device partial sums added across
+    devices, which XLA inserts.
+    """
+    if mesh is None:
+        return x
+    spec = [None] * x.ndim
+    spec[dim] = mesh.axis_names[0]
+    return lax.with_sharding_constraint(x, NamedSharding(mesh, PartitionSpec(*spec)))
+
+
 class Draws:
     """The common random numbers of one solve (same key, same draws).
 
     ``sample_side=False`` (closed-form sample side) draws only what the
-    parameter side needs.
+    parameter side needs. With a ``mesh`` each device draws its own samples'
+    rows; the values are those of the unsharded draws (JAX's random bits do
+    not depend on the sharding).
     """
 
     def __init__(
@@ -247,22 +265,33 @@ class Draws:
         *,
         sample_side: bool = True,
         tangent: bool = False,
+        mesh: Any = None,
     ):
         k, ks = model.k, model.k_star
         keys = jax.random.split(key, 6)
-        self.theta_star = theta_star
-        self.state0 = state0
+        self.theta_star = on_samples(theta_star, mesh)
+        self.state0 = on_samples(state0, mesh)
         dtype = self.theta_star.dtype
         if sample_side:
-            self.eps = jax.random.normal(keys[2], (n,), dtype)
-            self.xi = jax.random.normal(keys[3], (n, ks + (n_steps + 1) * k), dtype)
-            self.dB = jax.random.normal(keys[4], (n_steps + 1, n), dtype) * jnp.sqrt(
-                dts
-            ).astype(dtype)[:, None]
-        self.zeta = jax.random.normal(keys[5], (n, (n_steps + 1) * k), dtype)
+            self.eps = on_samples(jax.random.normal(keys[2], (n,), dtype), mesh)
+            self.xi = on_samples(
+                jax.random.normal(keys[3], (n, ks + (n_steps + 1) * k), dtype), mesh
+            )
+            self.dB = on_samples(
+                jax.random.normal(keys[4], (n_steps + 1, n), dtype)
+                * jnp.sqrt(dts).astype(dtype)[:, None],
+                mesh,
+                dim=1,
+            )
+        self.zeta = on_samples(
+            jax.random.normal(keys[5], (n, (n_steps + 1) * k), dtype), mesh
+        )
         if tangent:  # the probe of the tangent response, independent of zeta
-            self.eta = jax.random.normal(
-                jax.random.fold_in(keys[5], 1), (n, (n_steps + 1) * k), dtype
+            self.eta = on_samples(
+                jax.random.normal(
+                    jax.random.fold_in(keys[5], 1), (n, (n_steps + 1) * k), dtype
+                ),
+                mesh,
             )
 
 
@@ -453,7 +482,9 @@ def _complete_bz(
 
 @functools.partial(
     jax.jit,
-    static_argnames=("model", "n_steps", "n_samples", "n_blocks", "response"),
+    static_argnames=(
+        "model", "n_steps", "n_samples", "n_blocks", "response", "mesh"
+    ),
 )
 def solve_causal(
     key: KeyArray,
@@ -469,8 +500,9 @@ def solve_causal(
     independent: Any = False,
     n_blocks: int = 1,
     response: str = "stein",
+    mesh: Any = None,
 ) -> dict[str, Array]:
-    """March the DMFT forward in time in one pass (spec §3.4 b).
+    """March the DMFT forward in time in one pass (causal solution).
 
     ``theta_star`` (N, k*) and ``state0`` (N, s) come from :func:`draw_priors`,
     ``dts`` (K,) are the grid's steps. ``independent`` (traced) selects the
@@ -483,6 +515,11 @@ def solve_causal(
     first ``ks + J k`` columns of the Gaussian inputs. Every contraction of
     a step streams these O(J N) arrays from memory, so blocks cut the work of
     a solve towards half; each block compiles its own loop body.
+
+    With ``mesh`` (static) the N samples are split over its devices: the
+    draws, the per-sample state and the (J k, N) histories are placed along
+    their sample axes, so each device holds N / D samples and every average
+    over samples is a cross-device sum.
     """
     K, N = n_steps, n_samples
     k, ks = model.k, model.k_star
@@ -502,10 +539,28 @@ def solve_causal(
         state0,
         sample_side=not linear,
         tangent=tangent,
+        mesh=mesh,
     )
+    theta_star = draws.theta_star
     delta = jnp.asarray(delta, dtype)
     tau = jnp.asarray(tau, dtype)
     independent = jnp.asarray(independent, bool)
+
+    def placed(c: dict[str, Array]) -> dict[str, Array]:
+        """The carry with its sample axes on the mesh (as is without one)."""
+        if mesh is None:
+            return c
+        out = dict(c)
+        rows = ("state", "theta_k", "dz_prev", "ell_prev", "dstate", "dtheta_k")
+        hists = ("theta_hist", "dz_hist", "ell_hist", "dtheta_hist")
+        for name in rows:
+            if name in c:
+                out[name] = on_samples(c[name], mesh)
+        for name in hists:
+            if name in c:
+                out[name] = on_samples(c[name], mesh, dim=1)
+        return out
+
     gram_probe = _gram_cholesky(draws.eta if tangent else draws.zeta)
     cov_star = theta_star.T @ theta_star / N
     bad = jnp.asarray(False)
@@ -704,7 +759,7 @@ def solve_causal(
                 M=M,
                 bad=bad_idx,
             )
-            return dict(c, **new), losses
+            return placed(dict(c, **new)), losses
 
         return step
 
@@ -759,6 +814,7 @@ def solve_causal(
     for J in ends:
         for name in histories:
             c[name] = _pad_rows(c[name], J * k)
+        c = placed(c)
         if gram_recursion:
             c["BZ"] = _complete_bz(c, draws.zeta, begin, J, k=k, n_prev=begin * k)
         c, losses_b = lax.scan(block_step(J), c, jnp.arange(begin, J))
@@ -908,7 +964,9 @@ def _summaries_flat(
 
 @functools.partial(
     jax.jit,
-    static_argnames=("model", "n_steps", "n_samples", "independent", "response"),
+    static_argnames=(
+        "model", "n_steps", "n_samples", "independent", "response", "mesh"
+    ),
 )
 def fixed_point_map(
     key: KeyArray,
@@ -925,8 +983,9 @@ def fixed_point_map(
     n_samples: int,
     independent: bool = False,
     response: str = "stein",
+    mesh: Any = None,
 ) -> dict[str, Array]:
-    """One application of the DMFT map (Sigma, R) -> (Sigma', R') (spec §3.4 a).
+    """One application of the DMFT map (Sigma, R) -> (Sigma', R') (fixed point).
 
     ``sigma_in`` is the second-moment matrix of ``(theta*, theta_0, ...,
     theta_K)`` in the flattened ordering, ``R_in`` the response (K+1, K+1, k,
@@ -942,7 +1001,10 @@ def fixed_point_map(
     dtype = theta_star.dtype
     ts, dts_ext = step_sizes(jnp.asarray(dts, dtype))
     tangent = response == "tangent"
-    draws = Draws(model, key, N, K, dts_ext, theta_star, state0, tangent=tangent)
+    draws = Draws(
+        model, key, N, K, dts_ext, theta_star, state0, tangent=tangent, mesh=mesh
+    )
+    theta_star = draws.theta_star
     delta = jnp.asarray(delta, dtype)
     tau = jnp.asarray(tau, dtype)
     gram_xi = _gram_cholesky(draws.xi)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from mltheory._src._pytree import pytree_dataclass, static_field
 from mltheory._src._typing import Array, KeyArray
@@ -19,6 +19,10 @@ from mltheory._src._validation import (
     check_scalar,
 )
 from mltheory.exceptions import DivergenceError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__: list[str] = []
 
@@ -388,3 +392,120 @@ class DMFTResult:
     n_iter: int = static_field(default=1)
     converged: bool = static_field(default=True)
     method: str = static_field(default="causal")
+
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "horizon": self.ts[..., -1],
+            "final train loss": self.train_loss[..., -1],
+            "final test loss": self.test_loss[..., -1],
+        }
+
+    def plot(
+        self,
+        ax: Axes | Sequence[Axes] | None = None,
+        *,
+        losses: tuple[str, ...] = ("train", "test"),
+        kernels: bool = False,
+        component: tuple[int, int] = (0, 0),
+        label: str | None = "DMFT",
+        logy: bool = False,
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes | Figure:
+        r"""Plot the loss curves, optionally with the two-time kernels.
+
+        The train and test losses are solid lines with a +-1 standard-error
+        band where the solver estimated one by Monte Carlo; train loss in
+        the first house colour, test loss in the second, as
+        :meth:`mltheory.optim.sgf.SGFTrajectory.plot` draws a simulation, so
+        ``res.plot(ax=ax); sim.plot(ax=ax)`` compares theory and simulation.
+
+        Parameters
+        ----------
+        ax : Axes, sequence of 3 Axes, or None, default=None
+            Where to draw: one Axes, or three with ``kernels=True``; ``None``
+            makes a new figure (shown in Jupyter).
+        losses : tuple of {"train", "test"}, default=("train", "test")
+            Which loss curves.
+        kernels : bool, default=False
+            Add heatmaps of the correlation :math:`C_\theta(t, s)` and the
+            response :math:`R_\theta(t, s)` (a three-panel figure).
+        component : tuple of int, default=(0, 0)
+            The ``(i, j)`` entry of the ``k x k`` kernel blocks drawn.
+        label : str or None, default="DMFT"
+            Appended to the legend entries: ``"test loss (DMFT)"``.
+        logy : bool, default=False
+            Logarithmic loss axis.
+        color : str, optional
+            One colour for all loss curves.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes or matplotlib.figure.Figure
+            The Axes, or the Figure with ``kernels=True``.
+
+        Raises
+        ------
+        ValueError
+            If ``losses`` names an unknown curve, ``component`` is out of
+            range, or ``kernels=True`` on a batched result.
+        TypeError
+            If ``ax`` does not match or the result holds tracers.
+
+        Examples
+        --------
+        >>> from mltheory.dynamics import dmft
+        >>> from mltheory.numerics import TimeGrid
+        >>> res = dmft.linear_regression_dmft(delta=2.0, sigma=0.5,
+        ...                                   grid=TimeGrid(1.0, 10))
+        >>> ax = res.plot()  # doctest: +SKIP
+        >>> fig = res.plot(kernels=True)  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        available = {
+            "train": (self.train_loss, self.train_loss_se),
+            "test": (self.test_loss, self.test_loss_se),
+        }
+        for name in losses:
+            if name not in available:
+                raise ValueError(
+                    f"losses must name 'train' and/or 'test'; got {name!r}."
+                )
+        k = self.C_theta.shape[-1]
+        i, j = component
+        if not (0 <= i < k and 0 <= j < k):
+            raise ValueError(
+                f"component must index the {k}x{k} kernel blocks; got {component}."
+            )
+        if kernels:
+            fig, axes = P.panel_axes(ax, 3)
+            loss_ax = axes[0]
+        else:
+            loss_ax = P.axes_or_new(ax)  # type: ignore[arg-type]
+        P.plot_named_curves(
+            loss_ax,
+            self.ts,
+            {f"{n} loss": available[n] for n in losses},
+            kind="theory",
+            label=label,
+            colors=P.LOSS_COLORS,
+            color=color,
+            **kwargs,
+        )
+        P.finish_axes(loss_ax, xlabel="time t [SGF units]", ylabel="loss", logy=logy)
+        if not kernels:
+            return loss_ax
+        ts = P.members_or_error(self.ts, name="DMFTResult.ts")
+        for target, field, what in (
+            (axes[1], self.C_theta, "correlation C_theta(t, s)"),
+            (axes[2], self.R_theta, "response R_theta(t, s)"),
+        ):
+            values = P.as_numpy(field, name=what)[..., i, j]
+            P.heatmap(target, ts, ts, values, label=what, cmap="magma")
+            P.finish_axes(
+                target, xlabel="time t", ylabel="time s", legend=False, grid=False
+            )
+        return fig

@@ -115,9 +115,9 @@ def hermite_sums(problem: FastSlowProblem, m: ArrayLike) -> HermiteSums:
     -----
     .. math::
 
-        S_1 = \sum_k k\,k!\,c_k c^*_k m^{k-1}, \quad
-        S_2 = \sum_k k\,k!\,c_k^2 m^{2k-1}, \quad
-        T_1 = \sum_k k!\,c_k c^*_k m^k, \quad
+        S_1 &= \sum_k k\,k!\,c_k c^*_k m^{k-1}, \quad
+        S_2 = \sum_k k\,k!\,c_k^2 m^{2k-1}, \\
+        T_1 &= \sum_k k!\,c_k c^*_k m^k, \quad
         T_2 = \sum_k k!\,c_k^2 m^{2k},
 
     so that :math:`\partial_m L = a (a S_2 - S_1)` and

@@ -5,17 +5,19 @@ Private; public through :mod:`mltheory.dynamics.fast_slow`.
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mltheory._src._pytree import pytree_dataclass
+from mltheory._src._pytree import DivergedMixin, pytree_dataclass
 from mltheory._src._typing import Array, ArrayLike
 from mltheory._src._validation import (
     as_array,
     check_in,
+    check_on_divergence,
     check_scalar,
     is_traced,
 )
@@ -32,9 +34,13 @@ from mltheory.dynamics._fast_slow_problem import (
 from mltheory.numerics import (
     TimeGrid,
     Trajectory,
+    handle_divergence,
     solve_ode,
     solve_ode_stiff,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__: list[str] = []
 
@@ -45,7 +51,7 @@ __all__: list[str] = []
 
 
 @pytree_dataclass
-class FastSlowTrajectory:
+class FastSlowTrajectory(DivergedMixin):
     """A solution of the 2-D fast–slow ODE.
 
     Parameters
@@ -58,6 +64,9 @@ class FastSlowTrajectory:
         Second-layer weight.
     loss : jax.Array of shape (T,)
         Population loss along the path.
+    first_bad_step : int or jax.Array of int32, default=-1
+        With ``method="rk4"``: the first RK4 step whose state was non-finite,
+        ``-1`` if none; ``diverged`` is ``first_bad_step >= 0``.
 
     See Also
     --------
@@ -80,10 +89,143 @@ class FastSlowTrajectory:
     m: Array
     a: Array
     loss: Array
+    first_bad_step: Any = dataclasses.field(
+        default_factory=lambda: np.asarray(-1, np.int32)
+    )
+
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "horizon": self.t[..., -1],
+            "final m": self.m[..., -1],
+            "final a": self.a[..., -1],
+        }
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        variables: tuple[str, ...] = ("m", "a"),
+        label: str | None = "ODE",
+        kind: Literal["theory", "simulation", "data"] = "theory",
+        logx: bool = False,
+        logy: bool = False,
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot the alignment ``m`` and the weight ``a`` against time.
+
+        Each variable has its own colour (``m`` the first house colour, ``a``
+        the second, ``loss`` the third), the same as
+        :meth:`mltheory.dynamics.tensor_programs.SGDTrajectory.plot` uses for
+        the finite-width simulation, so ``ode.plot(ax=ax); sgd.plot(ax=ax)``
+        pairs each ODE line with its SGD markers. A trajectory stacked by
+        :func:`jax.vmap` (over initial conditions, say) draws one line per
+        member.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        variables : tuple of {"m", "a", "loss"}, default=("m", "a")
+            Which curves.
+        label : str or None, default="ODE"
+            Appended to the legend entries: ``"m (ODE)"``.
+        kind : {"theory", "simulation", "data"}, default="theory"
+            How the curves are drawn.
+        logx, logy : bool, default=False
+            Logarithmic axes (for the scaling laws: ``logx=logy=True``).
+        color : str, optional
+            One colour for all curves.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If ``variables`` names an unknown curve.
+        TypeError
+            If the trajectory holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory import numerics
+        >>> from mltheory.dynamics import fast_slow
+        >>> s = numerics.activation_series("erf", 5)
+        >>> p = fast_slow.FastSlowProblem(s, s, eps=0.1)
+        >>> traj = fast_slow.integrate(p, 0.01, 1.0, 5.0, n_steps=100)
+        >>> ax = traj.plot()  # doctest: +SKIP
+        """
+        curves = {"m": self.m, "a": self.a, "loss": self.loss}
+        return _plot_variables(
+            ax,
+            self.t,
+            curves,
+            variables,
+            label=label,
+            kind=kind,
+            logx=logx,
+            logy=logy,
+            color=color,
+            **kwargs,
+        )
+
+
+#: The long name of each fast-slow variable, for axis labels.
+VARIABLE_NAMES = {
+    "m": "alignment m",
+    "a": "second-layer weight a",
+    "loss": "population loss",
+}
+
+
+def _plot_variables(
+    ax: Axes | None,
+    t: Any,
+    curves: dict[str, Any],
+    variables: tuple[str, ...],
+    *,
+    label: str | None,
+    kind: Literal["theory", "simulation", "data"],
+    logx: bool,
+    logy: bool,
+    color: str | None,
+    average: bool = False,
+    **kwargs: Any,
+) -> Axes:
+    """Draw fast-slow variables, one fixed colour each (ODE and SGD share them)."""
+    from mltheory._src import _plotting as P
+
+    for v in variables:
+        if v not in curves:
+            raise ValueError(
+                f"variables must be among {', '.join(map(repr, curves))}; got {v!r}."
+            )
+    colors = {v: P.PALETTE[i] for i, v in enumerate(VARIABLE_NAMES)}
+    ax = P.axes_or_new(ax)
+    P.plot_named_curves(
+        ax,
+        t,
+        {v: curves[v] for v in variables},
+        kind=kind,
+        label=label,
+        colors=colors,
+        color=color,
+        average=average,
+        **kwargs,
+    )
+    ylabel = VARIABLE_NAMES[variables[0]] if len(variables) == 1 else "value"
+    return P.finish_axes(
+        ax, xlabel="time t = step * lr_w", ylabel=ylabel, logx=logx, logy=logy
+    )
 
 
 @pytree_dataclass
-class PopulationTrajectory:
+class PopulationTrajectory(DivergedMixin):
     r"""A solution of the N-particle mean-field ODE.
 
     Parameters
@@ -98,6 +240,10 @@ class PopulationTrajectory:
         Network Hermite coefficients :math:`F_k = c_k \\langle a m^k\\rangle`.
     loss : jax.Array of shape (T,)
         Population loss.
+
+    first_bad_step : int or jax.Array of int32, default=-1
+        With ``method="rk4"``: the first RK4 step whose state was non-finite,
+        ``-1`` if none; ``diverged`` is ``first_bad_step >= 0``.
 
     See Also
     --------
@@ -121,6 +267,9 @@ class PopulationTrajectory:
     a: Array
     F: Array
     loss: Array
+    first_bad_step: Any = dataclasses.field(
+        default_factory=lambda: np.asarray(-1, np.int32)
+    )
 
 
 def _field_sa(t: Array, y: tuple[Array, Array], args: Any) -> tuple[Array, Array]:
@@ -214,7 +363,14 @@ def _solve(
     check_in(method, name="method", options=("lsoda", "radau", "bdf", "rk4"))
     if method == "rk4":
         grid = _check_rk4_grid(t_max, n_steps, record_every)
-        return solve_ode(field, y0, grid=grid, args=args, record_every=record_every)
+        return solve_ode(
+            field,
+            y0,
+            grid=grid,
+            args=args,
+            record_every=record_every,
+            on_divergence="flag",  # the caller applies the policy
+        )
     rtol = check_scalar(rtol, name="rtol", lower=0.0, lower_inclusive=False)
     atol = check_scalar(atol, name="atol", lower=0.0, lower_inclusive=False)
     if t_eval is None:
@@ -239,6 +395,39 @@ def _solve(
     )
 
 
+def _apply_policy(
+    traj: Any,
+    *,
+    what: str,
+    on_divergence: str,
+    t_max: float,
+    n_steps: int,
+    record_every: int,
+    a0: Any,
+) -> Any:
+    """The library's divergence policy for an RK4 run (adaptive runs raise)."""
+    dt = t_max / n_steps
+    try:
+        scale = f" (a0 up to {float(jnp.max(jnp.abs(a0))):.3g})"
+    except (TypeError, jax.errors.ConcretizationTypeError):
+        scale = ""
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,  # type: ignore[arg-type]
+        what=f"{what}(method='rk4')",
+        cause=(
+            f"the RK4 step dt = t_max / n_steps = {dt:.4g} does not resolve the "
+            f"fast rate of the alignment, which grows like a**2{scale}; use "
+            "more steps (n_steps) or an adaptive method ('lsoda')"
+        ),
+        record_every=record_every,
+        dt=dt,
+        n_steps=n_steps,
+        n_records=n_steps // record_every + 1,
+        stacklevel=4,
+    )
+
+
 def integrate(
     problem: FastSlowProblem,
     m0: ArrayLike,
@@ -251,6 +440,7 @@ def integrate(
     record_every: int = 10,
     rtol: float = 1e-9,
     atol: float = 1e-11,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> FastSlowTrajectory:
     r"""Integrate the 2-D fast–slow ODE from ``(m0, a0)`` up to ``t_max``.
 
@@ -291,6 +481,16 @@ def integrate(
         Relative tolerance of the adaptive solvers.
     atol : float, default=1e-11
         Absolute tolerance of the adaptive solvers.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        With ``method="rk4"``, what to do if the state becomes NaN/inf (a
+        step that does not resolve the fast rate, e.g. from a huge ``a0``):
+        raise :class:`~mltheory.exceptions.DivergenceError` naming the first
+        bad step and its time, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set (see
+        :func:`mltheory.numerics.handle_divergence`). The adaptive solvers
+        always raise when they fail (there is no partial result).
 
     Returns
     -------
@@ -305,9 +505,17 @@ def integrate(
         If :math:`|m_0| \ge 1` (the message suggests ``1 - 1e-12`` for
         :math:`|m_0| = 1`), ``m0 = 0`` while :math:`c_1 c^*_1 = 0`, an input
         is not finite, ``t_max <= 0``, ``method`` is unknown, or
-        ``record_every`` does not divide ``n_steps``.
+        ``record_every`` does not divide ``n_steps``, or ``on_divergence`` is
+        unknown.
     mltheory.exceptions.DivergenceError
-        If an adaptive solver fails.
+        If an adaptive solver fails, or with ``method="rk4"`` and
+        ``on_divergence="raise"`` if the state became non-finite.
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        With ``method="rk4"`` and ``on_divergence="warn"``, if the state
+        became non-finite.
 
     See Also
     --------
@@ -337,9 +545,10 @@ def integrate(
     """
     problem = _check_problem(problem)
     t_max = _check_horizon(t_max)
+    check_on_divergence(on_divergence)
     dtype = jnp.result_type(float)
-    m0_arr = as_array(m0, name="m0", ndim=0).astype(dtype)
-    a0_arr = as_array(a0, name="a0", ndim=0).astype(dtype)
+    m0_arr = as_array(m0, name="m0", ndim=0, dtype=dtype)
+    a0_arr = as_array(a0, name="a0", ndim=0, dtype=dtype)
     _check_m0(m0_arr, problem, name="m0")
     c, cs = _coeffs(problem)
     eps = jnp.asarray(problem.eps, dtype)
@@ -358,7 +567,20 @@ def integrate(
     m = jnp.tanh(sol.ys[0])
     a = sol.ys[1]
     nv = jnp.asarray(problem.noise_var, dtype)
-    return FastSlowTrajectory(sol.ts, m, a, _loss(c, cs, nv, m, a))
+    traj = FastSlowTrajectory(
+        sol.ts, m, a, _loss(c, cs, nv, m, a), first_bad_step=sol.first_bad_step
+    )
+    if method != "rk4":
+        return traj
+    return _apply_policy(
+        traj,
+        what="integrate",
+        on_divergence=on_divergence,
+        t_max=t_max,
+        n_steps=n_steps,
+        record_every=record_every,
+        a0=a0_arr,
+    )
 
 
 def integrate_population(
@@ -373,6 +595,7 @@ def integrate_population(
     record_every: int = 10,
     rtol: float = 1e-9,
     atol: float = 1e-11,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> PopulationTrajectory:
     r"""Integrate the mean-field ODE of N particles :math:`(m_i, a_i)`.
 
@@ -399,6 +622,8 @@ def integrate_population(
         Relative tolerance of the adaptive solvers.
     atol : float, default=1e-11
         Absolute tolerance of the adaptive solvers.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        The divergence policy of an RK4 run, as in :func:`integrate`.
 
     Returns
     -------
@@ -413,6 +638,13 @@ def integrate_population(
         If ``m0``/``a0`` are not 1-D of the same shape, hold NaN/inf, or
         :math:`|m_i| \ge 1`, or for the bad options listed in
         :func:`integrate`.
+    mltheory.exceptions.DivergenceError
+        As :func:`integrate`.
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        As :func:`integrate`.
 
     See Also
     --------
@@ -444,8 +676,9 @@ def integrate_population(
     problem = _check_problem(problem)
     t_max = _check_horizon(t_max)
     dtype = jnp.result_type(float)
-    m0_arr = as_array(m0, name="m0", ndim=1, shape_hint="(N,)").astype(dtype)
-    a0_arr = as_array(a0, name="a0", ndim=1, shape_hint="(N,)").astype(dtype)
+    check_on_divergence(on_divergence)
+    m0_arr = as_array(m0, name="m0", ndim=1, shape_hint="(N,)", dtype=dtype)
+    a0_arr = as_array(a0, name="a0", ndim=1, shape_hint="(N,)", dtype=dtype)
     if m0_arr.shape != a0_arr.shape:
         raise ValueError(
             f"m0 and a0 must have the same shape (N,); got {tuple(m0_arr.shape)} "
@@ -473,4 +706,15 @@ def integrate_population(
     loss = 0.5 * ((F - cs[None, :]) ** 2) @ fact + 0.5 * jnp.asarray(
         problem.noise_var, dtype
     )
-    return PopulationTrajectory(sol.ts, m, a, F, loss)
+    traj = PopulationTrajectory(sol.ts, m, a, F, loss, sol.first_bad_step)
+    if method != "rk4":
+        return traj
+    return _apply_policy(
+        traj,
+        what="integrate_population",
+        on_divergence=on_divergence,
+        t_max=t_max,
+        n_steps=n_steps,
+        record_every=record_every,
+        a0=a0_arr,
+    )

@@ -6,6 +6,7 @@ Private; public through :mod:`mltheory.dynamics.fast_slow`.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -23,6 +24,9 @@ from mltheory.dynamics._fast_slow_problem import (
     _coeffs,
 )
 from mltheory.dynamics._fast_slow_unlearning import _leading_degree_host
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__: list[str] = []
 
@@ -76,6 +80,93 @@ class ScalingLaw:
     prefactor_m: Array
     p: int = static_field()
     regime: str = static_field()
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        t: ArrayLike | None = None,
+        variables: tuple[str, ...] = ("m",),
+        label: str | None = "law",
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        r"""Plot the power laws on log-log axes.
+
+        Each law :math:`C t^{\alpha}` is a dashed line in the colour of its
+        variable in :meth:`FastSlowTrajectory.plot`, so
+        ``traj.plot(ax=ax, variables=("m",), logx=True, logy=True);
+        law.plot(ax=ax, t=traj.t[1:])`` puts the measured drift and its law
+        side by side.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        t : array_like of shape (n,), optional
+            Positive times; by default 100 log-spaced points in
+            :math:`[1, 10^4]`.
+        variables : tuple of {"m", "a"}, default=("m",)
+            Which laws.
+        label : str or None, default="law"
+            Appended to the legend entries, after the exponent.
+        color : str, optional
+            One colour for every law (by default the variable's colour).
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If the regime is ``"equilibrium"`` (no drift, no law), ``t`` is
+            not positive, or ``variables`` names an unknown law.
+
+        Examples
+        --------
+        >>> from mltheory import numerics
+        >>> from mltheory.dynamics import fast_slow
+        >>> s = numerics.activation_series("erf", 9)
+        >>> teacher = numerics.polynomial_series({1: 1.0}, degree=9)
+        >>> law = fast_slow.scaling_law(fast_slow.FastSlowProblem(s, teacher, eps=0.01))
+        >>> ax = law.plot(variables=("m", "a"))  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        if self.regime == "equilibrium":
+            raise ValueError(
+                "this problem has no unlearning drift (regime 'equilibrium'), so "
+                "there is no power law to plot."
+            )
+        laws = {
+            "m": (self.prefactor_m, self.exponent_m),
+            "a": (self.prefactor_a, self.exponent_a),
+        }
+        for v in variables:
+            if v not in laws:
+                raise ValueError(f"variables must be among 'm', 'a'; got {v!r}.")
+        ts = (
+            np.geomspace(1.0, 1e4, 100)
+            if t is None
+            else P.as_numpy(t, name="t").astype(float)
+        )
+        if ts.ndim != 1 or not np.all(ts > 0):
+            raise ValueError("t must be a 1-D array of positive times.")
+        ax = P.axes_or_new(ax)
+        colors = {"m": P.PALETTE[0], "a": P.PALETTE[1]}
+        style: dict[str, Any] = {"linestyle": "--", "linewidth": 1.4} | kwargs
+        for v in variables:
+            pref, expo = (float(P.as_numpy(x)) for x in laws[v])
+            text = f"{v} ~ t^{expo:.3g}" + (f" ({label})" if label else "")
+            P.plot_curve(
+                ax, ts, pref * ts**expo, label=text, color=color or colors[v], **style
+            )
+        ylabel = "alignment m" if variables == ("m",) else "value"
+        return P.finish_axes(ax, xlabel="time t", ylabel=ylabel, logx=True, logy=True)
 
 
 def scaling_law(problem: FastSlowProblem) -> ScalingLaw:

@@ -25,11 +25,12 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from mltheory._src._progress import progress
 from mltheory._src._pytree import pytree_dataclass
@@ -44,7 +45,10 @@ from mltheory._src._validation import (
     describe,
 )
 from mltheory.dynamics.fast_slow import FastSlowProblem, integrate
-from mltheory.numerics import HermiteSeries, scan_with_records
+from mltheory.numerics import HermiteSeries, map_keys, scan_with_records
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "SGDTrajectory",
@@ -320,6 +324,121 @@ class SGDTrajectory:
     a: Array | None
     params: TwoLayerParams
 
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "horizon": self.t[..., -1],
+            "final m_mean": self.m_mean[..., -1],
+            "final a_mean": self.a_mean[..., -1],
+        }
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        variables: tuple[str, ...] = ("m", "a"),
+        neurons: bool = False,
+        label: str | None = "SGD",
+        kind: Literal["theory", "simulation", "data"] = "simulation",
+        average: bool = False,
+        logx: bool = False,
+        logy: bool = False,
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot the mean alignment and second-layer weight against time.
+
+        Drawn as markers, in the colours
+        :meth:`mltheory.dynamics.fast_slow.FastSlowTrajectory.plot` gives the
+        same variables (``m`` first house colour, ``a`` second, ``loss``
+        third), so the ODE and this finite-width run overlay on one Axes
+        (``ode.plot(ax=ax); sgd.plot(ax=ax)``). A run stacked by
+        :func:`jax.vmap` over seeds draws one curve per seed, or with
+        ``average=True`` their mean with a +-1 standard-error band.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        variables : tuple of {"m", "a", "loss"}, default=("m", "a")
+            Which means to draw (``loss`` is the online loss).
+        neurons : bool, default=False
+            Also draw every neuron's ``m`` and ``a`` as thin lines (needs
+            ``store_neurons=True``).
+        label : str or None, default="SGD"
+            Appended to the legend entries: ``"m (SGD)"``.
+        kind : {"theory", "simulation", "data"}, default="simulation"
+            How the means are drawn.
+        average : bool, default=False
+            Mean and standard error over a batch of runs.
+        logx, logy : bool, default=False
+            Logarithmic axes.
+        color : str, optional
+            One colour for all curves.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If ``variables`` names an unknown curve, or ``neurons=True``
+            without stored neurons or on a batched run.
+        TypeError
+            If the run holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory import numerics
+        >>> from mltheory.dynamics import tensor_programs as tp
+        >>> params = tp.init_params(jax.random.key(0), 32, 16, 1.0)
+        >>> teacher = numerics.HermiteSeries(jnp.array([0.0, 1.0]))
+        >>> traj = tp.simulate_sgd(jax.random.key(1), params, teacher, jnp.tanh,
+        ...                        lr_w=0.05, lr_a=0.005, batch_size=256,
+        ...                        n_steps=100, record_every=10)
+        >>> ax = traj.plot()  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+        from mltheory.dynamics._fast_slow_integrate import _plot_variables
+
+        curves = {"m": self.m_mean, "a": self.a_mean, "loss": self.loss}
+        if neurons:
+            if self.m is None or self.a is None:
+                raise ValueError(
+                    "neurons=True needs the per-neuron records: simulate with "
+                    "store_neurons=True."
+                )
+            ts = P.members_or_error(self.t, name="SGDTrajectory.t")
+            ax = P.axes_or_new(ax)
+            per_neuron = {"m": self.m, "a": self.a}
+            for i, v in enumerate(("m", "a")):
+                if v in variables:
+                    P.plot_members(
+                        ax,
+                        ts,
+                        P.as_numpy(per_neuron[v]).T,
+                        label=f"{v}, every neuron",
+                        color=color or P.PALETTE[i],
+                        linewidth=0.6,
+                        alpha=0.15,
+                    )
+        return _plot_variables(
+            ax,
+            self.t,
+            curves,
+            variables,
+            label=label,
+            kind=kind,
+            logx=logx,
+            logy=logy,
+            color=color,
+            average=average,
+            **kwargs,
+        )
+
 
 def _teacher_fn(teacher: Any) -> tuple[Callable[[Array], Array] | None, Array]:
     """(static callable or None, traced Hermite coefficients).
@@ -434,6 +553,7 @@ def simulate_sgd(
     project: bool = True,
     store_neurons: bool = False,
     dtype: Any = None,
+    mesh: Mesh | None = None,
 ) -> SGDTrajectory:
     r"""Large-batch projected SGD of the finite-width network (jitted ``lax.scan``).
 
@@ -454,7 +574,10 @@ def simulate_sgd(
     Parameters
     ----------
     key : jax.Array
-        PRNG key of the batches; the same key gives the same run.
+        PRNG key of the batches; the same key gives the same run. A 1-D array
+        of keys (``jax.random.split(key, S)``) runs ``S`` seeds from the same
+        initial network as one vmapped computation; every field of the result
+        then has a leading seed axis.
     params : TwoLayerParams
         Initial network (:func:`init_params`).
     teacher : HermiteSeries or callable
@@ -485,13 +608,18 @@ def simulate_sgd(
     dtype : dtype, optional
         Working dtype (e.g. ``jnp.float32`` for speed); default the dtype of
         ``params.W``.
+    mesh : jax.sharding.Mesh, optional
+        Split the seed axis of a batch of keys over the devices of this
+        one-axis mesh (:func:`mltheory.numerics.make_mesh`); the number of
+        keys must be a multiple of its size. The results equal those without
+        a mesh.
 
     Returns
     -------
     SGDTrajectory
         Record times :math:`t = k\,\mathrm{lr\_w}`, mean alignment and
         weight, online loss, optionally per-neuron records, final
-        parameters.
+        parameters (with a leading seed axis for a batch of keys).
 
     Raises
     ------
@@ -526,6 +654,32 @@ def simulate_sgd(
     >>> bool(traj.m_mean[-1] > 0.3)  # the alignment has grown from ~0
     True
     """
+    if mesh is not None or (
+        isinstance(key, jax.Array)
+        and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and key.ndim == 1
+    ):
+        return map_keys(
+            lambda k: simulate_sgd(
+                k,
+                params,
+                teacher,
+                activation,
+                lr_w=lr_w,
+                lr_a=lr_a,
+                batch_size=batch_size,
+                n_steps=n_steps,
+                record_every=record_every,
+                theta=theta,
+                noise_var=noise_var,
+                project=project,
+                store_neurons=store_neurons,
+                dtype=dtype,
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
     key = check_key(key)
     params = _check_params(params)
     teacher_fn, teacher_coeffs = _teacher_fn(teacher)

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import Mesh
 
 from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
 from mltheory._src._validation import check_callable, check_scalar, is_traced
@@ -238,6 +239,7 @@ def partial_cache_sample(
     schedule: Schedule = "cosine",
     mode: Literal["google", "exact"] = "google",
     return_trajectory: bool = False,
+    mesh: Mesh | None = None,
 ) -> SampleResult:
     r"""Choose-then-sample decoding with partial caching between full passes.
 
@@ -276,6 +278,11 @@ def partial_cache_sample(
         Reveal-count rule.
     return_trajectory : bool, default=False
         Also return the state after each of the ``T * S`` steps.
+    mesh : jax.sharding.Mesh, optional
+        Split the batch of rows over the devices of this one-axis mesh
+        (:func:`mltheory.numerics.make_mesh`): ``tokens`` must be 2-D with a
+        number of rows that is a multiple of the number of devices. The
+        result equals the one without a mesh.
 
     Returns
     -------
@@ -350,6 +357,7 @@ def partial_cache_sample(
             mode=mode,
             return_trajectory=return_trajectory,
             strict=True,
+            mesh=mesh,
         )
         return SampleResult(
             tokens=res.tokens,
@@ -370,6 +378,7 @@ def partial_cache_sample(
         drop_mask_logit=False,
         strict=True,
         fn_name="denoiser",
+        mesh=mesh,
     )
     length = prep.tokens.shape[1]
     r_max, q_max = _pad_sizes(prep.counts, n_sub, length)

@@ -21,13 +21,14 @@ import types
 import warnings
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.experimental import checkify
+from jax.sharding import Mesh
 
 from mltheory._src._pytree import pytree_dataclass, static_field
 from mltheory._src._typing import Array, ArrayLike, KeyArray
@@ -58,7 +59,10 @@ from mltheory.generative._schedules import (
     _counts_jit,
     gumbel_scale_schedule,
 )
-from mltheory.numerics import gumbel_topk
+from mltheory.numerics import gumbel_topk, shard_leading_axis
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "LogitsFn",
@@ -120,6 +124,107 @@ class SampleResult:
     nfe: Array
     info: dict[str, Array]
     num_steps: int = static_field(default=0)
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        show: Literal["reveal", "counts"] = "reveal",
+        max_sequences: int = 64,
+        label: str | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot the reveal order, or the number of tokens revealed per step.
+
+        ``show="reveal"``: a heatmap of ``reveal_step`` (sequence against
+        position; positions given in the input are blank), the order in which
+        the sampler unmasked. ``show="counts"``: the tokens revealed at each
+        step, averaged over the sequences, as bars.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        show : {"reveal", "counts"}, default="reveal"
+            Which picture.
+        max_sequences : int, default=64
+            At most this many sequences in the heatmap (the first ones).
+        label : str, optional
+            Legend label of the bars (``show="counts"``).
+        **kwargs
+            Passed to :meth:`~matplotlib.axes.Axes.pcolormesh` or
+            :meth:`~matplotlib.axes.Axes.bar`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If ``show`` is unknown, or ``show="counts"`` and the result has no
+            per-step counts ``info["k"]``.
+        TypeError
+            If the result holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory import generative
+        >>> from mltheory.generative import toy
+        >>> model = toy.random_markov(jax.random.key(0), 3, length=6)
+        >>> res = generative.maskgit_sample(jax.random.key(1), model,
+        ...                                 jnp.full((2, 6), 3), mask_id=3, num_steps=3)
+        >>> res.reveal_step.shape
+        (2, 6)
+        >>> ax = res.plot()  # doctest: +SKIP
+        >>> ax = res.plot(show="counts")  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        check_in(show, name="show", options=("reveal", "counts"))
+        m = check_scalar(max_sequences, name="max_sequences", kind=int, lower=1)
+        ax = P.axes_or_new(ax)
+        if show == "reveal":
+            steps = P.as_numpy(self.reveal_step, name="reveal_step")
+            steps = steps.reshape(-1, steps.shape[-1])[:m].astype(float)
+            steps[steps < 0] = np.nan  # given in the input: never revealed
+            n_seq, length = steps.shape
+            P.heatmap(
+                ax,
+                np.arange(length),
+                np.arange(n_seq),
+                steps.T,
+                cmap="viridis",
+                label="reveal step",
+                **kwargs,
+            )
+            if n_seq > 1:
+                ax.invert_yaxis()  # sequence 0 on top, as printed
+            return P.finish_axes(
+                ax,
+                xlabel="position",
+                ylabel="sequence",
+                title="reveal order",
+                grid=False,
+            )
+        if "k" not in self.info:
+            raise ValueError(
+                "show='counts' needs the per-step reveal counts info['k'], which "
+                "this sampler did not record."
+            )
+        k = P.as_numpy(self.info["k"], name="info['k']").astype(float)
+        mean = k.reshape(-1, k.shape[-1]).mean(axis=0)
+        bars: dict[str, Any] = {"color": P.PALETTE[0], "alpha": 0.8} | kwargs
+        ax.bar(
+            np.arange(1, mean.size + 1),
+            mean,
+            label=label or "tokens revealed (mean over sequences)",
+            **bars,
+        )
+        return P.finish_axes(
+            ax, xlabel="step", ylabel="tokens revealed", title="reveal schedule"
+        )
 
 
 # --------------------------------------------------------------------------
@@ -326,6 +431,26 @@ def _count_bound(counts: Array, length: int) -> int | None:
     return bound if 2 * bound <= length else None
 
 
+def _check_mesh_rows(mesh: Any, tokens: Array) -> None:
+    """A mesh splits rows: tokens must be 2-D with a multiple of its size."""
+    if not isinstance(mesh, Mesh):
+        raise TypeError(
+            "mesh must be a jax.sharding.Mesh (see mltheory.numerics.make_mesh); "
+            f"got {describe(mesh)}."
+        )
+    if tokens.ndim != 2:
+        raise ValueError(
+            "mesh splits the batch of rows over devices; tokens must be 2-D "
+            f"(B, L); got shape {tuple(tokens.shape)}."
+        )
+    size = int(mesh.size)
+    if tokens.shape[0] % size:
+        raise ValueError(
+            f"tokens must have a number of rows that is a multiple of the {size} "
+            f"devices of mesh; got B = {tokens.shape[0]}."
+        )
+
+
 @pytree_dataclass
 class Prepared:
     """Validated inputs shared by every sampler (internal)."""
@@ -354,14 +479,21 @@ def prepare(
     strict: bool,
     fn_name: str = "logits_fn",
     vocab_fn: Any = None,
+    mesh: Any = None,
 ) -> Prepared:
-    """Validate the common sampler inputs, before any work."""
+    """Validate the common sampler inputs, before any work.
+
+    With ``mesh``, the per-row arrays (tokens, masks, keys, counts) are split
+    over its devices, so the jitted loop runs each device's rows there.
+    """
     num_steps = check_scalar(num_steps, name="num_steps", kind=int, lower=1)
     schedule = _check_schedule(schedule)
     check_in(mode, name="mode", options=["google", "exact"])
     mask_id = _check_mask_id(mask_id)
     check_callable(logits_fn, name=fn_name)
     toks = _check_tokens(tokens)
+    if mesh is not None:
+        _check_mesh_rows(mesh, toks)
     batched = toks.ndim == 2
     toks2 = toks if batched else toks[None]
     v_out, vocab = _logits_vocab(
@@ -377,8 +509,13 @@ def prepare(
     num_steps = _clamp_steps(num_steps, n_masked, strict=strict)
     row_keys = _row_keys(key, toks2.shape[0], batched)
     counts = _counts_jit(n_masked, num_steps, schedule, mode)
+    max_k = _count_bound(counts, toks2.shape[1])
+    if mesh is not None:  # each device decodes its own rows
+        toks2, masked, row_keys, counts = shard_leading_axis(
+            (toks2, masked, row_keys, counts), mesh
+        )
     return Prepared(
-        max_k=_count_bound(counts, toks2.shape[1]),
+        max_k=max_k,
         tokens=toks2,
         masked=masked,
         row_keys=row_keys,
@@ -603,6 +740,7 @@ def maskgit_sample(
     drop_mask_logit: bool = False,
     strict: bool = False,
     debug: bool = False,
+    mesh: Mesh | None = None,
 ) -> SampleResult:
     r"""Decode with the MaskGIT sampler ("sample-then-choose").
 
@@ -653,6 +791,11 @@ def maskgit_sample(
     debug : bool, default=False
         Check (with :mod:`jax.experimental.checkify`) that the logits are
         finite at masked positions at every step.
+    mesh : jax.sharding.Mesh, optional
+        Split the batch of rows over the devices of this one-axis mesh
+        (:func:`mltheory.numerics.make_mesh`): ``tokens`` must be 2-D with a
+        number of rows that is a multiple of the number of devices. Each
+        device decodes its own rows; the result equals the one without a mesh.
 
     Returns
     -------
@@ -732,6 +875,7 @@ def maskgit_sample(
         mode=mode,
         drop_mask_logit=drop_mask_logit,
         strict=strict,
+        mesh=mesh,
     )
     if is_traced(tau0) and not callable(anneal):
         ratio = jnp.arange(1, prep.num_steps + 1) / prep.num_steps
@@ -824,6 +968,7 @@ def moment_sample(
     drop_mask_logit: bool = False,
     strict: bool = False,
     debug: bool = False,
+    mesh: Mesh | None = None,
 ) -> SampleResult:
     r"""Decode with the moment sampler ("choose-then-sample").
 
@@ -874,6 +1019,11 @@ def moment_sample(
         Raise instead of clamping ``num_steps``.
     debug : bool, default=False
         Check that the logits are finite at masked positions.
+    mesh : jax.sharding.Mesh, optional
+        Split the batch of rows over the devices of this one-axis mesh
+        (:func:`mltheory.numerics.make_mesh`): ``tokens`` must be 2-D with a
+        number of rows that is a multiple of the number of devices. Each
+        device decodes its own rows; the result equals the one without a mesh.
 
     Returns
     -------
@@ -937,6 +1087,7 @@ def moment_sample(
         mode=mode,
         drop_mask_logit=drop_mask_logit,
         strict=strict,
+        mesh=mesh,
     )
     if not callable(anneal):
         check_in(anneal, name="anneal", options=["linear", "constant"])
@@ -986,6 +1137,7 @@ def cts_sample(
     drop_mask_logit: bool = False,
     strict: bool = False,
     debug: bool = False,
+    mesh: Mesh | None = None,
 ) -> SampleResult:
     r"""Decode with a generic choose-then-sample (CTS) sampler.
 
@@ -1026,6 +1178,11 @@ def cts_sample(
         Raise instead of clamping ``num_steps``.
     debug : bool, default=False
         Check that the logits are finite at masked positions.
+    mesh : jax.sharding.Mesh, optional
+        Split the batch of rows over the devices of this one-axis mesh
+        (:func:`mltheory.numerics.make_mesh`): ``tokens`` must be 2-D with a
+        number of rows that is a multiple of the number of devices. Each
+        device decodes its own rows; the result equals the one without a mesh.
 
     Returns
     -------
@@ -1068,6 +1225,7 @@ def cts_sample(
         mode=mode,
         drop_mask_logit=drop_mask_logit,
         strict=strict,
+        mesh=mesh,
     )
     step = CTSStep(policy=position_policy, token_rule=rule, max_k=prep.max_k)
     return run_loop(
@@ -1099,6 +1257,7 @@ def hybrid_sample(
     drop_mask_logit: bool = False,
     strict: bool = False,
     debug: bool = False,
+    mesh: Mesh | None = None,
 ) -> SampleResult:
     r"""Decode with hybrid exploration/exploitation unmasking.
 
@@ -1143,6 +1302,11 @@ def hybrid_sample(
         Raise instead of clamping ``num_steps``.
     debug : bool, default=False
         Check that the logits are finite at masked positions.
+    mesh : jax.sharding.Mesh, optional
+        Split the batch of rows over the devices of this one-axis mesh
+        (:func:`mltheory.numerics.make_mesh`): ``tokens`` must be 2-D with a
+        number of rows that is a multiple of the number of devices. Each
+        device decodes its own rows; the result equals the one without a mesh.
 
     Returns
     -------
@@ -1223,6 +1387,7 @@ def hybrid_sample(
         drop_mask_logit=drop_mask_logit,
         strict=strict,
         debug=debug,
+        mesh=mesh,
     )
     if callable(exploit_fraction) and res.num_steps != n_steps:
         raise ValueError(

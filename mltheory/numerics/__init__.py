@@ -14,11 +14,14 @@ needs, written once, jitted and tested against independent references:
 * kernel (Gram) matrices;
 * Gumbel noise, Gumbel top-k with per-row counts, and key helpers;
 * a fixed-step loop with records (:func:`scan_with_records`) for simulators
-  and trainers.
+  and trainers;
+* :mod:`mltheory.numerics.parallel`: a leading sample/seed axis sharded over a
+  device mesh, and chunked sweeps on any :class:`concurrent.futures.Executor`.
 
 Nothing in this module knows about a paper.
 """
 
+from mltheory.numerics import parallel
 from mltheory.numerics._assignment import *
 from mltheory.numerics._assignment import __all__ as _assignment_all
 from mltheory.numerics._divergence import *
@@ -35,6 +38,8 @@ from mltheory.numerics._random import *
 from mltheory.numerics._random import __all__ as _random_all
 from mltheory.numerics._scan import *
 from mltheory.numerics._scan import __all__ as _scan_all
+from mltheory.numerics.parallel import *
+from mltheory.numerics.parallel import __all__ as _parallel_all
 
 __all__ = sorted(
     [
@@ -45,6 +50,8 @@ __all__ = sorted(
         *_kernels_all,
         *_linalg_all,
         *_random_all,
+        *_parallel_all,
+        "parallel",
         *_scan_all,
     ]
 )

@@ -242,12 +242,16 @@ def solve_assignment_sq_diff(
 
     matching targets ``r[b]`` to predictions ``g[b]`` with a penalty
     :math:`\lambda_b` for every row that leaves its own place (a Hamming
-    penalty, as in the LAP estimator of shuffled regression). The result is
-    exactly :func:`solve_assignment_batched` on the stacked costs, ties
-    included, but no ``(n_problems, n, n)`` array is formed: each problem's
-    cost is built inside the parallel numba kernel, which saves the memory
-    traffic that dominates when the batch is large. Host function (not
-    traceable by :func:`jax.jit`).
+    penalty, as in the LAP estimator of shuffled regression). It returns an
+    optimal assignment of the same problems as :func:`solve_assignment_batched`
+    on the stacked costs — the same one whenever the optimum is unique, as it
+    is for continuous data; among exactly tied optima it may pick another —
+    but no cost matrix is ever formed: the parallel numba kernel computes each
+    entry when it reads it, starts every row at its cheapest column (found in
+    O(log n) from the sorted predictions) and runs the shortest-augmenting-path
+    search only for the rows left without one. With a penalty that keeps most
+    rows in place this is far less work than the O(n^3) search from scratch.
+    Host function (not traceable by :func:`jax.jit`).
 
     Parameters
     ----------

@@ -39,7 +39,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from mltheory._src._typing import Array, PyTree
-from mltheory._src._validation import check_on_divergence, check_scalar, is_traced
+from mltheory._src._validation import (
+    check_on_divergence,
+    check_scalar,
+    describe,
+    is_traced,
+)
 from mltheory.exceptions import DivergenceError, DivergenceWarning
 
 __all__ = [
@@ -54,6 +59,27 @@ R = TypeVar("R")
 
 _NONE = -1
 _BIG = np.iinfo(np.int32).max
+
+
+def _numeric_leaves(tree: PyTree) -> list[Any]:
+    """The leaves of ``tree``; a non-numeric leaf (a string, None) is an error."""
+    leaves_with_path = jax.tree_util.tree_flatten_with_path(tree)[0]
+    for path, leaf in leaves_with_path:
+        ok = is_traced(leaf) or isinstance(leaf, bool | int | float | complex)
+        if not ok:
+            dtype = getattr(leaf, "dtype", None)
+            if dtype is None:
+                try:
+                    dtype = np.asarray(leaf).dtype
+                except (TypeError, ValueError):
+                    dtype = np.dtype(object)
+            ok = jax.dtypes.issubdtype(dtype, np.number) or dtype == np.bool_
+        if not ok:
+            raise TypeError(
+                f"tree{jax.tree_util.keystr(path)} must be a numeric array or "
+                f"number (every leaf is checked for NaN/inf); got {describe(leaf)}."
+            )
+    return [leaf for _, leaf in leaves_with_path]
 
 
 def _finite_leaf(x: Any) -> Array:
@@ -87,6 +113,11 @@ def all_finite(tree: PyTree) -> Array:
     jax.Array of bool, shape ()
         ``True`` when no leaf holds NaN or inf.
 
+    Raises
+    ------
+    TypeError
+        If a leaf is not numeric (a string, ``None`` inside a container).
+
     See Also
     --------
     update_first_bad_step : The per-step update built on it.
@@ -100,7 +131,7 @@ def all_finite(tree: PyTree) -> Array:
     >>> bool(jax.jit(all_finite)([jnp.ones(2), jnp.asarray([1.0, jnp.inf])]))
     False
     """
-    leaves = jax.tree_util.tree_leaves(tree)
+    leaves = _numeric_leaves(tree)
     if not any(is_traced(leaf) for leaf in leaves):  # eager: no dispatches
         return jnp.asarray(all(bool(np.all(_finite_np(leaf))) for leaf in leaves))
     ok = jnp.asarray(True)
@@ -133,6 +164,11 @@ def update_first_bad_step(first_bad: Any, step: Any, tree: PyTree) -> Array:
     jax.Array of int32, shape ()
         ``step`` if ``first_bad < 0`` and ``tree`` holds a non-finite entry,
         else ``first_bad``.
+
+    Raises
+    ------
+    TypeError
+        If a leaf of ``tree`` is not numeric.
 
     See Also
     --------
@@ -180,6 +216,11 @@ def first_nonfinite_index(tree: PyTree) -> Array:
     jax.Array of int32, shape ()
         The first bad index, or ``-1``.
 
+    Raises
+    ------
+    TypeError
+        If a leaf of ``tree`` is not numeric.
+
     See Also
     --------
     update_first_bad_step : The same answer computed step by step in a scan.
@@ -194,7 +235,7 @@ def first_nonfinite_index(tree: PyTree) -> Array:
     >>> int(first_nonfinite_index(jnp.ones((3, 5))))
     -1
     """
-    leaves = jax.tree_util.tree_leaves(tree)
+    leaves = _numeric_leaves(tree)
     if not any(is_traced(leaf) for leaf in leaves):  # eager: no dispatches
         found = _BIG
         for leaf in leaves:
@@ -269,6 +310,7 @@ def handle_divergence(
     n_steps: int | None = None,
     n_records: int | None = None,
     step_name: str = "step",
+    member_label: Callable[[tuple[int, ...]], str] | None = None,
     stacklevel: int = 2,
 ) -> R:
     r"""Apply the divergence policy ``on_divergence`` to a computed result.
@@ -316,6 +358,10 @@ def handle_divergence(
     step_name : str, default="step"
         What one step is called in the message (``"step"``, ``"SGD step"``,
         ``"iteration"``).
+    member_label : callable, optional
+        For a batched result, ``member_label(index) -> str`` describes the
+        member at ``index`` (a tuple over the batch axes) in the user's terms
+        (``"strength 0.3, a0 1e9"``); default: the index.
     stacklevel : int, default=2
         Passed to :func:`warnings.warn`; 2 points at the caller of this
         function, so public wrappers pass 3.
@@ -437,7 +483,9 @@ def handle_divergence(
     member = ""
     if fb.ndim > 0:
         index = tuple(int(i) for i in np.unravel_index(flat, fb.shape))
-        label = index[0] if len(index) == 1 else index
+        label: Any = index[0] if len(index) == 1 else index
+        if member_label is not None:
+            label = f"{label} ({member_label(index)})"
         n_bad = int((fb >= 0).sum())
         member = f" in batch member {label} ({n_bad} of {fb.size} members diverged)"
     where = f"at {step_name} {step}{of}{when}{member}"

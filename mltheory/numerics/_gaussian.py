@@ -494,6 +494,8 @@ def expect(
         method, name="method", options=("auto", "quadrature", "monte_carlo")
     )
     mean_arr, cov_arr = _check_gaussian(mean, cov)
+    if key is not None:  # checked even when quadrature does not use it
+        key = check_key(key, name="key")
     dim = 1 if mean_arr.ndim == 0 else int(mean_arr.shape[0])
     if n_nodes is not None:
         n_nodes = _check_int(n_nodes, name="n_nodes", lower=1)
@@ -531,9 +533,17 @@ def expect(
 # --------------------------------------------------------------------------
 
 
-def _hermite_recurrence(k_max: int, z: Array, *, normalised: bool) -> Array:
-    """He_0..He_{k_max} (or He_k / sqrt(k!)) at z, shape (k_max + 1,) + z.shape."""
-    ones = jnp.ones_like(z)
+def _hermite_recurrence(
+    k_max: int, z: Array, *, normalised: bool, scale: Array | None = None
+) -> Array:
+    """He_0..He_{k_max} (or He_k / sqrt(k!)) at z, shape (k_max + 1,) + z.shape.
+
+    With ``scale``, every value is multiplied by it (the recurrence is linear,
+    so it starts from ``scale``): with ``scale = sqrt(w)`` of a Gauss–Hermite
+    rule the normalised values stay bounded by 1 at every node, where the
+    unweighted ones reach ``x**k / sqrt(k!)`` (1e45 at x = 27, k = 60).
+    """
+    ones = jnp.ones_like(z) if scale is None else jnp.broadcast_to(scale, z.shape)
     if k_max == 0:
         return ones[None]
 
@@ -547,8 +557,8 @@ def _hermite_recurrence(k_max: int, z: Array, *, normalised: bool) -> Array:
         return (cur, nxt), nxt
 
     ks = jnp.arange(1, k_max, dtype=z.dtype)
-    _, rest = lax.scan(step, (ones, z), ks)
-    return jnp.concatenate([ones[None], z[None], rest], axis=0)
+    _, rest = lax.scan(step, (ones, z * ones), ks)
+    return jnp.concatenate([ones[None], (z * ones)[None], rest], axis=0)
 
 
 @functools.partial(jax.jit, static_argnames=("k_max",))
@@ -621,10 +631,71 @@ def _clenshaw(coeffs: Array, z: Array) -> Array:
     return b0
 
 
-def _sqrt_factorials(degree: int) -> np.ndarray:
-    """sqrt(k!) for k = 0..degree, in float64 (inf beyond the float64 range)."""
-    with np.errstate(over="ignore"):
-        return np.exp(0.5 * special.gammaln(np.arange(degree + 1) + 1.0))
+@functools.lru_cache(maxsize=16)
+def _sqrt_factorial_split(degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """sqrt(k!) = mantissa_k * 2**exponent_k, mantissa in [0.5, 1), k = 0..degree.
+
+    Exact to float64 rounding at every degree (from the integer k!), so that
+    no step of the scaling below ever forms a number beyond the dtype's range.
+    """
+    mantissa = np.empty(degree + 1)
+    exponent = np.empty(degree + 1, np.int64)
+    fact = 1
+    for k in range(degree + 1):
+        if k > 1:
+            fact *= k
+        shift = max(fact.bit_length() - 110, 0)
+        shift += shift % 2  # even, so that its square root is a power of 2
+        m, e = math.frexp(math.sqrt(float(fact >> shift)))
+        mantissa[k], exponent[k] = m, e + shift // 2
+    return mantissa, exponent
+
+
+@functools.lru_cache(maxsize=32)
+def _sqrt_factorial_factors(
+    degree: int, dtype_name: str, inverse: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mantissas and rows of powers of 2 whose product is sqrt(k!) (or 1/sqrt(k!)).
+
+    Each row holds factors of at most 2**C with C below the dtype's largest
+    exponent, so every factor is representable in ``dtype``; multiplying a
+    coefficient row by row never overflows unless the true result does.
+    """
+    mantissa, exponent = _sqrt_factorial_split(degree)
+    chunk = int(jnp.finfo(dtype_name).maxexp) - 2
+    n_rows = max(1, -(-int(exponent.max()) // chunk))
+    steps = np.clip(exponent[None, :] - chunk * np.arange(n_rows)[:, None], 0, chunk)
+    sign = -1.0 if inverse else 1.0
+    rows = np.exp2(sign * steps).astype(dtype_name)
+    mant = (1.0 / mantissa if inverse else mantissa).astype(dtype_name)
+    return mant, rows
+
+
+def _scale_by_sqrt_factorial(x: Array, *, inverse: bool = False) -> Array:
+    """x_k * sqrt(k!) (or x_k / sqrt(k!)) along the last axis, overflow-free.
+
+    The factor is applied as a mantissa times powers of 2 of at most 2**C,
+    one row at a time behind an optimisation barrier, so that the compiler
+    cannot fold the factors into k! (which overflows from k = 35 in float32
+    and k = 171 in float64, and made sums such as sum_k k! a_k b_k NaN). The
+    result is finite whenever the true value is representable; it is linear in
+    ``x`` (differentiable, vmappable).
+    """
+    degree = x.shape[-1] - 1
+    mant, rows = _sqrt_factorial_factors(degree, jnp.dtype(x.dtype).name, inverse)
+
+    def body(y: Array, row: Array) -> tuple[Array, None]:
+        return lax.optimization_barrier(y * row), None
+
+    # Powers of 2 are exact while the result stays normal: scale up by them
+    # before the mantissa (a subnormal coefficient keeps all its bits), and
+    # scale down after it.
+    if inverse:
+        y = lax.optimization_barrier(x * jnp.asarray(mant))
+        y, _ = lax.scan(body, y, jnp.asarray(rows))
+        return y
+    y, _ = lax.scan(body, x, jnp.asarray(rows))
+    return lax.optimization_barrier(y * jnp.asarray(mant))
 
 
 def _powers(x: Array, degree: int) -> Array:
@@ -647,9 +718,11 @@ def _smoothed(coeffs: Array, m: Array) -> Array:
 def _inner(a: Array, b: Array, rho: Array) -> Array:
     """sum_k k! a_k b_k rho**k for equally long a, b; the shape of rho."""
     dtype = jnp.result_type(a, b, rho)
-    # (sqrt(k!) a_k)(sqrt(k!) b_k) stays finite where k! alone would overflow.
-    sqrt_fact = jnp.asarray(_sqrt_factorials(a.shape[0] - 1), dtype)
-    products = (a.astype(dtype) * sqrt_fact) * (b.astype(dtype) * sqrt_fact)
+    # (sqrt(k!) a_k)(sqrt(k!) b_k) stays finite where k! alone would overflow:
+    # the scaled coefficients are the orthonormal ones, bounded by the norm.
+    products = _scale_by_sqrt_factorial(a.astype(dtype)) * _scale_by_sqrt_factorial(
+        b.astype(dtype)
+    )
     return jnp.tensordot(_powers(rho.astype(dtype), a.shape[0] - 1), products, axes=1)
 
 
@@ -931,9 +1004,12 @@ def _padded_pair(s1: HermiteSeries, s2: HermiteSeries) -> tuple[Array, Array]:
 @functools.partial(jax.jit, static_argnames=("degree",))
 def _project(values: Array, nodes: Array, weights: Array, degree: int) -> Array:
     """c_k = sum_i w_i v_i He_k(x_i) / k!, through the orthonormal basis."""
-    basis = _hermite_recurrence(degree, nodes, normalised=True)
-    inner = basis @ (weights * values)
-    return inner / jnp.asarray(_sqrt_factorials(degree), inner.dtype)
+    # sqrt(w_i) h_k(x_i) is bounded by 1 (sum_i w_i h_k(x_i)^2 = 1), so the
+    # weighted basis never overflows, even at far nodes and high degrees.
+    root_w = jnp.sqrt(weights)
+    basis = _hermite_recurrence(degree, nodes, normalised=True, scale=root_w)
+    inner = basis @ (root_w * values)
+    return _scale_by_sqrt_factorial(inner, inverse=True)
 
 
 def _evaluate_on_nodes(fn: Callable[[Array], ArrayLike], nodes: Array) -> Array:

@@ -24,7 +24,7 @@ import functools
 import math
 import weakref
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -39,6 +39,7 @@ from mltheory._src._validation import (
     as_array,
     as_numpy,
     check_callable,
+    check_finite_in_dtype,
     check_float_dtype,
     check_in,
     check_key,
@@ -53,6 +54,9 @@ from mltheory.numerics._divergence import (
     handle_divergence,
     update_first_bad_step,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "TimeGrid",
@@ -99,7 +103,9 @@ class TimeGrid:
     TypeError
         If ``n_steps`` is not an integer or a time is not a real number.
     ValueError
-        If a time is NaN/inf, ``t_max <= t0`` or ``n_steps < 1``.
+        If a time is NaN/inf, ``t_max <= t0``, ``t_max - t0`` overflows, or
+        ``n_steps < 1``. (Solvers also check that the grid's times are finite
+        in the dtype of the state.)
 
     See Also
     --------
@@ -132,6 +138,11 @@ class TimeGrid:
         n_steps = check_scalar(self.n_steps, name="n_steps", kind=int, lower=1)
         if not t_max > t0:
             raise ValueError(f"t_max must be > t0 (={t0}); got {t_max}.")
+        if not math.isfinite(t_max - t0):
+            raise ValueError(
+                f"t_max - t0 must be finite (the span of the grid); got t0={t0}, "
+                f"t_max={t_max}, whose difference overflows float64."
+            )
         object.__setattr__(self, "t_max", t_max)
         object.__setattr__(self, "t0", t0)
         object.__setattr__(self, "n_steps", n_steps)
@@ -227,9 +238,95 @@ class Trajectory(DivergedMixin):
 
     ts: Array
     ys: PyTree
-    first_bad_step: ArrayLike = dataclasses.field(
+    first_bad_step: Any = dataclasses.field(
         default_factory=lambda: np.asarray(-1, np.int32)
     )
+
+    def _summary_items(self) -> dict[str, Any]:
+        return {"horizon": self.ts[..., -1]}
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        label: str | None = None,
+        kind: Literal["theory", "simulation", "data"] = "theory",
+        max_lines: int = 10,
+        xlabel: str = "time t",
+        ylabel: str = "state",
+        logx: bool = False,
+        logy: bool = False,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot every recorded component against time.
+
+        Each leaf of ``ys`` with shape ``(n_records, *shape)`` draws one
+        curve per component, labelled by its path (``y``, ``y[1]``,
+        ``x.0``...) followed by ``label``; a scalar state is labelled by
+        ``label`` alone. A trajectory stacked by :func:`jax.vmap` (``ts`` of
+        shape ``(B, n_records)``) draws every member, one colour per
+        component.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        label : str, optional
+            Added to the legend labels (e.g. ``"RK4"``).
+        kind : {"theory", "simulation", "data"}, default="theory"
+            Solid lines, markers or points (an ODE solution is ``"theory"``,
+            an SDE path is naturally ``"simulation"``).
+        max_lines : int, default=10
+            At most this many components are drawn (the first ones).
+        xlabel, ylabel : str
+            Axis labels; add units where they apply.
+        logx, logy : bool, default=False
+            Logarithmic axes.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        TypeError
+            If the trajectory holds tracers (call ``.plot()`` outside
+            :func:`jax.jit`).
+
+        Examples
+        --------
+        >>> from mltheory.numerics import TimeGrid, solve_ode
+        >>> traj = solve_ode(lambda t, y, args: -y, jnp.ones(2), grid=TimeGrid(1.0, 10))
+        >>> ax = traj.plot(label="decay")  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        ax = P.axes_or_new(ax)
+        ts = P.as_numpy(self.ts, name="ts")
+        batched = ts.ndim == 2
+        lead = 2 if batched else 1
+        leaves = [
+            (jax.tree_util.keystr(path, simple=True, separator=".") or "y", leaf)
+            for path, leaf in jax.tree_util.tree_flatten_with_path(self.ys)[0]
+        ]
+        arrays = [(name, P.as_numpy(leaf, name="ys")) for name, leaf in leaves]
+        scalar = len(arrays) == 1 and arrays[0][1].ndim == lead
+        drawn = 0
+        for name, y in arrays:
+            comps = y.reshape(*y.shape[:lead], -1)
+            for c in range(comps.shape[-1]):
+                if drawn >= max_lines:
+                    break
+                text = name if y.ndim == lead else f"{name}[{c}]"
+                if label:
+                    # A scalar state is named by the label alone.
+                    text = label if scalar else f"{text}, {label}"
+                P.plot_members(ax, ts, comps[..., c], label=text, kind=kind, **kwargs)
+                drawn += 1
+        return P.finish_axes(ax, xlabel=xlabel, ylabel=ylabel, logx=logx, logy=logy)
 
 
 # --------------------------------------------------------------------------- #
@@ -244,6 +341,12 @@ def _check_grid(grid: Any) -> TimeGrid:
             f"got {describe(grid)}."
         )
     return grid
+
+
+def _check_grid_in_dtype(grid: TimeGrid, dtype: Any, *, state: str = "y0") -> None:
+    """The grid's times must stay finite in the state's dtype (float32: 3.4e38)."""
+    worst = max(abs(grid.t0), abs(grid.t_max))
+    check_finite_in_dtype(worst, name="grid.t_max", dtype=dtype, dtype_of=state)
 
 
 def _check_record_every(record_every: Any, grid: TimeGrid) -> int:
@@ -661,6 +764,7 @@ def solve_ode(
         check_callable(observe, name="observe")
     y0 = _check_state(y0)
     _check_args(args)
+    _check_grid_in_dtype(grid, _state_dtype(y0))
     t_abs = jnp.asarray(grid.t0, _state_dtype(y0))
     _check_output_like_state(
         vector_field, (t_abs, y0, args), y0, what="vector_field(t, y, args)"
@@ -786,7 +890,7 @@ def _linear_kind(
     linear_part: Any, y0: PyTree, grid: TimeGrid, dtype: Any
 ) -> tuple[str, Array]:
     """Validate A; return its kind ("scalar", "diagonal", "matrix") and array."""
-    a = as_array(linear_part, name="linear_part", allow_empty=False).astype(dtype)
+    a = as_array(linear_part, name="linear_part", dtype=dtype)
     if a.ndim == 0:
         kind = "scalar"
     else:
@@ -1037,8 +1141,8 @@ def solve_sde(
         \text{drift\_implicit\_em:}\quad y_{n+1} &= (I - hA)^{-1}
             \big(y_n + h f_n + G_n\big), \\
         \text{heun\_drift:}\quad y_{n+1} &= y_n + \tfrac{h}{2}\big(f_n +
-            f(t_{n+1}, \tilde y)\big) + G_n, \quad
-            \tilde y = y_n + h f_n + G_n.
+            f(t_{n+1}, \tilde y)\big) + G_n, \\
+        \tilde y &= y_n + h f_n + G_n.
 
     Euler-Maruyama has strong order 1/2 and weak order 1 (strong order 1 for
     additive noise). Drift-implicit EM solves
@@ -1086,6 +1190,7 @@ def solve_sde(
     y0 = _check_state(y0)
     _check_args(args)
     dtype = _state_dtype(y0)
+    _check_grid_in_dtype(grid, dtype)
 
     if (key is None) == (increments is None):
         raise ValueError(
@@ -1095,7 +1200,7 @@ def solve_sde(
     if noise_shape is not None:
         noise_shape = _check_noise_shape(noise_shape, name="noise_shape")
     if increments is not None:
-        increments = as_array(increments, name="increments", min_ndim=1).astype(dtype)
+        increments = as_array(increments, name="increments", min_ndim=1, dtype=dtype)
         if noise_shape is None:
             noise_shape = tuple(increments.shape[1:])
         want = (grid.n_steps, *noise_shape)

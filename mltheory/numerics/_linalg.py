@@ -34,9 +34,11 @@ from mltheory._src._validation import (
     check_scalar,
     describe,
     is_traced,
+    renamed_arguments,
 )
 
 __all__ = [
+    "cholesky_append",
     "cholesky_downdate",
     "cholesky_update",
     "newton_schulz",
@@ -501,15 +503,22 @@ def polar(
     0.0
     """
     check_in(method, name="method", options=("svd", "ns"))
+    with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+        _coefficient_table(ns_coeffs, ns_steps)  # checked whatever the method
     if method == "ns":
         if rank_tol is not None:
             raise ValueError(
                 "rank_tol is only used by method='svd'; got rank_tol="
                 f"{rank_tol!r} with method='ns'."
             )
-        return newton_schulz(
-            G, steps=ns_steps, coeffs=ns_coeffs, eps=eps, compute_dtype=compute_dtype
-        )
+        with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+            return newton_schulz(
+                G,
+                steps=ns_steps,
+                coeffs=ns_coeffs,
+                eps=eps,
+                compute_dtype=compute_dtype,
+            )
     if compute_dtype is not None:
         raise ValueError(
             "compute_dtype is only used by method='ns'; got compute_dtype="
@@ -587,8 +596,8 @@ def sqrtm_psd(
         NaN/inf, or (eager calls only) is not symmetric up to
         :math:`\sqrt{\epsilon_{\mathrm{dtype}}}` relative Frobenius error or
         has an eigenvalue below :math:`-\sqrt{\epsilon_{\mathrm{dtype}}}
-        \lambda_{\max}` (not PSD: use :func:`project_psd` first); if
-        ``eps < 0``.
+        \lambda_{\max}` (not PSD: use :func:`project_psd` first) or, with
+        ``inverse=True``, no positive eigenvalue; if ``eps < 0``.
     TypeError
         If ``A`` is not numeric or ``inverse`` is not a bool.
 
@@ -607,7 +616,9 @@ def sqrtm_psd(
         \lambda_{\mathrm{floor}} = \mathrm{eps} \cdot \max(\lambda_{\max}, 0).
 
     For the inverse the floor is also at least the smallest normal float,
-    so the result stays finite (for :math:`A = 0` it is huge, not inf).
+    so the result stays finite; an eager call refuses a matrix without a
+    positive eigenvalue (:math:`A = 0`), whose inverse root does not exist
+    (under :func:`jax.jit` it returns a huge multiple of the identity).
     Scaling: :math:`(cA)^{1/2} = \sqrt{c} A^{1/2}` for :math:`c > 0` because
     the floor is relative. Under :func:`jax.jit` the symmetry and PSD checks
     are skipped and negative eigenvalues are clipped to the floor, which
@@ -651,6 +662,13 @@ def sqrtm_psd(
                 "A must be positive semidefinite: expected eigenvalues >= "
                 f"-{tol:.1e} * max|eigenvalue|; got a smallest eigenvalue of "
                 f"{float(lam[..., 0].min()):.3e}. Use project_psd(A) first."
+            )
+        if inverse and np.any(lam[..., -1] <= 0):
+            raise ValueError(
+                "A must have a positive eigenvalue for inverse=True (the inverse "
+                "square root of a zero matrix does not exist and the relative "
+                "eigenvalue floor has no scale); got a largest eigenvalue of "
+                f"{float(lam[..., -1].min()):.3e}."
             )
     return root
 
@@ -773,12 +791,14 @@ def _cholesky_rank_one(L: Array, x: Array, *, sign: int) -> Array:
     return jnp.moveaxis(new_columns, 0, -1)
 
 
-def _check_cholesky_inputs(L: ArrayLike, x: ArrayLike) -> tuple[Array, Array]:
+def _check_cholesky_inputs(
+    L: ArrayLike, x: ArrayLike, *, x_name: str = "x"
+) -> tuple[Array, Array]:
     factor = _as_square(L, name="L")
-    vec = as_array(x, name="x", allow_empty=True)
+    vec = as_array(x, name=x_name, allow_empty=True)
     if vec.shape != factor.shape[:-1]:
         raise ValueError(
-            f"x must have shape {tuple(factor.shape[:-1])} (L.shape[:-1], one "
+            f"{x_name} must have shape {tuple(factor.shape[:-1])} (L.shape[:-1], one "
             f"entry per row of L); got shape {tuple(vec.shape)}."
         )
     if not is_traced(factor):
@@ -971,3 +991,126 @@ def _check_downdate_definite(L: Array, x: Array) -> None:
             "which needs ||L^{-1} x||^2 < 1; got ||L^{-1} x||^2 = "
             f"{float(norm2.max()):.6g}."
         )
+
+
+# --------------------------------------------------------------------------- #
+# Bordered (append) update: one new row and column
+# --------------------------------------------------------------------------- #
+@jax.jit
+def _cholesky_append(L: Array, a: Array, c: Array) -> Array:
+    dtype = jnp.result_type(L, a, c)
+    L = jnp.tril(L).astype(dtype)
+    a = a.astype(dtype)
+    n = L.shape[-1]
+    if n == 0:
+        row = jnp.zeros(a.shape, dtype)
+    else:
+        row = jax.scipy.linalg.solve_triangular(L, a[..., None], lower=True)[..., 0]
+    pivot = c.astype(dtype) - jnp.sum(row * row, axis=-1)
+    # A non-positive pivot means the bordered matrix is not positive
+    # definite; NaN marks it (jit cannot raise).
+    diag = jnp.sqrt(jnp.where(pivot > 0, pivot, jnp.nan))
+    top = jnp.concatenate([L, jnp.zeros((*L.shape[:-1], 1), dtype)], axis=-1)
+    bottom = jnp.concatenate([row, diag[..., None]], axis=-1)[..., None, :]
+    return jnp.concatenate([top, bottom], axis=-2)
+
+
+def cholesky_append(L: ArrayLike, a: ArrayLike, c: ArrayLike) -> Array:
+    r"""Extend a Cholesky factor by one row and column (a bordered update).
+
+    Given the lower Cholesky factor :math:`L` of :math:`A = L L^\top`
+    (``n x n``), returns the lower factor of the bordered matrix
+
+    .. math::
+
+        A' = \begin{pmatrix} A & a \\ a^\top & c \end{pmatrix}
+
+    in :math:`O(n^2)` operations (one triangular solve) instead of the
+    :math:`O(n^3)` of a new factorisation. This is the update that
+    Gaussian-process and kernel-UCB posteriors need when a point is added.
+
+    Parameters
+    ----------
+    L : array_like of shape (..., n, n)
+        Lower triangular factors with positive diagonal (``n`` may be 0);
+        leading axes are batch axes. Must be finite.
+    a : array_like of shape (..., n)
+        The new off-diagonal column :math:`a` (same leading axes as ``L``).
+    c : array_like of shape (...)
+        The new diagonal entry :math:`c`.
+
+    Returns
+    -------
+    jax.Array of shape (..., n + 1, n + 1)
+        The lower factor of :math:`A'`, in the promoted dtype of the inputs.
+
+    Raises
+    ------
+    ValueError
+        If ``L`` is not a square matrix stack, holds NaN/inf, or (eager calls
+        only) is not lower triangular with a positive diagonal; if ``a`` or
+        ``c`` has the wrong shape or holds NaN/inf; or (eager calls only) if
+        :math:`A'` is not positive definite (the pivot
+        :math:`c - \lVert L^{-1} a \rVert^2` is not positive). Under
+        :func:`jax.jit` that pivot gives a NaN diagonal entry instead.
+    TypeError
+        If an input is not numeric.
+
+    See Also
+    --------
+    cholesky_update : Add a rank-one term :math:`x x^\top`.
+
+    Notes
+    -----
+    With :math:`\ell = L^{-1} a` (forward substitution),
+
+    .. math::
+
+        L' = \begin{pmatrix} L & 0 \\ \ell^\top & \sqrt{c - \ell^\top
+        \ell} \end{pmatrix},
+
+    and :math:`c - \ell^\top\ell` is the Schur complement of :math:`A` in
+    :math:`A'` (for a kernel matrix, the posterior variance of the new point
+    times the noise-free prior's normalisation).
+
+    Examples
+    --------
+    >>> from mltheory import numerics
+    >>> A = np.array([[4.0, 2.0], [2.0, 3.0]])
+    >>> L = np.linalg.cholesky(A)
+    >>> L2 = np.asarray(numerics.cholesky_append(L, np.array([1.0, 0.5]), 2.0))
+    >>> np.round(L2 @ L2.T, 6)
+    array([[4. , 2. , 1. ],
+           [2. , 3. , 0.5],
+           [1. , 0.5, 2. ]])
+    """
+    factor = as_array(L, name="L", min_ndim=2, allow_empty=True)
+    if factor.shape[-1] != factor.shape[-2]:
+        raise ValueError(
+            f"L must be a square matrix or a stack of them (..., n, n); got shape "
+            f"{tuple(factor.shape)}."
+        )
+    if factor.shape[-1] > 0:
+        factor, vec = _check_cholesky_inputs(factor, a, x_name="a")
+    else:
+        vec = as_array(a, name="a", allow_empty=True)
+        if vec.shape != factor.shape[:-1]:
+            raise ValueError(
+                f"a must have shape {tuple(factor.shape[:-1])}; got shape "
+                f"{tuple(vec.shape)}."
+            )
+    diag = as_array(c, name="c")
+    if diag.shape != factor.shape[:-2]:
+        raise ValueError(
+            f"c must have shape {tuple(factor.shape[:-2])} (one new diagonal entry "
+            f"per matrix); got shape {tuple(diag.shape)}."
+        )
+    result = _cholesky_append(factor, vec, diag)
+    if not is_traced(result):
+        last = np.asarray(result[..., -1, -1])
+        if not np.all(np.isfinite(last)):
+            raise ValueError(
+                "the bordered matrix [[A, a], [a^T, c]] must be positive definite; "
+                "the pivot c - ||L^{-1} a||^2 is not positive."
+            )
+    return result

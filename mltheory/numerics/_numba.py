@@ -116,41 +116,196 @@ def _solve_batch_serial(costs: np.ndarray, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _sq_diff_cost(r: np.ndarray, g: np.ndarray, off: float, cost: np.ndarray) -> None:
-    # Same operation order as (r_i - g_j)**2 + off, then the diagonal minus
-    # off, so the costs (and hence ties) equal those built with NumPy.
-    m = r.shape[0]
-    for i in range(m):
-        for j in range(m):
-            d = r[i] - g[j]
-            cost[i, j] = d * d + off
-        cost[i, i] -= off
+def _sq_diff_entry(r: np.ndarray, g: np.ndarray, off: float, i: int, j: int) -> float:
+    """Entry (i, j) of (r_i - g_j)^2 + off [i != j].
+
+    In the operation order of the NumPy construction (the square plus ``off``,
+    then ``off`` subtracted again on the diagonal), so the entries, and hence
+    any ties, are those of the explicit cost matrix.
+    """
+    d = r[i] - g[j]
+    c = d * d + off
+    return c - off if i == j else c
+
+
+@numba.njit(cache=True, nogil=True)
+def _sq_diff_assign(
+    r: np.ndarray, g: np.ndarray, off: float, col4row: np.ndarray
+) -> None:
+    """Optimal assignment for C[i, j] = (r_i - g_j)^2 + off [i != j], no matrix.
+
+    The search of :func:`_shortest_augmenting_path`, specialised to this cost
+    and started warm. Warm start (the row reduction of Jonker and Volgenant):
+    ``u[i] = min_j C[i, j]``, ``v = 0``, and each row takes its cheapest column
+    while that column is free; reduced costs are then non-negative and zero on
+    every matched pair, which is all the search needs, so the result is still
+    an optimal assignment, and only the rows left without a column run the
+    O(n)-per-step search. Each row's cheapest column is found in O(log n)
+    from the sorted ``g`` (the nearest prediction, against the diagonal), and
+    entries are computed when read: no n x n array is formed. With a Hamming
+    penalty most rows keep their own place, so a solve costs far less than the
+    O(n^3) of a cold start, or even the O(n^2) of building the matrix. Among
+    several optimal assignments (exact ties) it may pick a different one than
+    SciPy.
+    """
+    n = r.shape[0]
+    order = np.argsort(g)
+    sorted_g = g[order]
+    u = np.empty(n)
+    v = np.zeros(n)
+    shortest = np.empty(n)
+    path = np.full(n, -1, dtype=np.int64)
+    row4col = np.full(n, -1, dtype=np.int64)
+    row_seen = np.zeros(n, dtype=np.bool_)
+    col_seen = np.zeros(n, dtype=np.bool_)
+    remaining = np.empty(n, dtype=np.int64)
+    col4row[:] = -1
+    # Warm start: u[i] = min_j C[i, j], v = 0; a row takes its cheapest column
+    # while that column is free. Reduced costs are then >= 0, and 0 on matches.
+    for i in range(n):
+        best = i
+        best_val = _sq_diff_entry(r, g, off, i, i)
+        k = np.searchsorted(sorted_g, r[i])
+        # The nearest g on either side, skipping g_i itself (two per side).
+        for kk in range(k - 2, k + 2):
+            if kk < 0 or kk >= n:
+                continue
+            j = order[kk]
+            if j == i:
+                continue
+            c = _sq_diff_entry(r, g, off, i, j)
+            if c < best_val:
+                best_val = c
+                best = j
+        u[i] = best_val
+        if row4col[best] == -1:
+            row4col[best] = i
+            col4row[i] = best
+    for cur_row in range(n):
+        if col4row[cur_row] != -1:
+            continue
+        for it in range(n):
+            remaining[it] = n - it - 1
+        n_remaining = n
+        row_seen[:] = False
+        col_seen[:] = False
+        shortest[:] = np.inf
+        min_val = 0.0
+        i = cur_row
+        sink = -1
+        while sink == -1:
+            index = -1
+            lowest = np.inf
+            row_seen[i] = True
+            offset = min_val - u[i]
+            for it in range(n_remaining):
+                j = remaining[it]
+                reduced = offset + _sq_diff_entry(r, g, off, i, j) - v[j]
+                dist = shortest[j]
+                if reduced < dist:
+                    path[j] = i
+                    shortest[j] = reduced
+                    dist = reduced
+                if dist < lowest or (dist == lowest and row4col[j] == -1):
+                    lowest = dist
+                    index = it
+            min_val = lowest
+            j = remaining[index]
+            if row4col[j] == -1:
+                sink = j
+            else:
+                i = row4col[j]
+            col_seen[j] = True
+            n_remaining -= 1
+            remaining[index] = remaining[n_remaining]
+        u[cur_row] += min_val
+        for q in range(n):
+            if row_seen[q] and q != cur_row:
+                u[q] += min_val - shortest[col4row[q]]
+        for c in range(n):
+            if col_seen[c]:
+                v[c] -= min_val - shortest[c]
+        j = sink
+        while True:
+            i = path[j]
+            row4col[j] = i
+            previous = col4row[i]
+            col4row[i] = j
+            j = previous
+            if i == cur_row:
+                break
 
 
 @numba.njit(cache=True, parallel=True)
 def _solve_sq_diff_batch(
     r: np.ndarray, g: np.ndarray, off: np.ndarray, out: np.ndarray
 ) -> None:
-    m = r.shape[1]
     for b in numba.prange(r.shape[0]):
-        # Each problem builds its own m x m cost: no (batch, m, m) array ever
-        # exists, so memory traffic stays in cache.
-        cost = np.empty((m, m))
-        _sq_diff_cost(r[b], g[b], off[b], cost)
-        _shortest_augmenting_path(cost, out[b])
+        # No cost matrix at all: entries are computed when the search reads
+        # them, so the work is that of the search alone.
+        _sq_diff_assign(r[b], g[b], off[b], out[b])
 
 
 @numba.njit(cache=True, nogil=True)
 def _solve_sq_diff_serial(
     r: np.ndarray, g: np.ndarray, off: np.ndarray, out: np.ndarray
 ) -> None:
-    m = r.shape[1]
-    cost = np.empty((m, m))
     for b in range(r.shape[0]):
-        _sq_diff_cost(r[b], g[b], off[b], cost)
-        _shortest_augmenting_path(cost, out[b])
+        _sq_diff_assign(r[b], g[b], off[b], out[b])
 
 
 # --------------------------------------------------------------------------- #
 # validation
 # --------------------------------------------------------------------------- #
+
+
+# --------------------------------------------------------------------------- #
+# Growing Cholesky factors stored row by row ("packed rows")
+# --------------------------------------------------------------------------- #
+# A lower triangular factor L whose rows are added one at a time (a kernel or
+# Gaussian-process posterior that gains one point per step) is kept as rows in
+# a 1-D pool: row r (length r + 1, diagonal last) starts at pool[rows[r]].
+# Rows of several factors may interleave in one pool. The bordered update of
+# ``numerics.cholesky_append`` then costs one forward substitution, O(n^2),
+# and no copy of the factor.
+
+
+@numba.njit(cache=True, nogil=True)
+def packed_forward_solve(
+    pool: np.ndarray, rows: np.ndarray, n: int, b: np.ndarray, out: np.ndarray
+) -> None:
+    """Forward substitution ``out[:n] = L^{-1} b[:n]`` for a packed-row factor.
+
+    ``rows[r]`` is the offset in ``pool`` of row ``r`` of ``L``.
+    """
+    for r in range(n):
+        off = rows[r]
+        s = b[r]
+        for c in range(r):
+            s -= pool[off + c] * out[c]
+        out[r] = s / pool[off + r]
+
+
+@numba.njit(cache=True, nogil=True)
+def packed_append_row(
+    pool: np.ndarray, used: int, row: np.ndarray, n: int, pivot: float
+) -> tuple[np.ndarray, int, float]:
+    """Append row ``[row[:n], sqrt(pivot)]`` to the pool (bordered update).
+
+    ``row[:n] = L^{-1} a`` comes from :func:`packed_forward_solve` and
+    ``pivot = c - |row[:n]|^2``. The pool grows by doubling when full. Returns
+    the (possibly new) pool, the offset of the new row and its diagonal entry,
+    which is NaN when ``pivot <= 0`` (the bordered matrix is not positive
+    definite).
+    """
+    need = used + n + 1
+    if need > pool.shape[0]:
+        size = max(2 * pool.shape[0], need)
+        grown = np.empty(size)
+        grown[:used] = pool[:used]
+        pool = grown
+    for c in range(n):
+        pool[used + c] = row[c]
+    diag = np.sqrt(pivot) if pivot > 0 else np.nan
+    pool[used + n] = diag
+    return pool, used, diag

@@ -30,11 +30,14 @@ from mltheory import numerics
 from mltheory._src._typing import Array, ArrayLike, DTypeLike, PyTree
 from mltheory._src._validation import (
     as_array,
+    check_finite_in_dtype,
     check_float_dtype,
     check_in,
+    check_same_tree,
     check_scalar,
     describe,
     is_traced,
+    renamed_arguments,
 )
 
 # The preset/table resolution of the numerics layer (validated exactly as
@@ -186,16 +189,19 @@ def specgd_step(
     Returns
     -------
     jax.Array of shape (..., m, n)
-        The updated weights, in the promoted dtype of ``W`` and ``G``.
+        The updated weights, in the dtype of ``W`` (a parameter never
+        changes dtype, whatever the dtype of ``G``).
 
     Raises
     ------
     ValueError
         If ``W`` or ``G`` has fewer than 2 dimensions, their shapes differ, or
-        either holds NaN/inf; if ``lr <= 0`` or ``eps <= 0``; for any bad
-        Newton–Schulz option (see :func:`mltheory.numerics.newton_schulz`).
+        either holds NaN/inf; if ``lr <= 0``, ``lr`` overflows the dtype of
+        ``W`` (``1e39`` in float32) or ``eps <= 0``; for any bad
+        Newton–Schulz option (see :func:`mltheory.numerics.newton_schulz`;
+        the message names ``ns_steps``/``ns_coeffs``).
     TypeError
-        If an input is not numeric.
+        If an input is not numeric, or is complex.
 
     See Also
     --------
@@ -208,9 +214,9 @@ def specgd_step(
 
     .. math::
 
-        W_{k+1} = W_k - \eta\, \mathrm{polar}(\nabla L(W_k)), \qquad
+        W_{k+1} &= W_k - \eta\, \mathrm{polar}(\nabla L(W_k)), \\
         \mathrm{polar}(U \operatorname{diag}(\sigma) V^\top)
-        = U \operatorname{diag}(\mathbb{1}[\sigma_i > \tau]) V^\top .
+        &= U \operatorname{diag}(\mathbb{1}[\sigma_i > \tau]) V^\top .
 
     It is invariant to positive rescaling of the gradient and odd in it;
     a zero gradient gives a zero step.
@@ -235,14 +241,19 @@ def specgd_step(
         raise ValueError(
             f"G must have the shape of W {tuple(w.shape)}; got shape {tuple(g.shape)}."
         )
-    lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
+    check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
+    check_finite_in_dtype(lr, name="lr", dtype=w.dtype, dtype_of="W")
     check_in(method, name="method", options=_METHODS)
     eps = check_scalar(eps, name="eps", lower=0.0, lower_inclusive=False)
+    with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+        numerics.ns_coefficient_table(ns_coeffs, steps=ns_steps)  # whatever method
     if method == "svd":
         q = numerics.polar_svd(g, rank_tol=rank_tol)
     else:
-        q = numerics.newton_schulz(g, steps=ns_steps, coeffs=ns_coeffs, eps=eps)
-    return w - lr * q
+        with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+            q = numerics.newton_schulz(g, steps=ns_steps, coeffs=ns_coeffs, eps=eps)
+    # the parameter keeps its dtype whatever the gradient's
+    return (w - jnp.asarray(lr, w.dtype) * q.astype(w.dtype)).astype(w.dtype)
 
 
 def _resolve_dims(dimension_numbers: Any, updates: PyTree) -> PyTree:
@@ -341,8 +352,9 @@ def scale_by_spectral(
         ``method="ns"`` or ``rank_tol < 0``; ``ns_coeffs`` an unknown preset or
         not of shape (3,) or (K, 3), ``ns_steps < 1`` or different from the
         table length. At update: a non-matrix leaf with ``non_matrix="error"``
-        (message "spectral update needs a matrix, got shape ..."), or bad
-        dimension numbers.
+        (message "spectral update needs a matrix, got shape ..."), bad
+        dimension numbers, or (when ``params`` is passed to ``update``)
+        updates whose pytree structure or leaf shapes differ from ``params``.
     FloatingPointError
         At update, with ``check_finite=True`` in an eager call, if a gradient
         holds NaN/inf.
@@ -411,7 +423,8 @@ def scale_by_spectral(
         if compute_dtype is None
         else check_float_dtype(compute_dtype, name="compute_dtype")
     )
-    table_host = numerics.ns_coefficient_table(ns_coeffs, steps=ns_steps)
+    with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+        table_host = numerics.ns_coefficient_table(ns_coeffs, steps=ns_steps)
     config = _PolarConfig(method, eps, rank_tol, dtype, shape_scale, rms_target)
 
     def init_fn(params: PyTree) -> optax.EmptyState:
@@ -439,7 +452,8 @@ def scale_by_spectral(
     def update_fn(
         updates: PyTree, state: optax.EmptyState, params: PyTree | None = None
     ) -> tuple[PyTree, optax.EmptyState]:
-        del params
+        if params is not None:
+            check_same_tree(updates, params, name="updates", like_name="params")
         specs = _resolve_dims(dimension_numbers, updates)
         new = jax.tree.map(
             leaf_update,
@@ -470,7 +484,14 @@ def _muon_momentum(beta: float, nesterov: bool) -> optax.GradientTransformation:
     def update_fn(
         updates: PyTree, state: _MomentumState, params: PyTree | None = None
     ) -> tuple[PyTree, _MomentumState]:
-        del params
+        if params is not None:
+            check_same_tree(updates, params, name="updates", like_name="params")
+        check_same_tree(
+            updates,
+            state.mu,
+            name="updates",
+            like_name="the momentum buffer (built by init(params))",
+        )
         mu = optax.tree.update_moment(updates, state.mu, beta, 1)
         count = optax.safe_increment(state.step)
         if nesterov:
@@ -497,7 +518,7 @@ def specgd(
 ) -> optax.GradientTransformation:
     r"""Spectral gradient descent as an optax optimiser (Muon with momentum).
 
-    ``specgd(lr)`` is paper A's SpecGD, :math:`W \leftarrow W - \eta\,
+    ``specgd(lr)`` is the SpecGD of arXiv:2601.22652, :math:`W \leftarrow W - \eta\,
     \mathrm{polar}(g)`; with ``momentum`` it orthogonalises a momentum buffer
     instead, as Muon does.
 
@@ -528,7 +549,9 @@ def specgd(
     ValueError
         If ``learning_rate <= 0``; ``momentum`` outside ``[0, 1)``;
         ``nesterov=True`` without ``momentum``; for any reason of
-        :func:`scale_by_spectral`.
+        :func:`scale_by_spectral`. At update: if the updates (gradients)
+        differ in pytree structure or leaf shapes from ``params`` or, with
+        momentum, from the buffer that ``init(params)`` built.
     TypeError
         If ``learning_rate`` is neither a number nor callable, ``nesterov`` is
         not a bool, or ``spectral_kw`` has an unknown name.
@@ -557,7 +580,7 @@ def specgd(
     ``muon_weight_dimension_numbers`` to ``dimension_numbers``. Note the
     different defaults: muon uses ``beta=0.95``, ``nesterov=True``,
     ``eps=1e-8`` and the muon shape scale; ``specgd`` defaults to no
-    momentum, ``eps=1e-7`` and no scale (paper A's SpecGD). Not mirrored:
+    momentum, ``eps=1e-7`` and no scale (the SpecGD of arXiv:2601.22652). Not mirrored:
     muon's AdamW for non-2-D leaves (use ``optax.multi_transform`` or
     ``optax.partition``, see the gallery), its ``adaptive`` dual-norm
     scaling and the ``"spectral"``, ``"aol"``, ``"schatten"``

@@ -19,11 +19,12 @@ the summary statistics ``a, b, c`` are non-negative magnitudes
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import warnings
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -31,7 +32,7 @@ import numpy as np
 from jax import lax
 
 from mltheory import numerics
-from mltheory._src._pytree import pytree_dataclass, static_field
+from mltheory._src._pytree import DivergedMixin, pytree_dataclass, static_field
 from mltheory._src._typing import Array, ArrayLike
 from mltheory._src._validation import (
     as_array,
@@ -39,10 +40,16 @@ from mltheory._src._validation import (
     check_callable,
     check_in,
     check_key,
+    check_on_divergence,
     check_scalar,
     describe,
     is_traced,
+    renamed_arguments,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # The preset/table resolution of the numerics layer (not public there yet).
 
@@ -727,10 +734,10 @@ def summary_stats(W: ArrayLike, cov: SpikedCovariance) -> PRSummary:
     -----
     .. math::
 
-        a = \|W^\top u\|,\quad b = \|W^\top v\|,\quad
-        c = \frac{\|PW\|_F}{\sqrt{d-2}},\quad
-        \rho = \frac{\langle WW^\top, uu^\top\rangle_F}{\|WW^\top\|_F}
-        = \frac{a^2}{\|WW^\top\|_F},\quad r = b/a .
+        a &= \|W^\top u\|,\quad b = \|W^\top v\|,\quad
+        c = \frac{\|PW\|_F}{\sqrt{d-2}},\quad r = b/a, \\
+        \rho &= \frac{\langle WW^\top, uu^\top\rangle_F}{\|WW^\top\|_F}
+        = \frac{a^2}{\|WW^\top\|_F} .
 
     On the manifold :math:`W = (a\,uu^\top + b\,vv^\top + c\,P)Q`,
     :math:`\rho = a^2/\sqrt{a^4 + b^4 + (d-2)c^4}`.
@@ -752,7 +759,7 @@ def summary_stats(W: ArrayLike, cov: SpikedCovariance) -> PRSummary:
 # trajectories
 # --------------------------------------------------------------------------- #
 @pytree_dataclass
-class PRTrajectory:
+class PRTrajectory(DivergedMixin):
     r"""Summary statistics recorded along a GD or SpecGD run.
 
     Parameters
@@ -769,6 +776,11 @@ class PRTrajectory:
         Population loss.
     method : str
         ``"gd"`` or ``"specgd"`` (static).
+    first_bad_step : int or jax.Array of int32, default=-1
+        The first step whose weights were non-finite, ``-1`` if none (one
+        entry per member when vmapped); ``diverged`` is
+        ``first_bad_step >= 0``. See
+        :func:`mltheory.numerics.handle_divergence`.
 
     See Also
     --------
@@ -791,6 +803,155 @@ class PRTrajectory:
     spike_ratio: Array
     loss: Array
     method: str = static_field(default="gd")
+    first_bad_step: Any = dataclasses.field(
+        default_factory=lambda: np.asarray(-1, np.int32)
+    )
+
+    def _summary_items(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps[..., -1],
+            "final alignment": self.alignment[..., -1],
+            "max spike ratio": self.spike_ratio.max(axis=-1),
+        }
+
+    def plot(
+        self,
+        ax: Axes | Sequence[Axes] | None = None,
+        *,
+        panel: Literal["coordinates", "alignment", "spike_ratio", "loss"] | None = None,
+        label: str | None = None,
+        kind: Literal["theory", "simulation", "data"] = "theory",
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes | Figure:
+        r"""Plot the run: coordinates, alignment and spike/signal ratio.
+
+        With ``panel=None`` a figure of three panels: the coordinates
+        :math:`a, b, c` (log scale; colour per coordinate), the alignment
+        :math:`\rho_k` and the spike/signal ratio :math:`b_k/a_k` (log
+        scale). GD is drawn solid and SpecGD dashed, each method in its own
+        colour, so ``fig = gd.plot(); specgd.plot(ax=fig.axes)`` compares
+        them. A full-matrix run drawn with ``kind="simulation"`` overlays the
+        reduced recursion as markers.
+
+        Parameters
+        ----------
+        ax : Axes, sequence of 3 Axes, or None, default=None
+            Where to draw: one Axes with ``panel``, three without; ``None``
+            makes a new figure (shown in Jupyter).
+        panel : {"coordinates", "alignment", "spike_ratio", "loss"}, optional
+            Draw only this panel, on one Axes.
+        label : str, optional
+            Legend label; by default the method (``"GD"``, ``"SpecGD"``).
+        kind : {"theory", "simulation", "data"}, default="theory"
+            Lines (the recursion) or markers (a simulation).
+        color : str, optional
+            Colour of the alignment, spike-ratio and loss curves (by default
+            one per method); the coordinates keep one colour each.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes or matplotlib.figure.Figure
+            The Axes with ``panel``, the Figure without.
+
+        Raises
+        ------
+        ValueError
+            If ``panel`` is unknown, or the run is batched (stacked by
+            :func:`jax.vmap`) with ``panel="coordinates"``.
+        TypeError
+            If ``ax`` does not match, or the run holds tracers.
+
+        Examples
+        --------
+        >>> from mltheory.optim import phase_retrieval as pr
+        >>> cmp = pr.compare_gd_specgd(pr.spiked_covariance(8, 4.0), lr_gd=0.002,
+        ...                            lr_specgd=0.002, steps=20)
+        >>> cmp.gd.alignment.shape
+        (21,)
+        >>> fig = cmp.gd.plot(); cmp.specgd.plot(ax=fig.axes)  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        panels = ("coordinates", "alignment", "spike_ratio", "loss")
+        if panel is not None and panel not in panels:
+            raise ValueError(
+                f"panel must be one of {', '.join(map(repr, panels))} or None; "
+                f"got {panel!r}."
+            )
+        name = {"gd": "GD", "specgd": "SpecGD"}.get(self.method, self.method)
+        text = label if label is not None else name
+        col = color or (P.PALETTE[0] if self.method == "gd" else P.PALETTE[1])
+        ls = "-" if self.method == "gd" else "--"
+        style: dict[str, Any] = {"linestyle": ls} if kind == "theory" else {}
+        style |= kwargs
+
+        def draw(target: Axes, which: str) -> Axes:
+            if which == "coordinates":
+                for i, field in enumerate(("a", "b", "c")):
+                    y = P.members_or_error(
+                        getattr(self, field), name=f"PRTrajectory.{field}"
+                    )
+                    P.plot_curve(
+                        target,
+                        self.steps,
+                        y,
+                        label=f"{field}, {text}",
+                        kind=kind,
+                        color=P.PALETTE[2 + i],
+                        **style,
+                    )
+                return P.finish_axes(
+                    target,
+                    xlabel="step k",
+                    ylabel="coordinate",
+                    title="signal a, spike b, bulk c",
+                    logy=True,
+                )
+            ylabels = {
+                "alignment": ("alignment rho", False),
+                "spike_ratio": ("spike / signal b/a", True),
+                "loss": ("population loss", True),
+            }
+            ylabel, log = ylabels[which]
+            P.plot_members(
+                target,
+                self.steps,
+                getattr(self, which),
+                label=text,
+                kind=kind,
+                color=col,
+                **style,
+            )
+            return P.finish_axes(target, xlabel="step k", ylabel=ylabel, logy=log)
+
+        if panel is not None:
+            return draw(P.axes_or_new(ax), panel)  # type: ignore[arg-type]
+        fig, axes = P.panel_axes(ax, 3)
+        for target, which in zip(
+            axes, ("coordinates", "alignment", "spike_ratio"), strict=True
+        ):
+            draw(target, which)
+        return fig
+
+
+def _divergence_cause(method: str, lr: float, cov: SpikedCovariance) -> str:
+    """The likely cause of a blow-up, in the user's terms."""
+    if method == "gd":
+        try:
+            limit = 1.0 / float(cov.s_v) ** 2
+        except (TypeError, jax.errors.ConcretizationTypeError):
+            return f"lr = {lr:.4g} is beyond GD's stability limit (about 1/s_v**2)"
+        return (
+            f"lr = {lr:.4g} is beyond GD's stability limit, about 1/s_v**2 = "
+            f"{limit:.3g} for this covariance (use a smaller lr)"
+        )
+    return (
+        f"lr = {lr:.4g} (times lr_schedule) makes the SpecGD iterates blow up "
+        "(use a smaller lr, or check lr_schedule)"
+    )
 
 
 def _manifold_gradient(abc: Array, s: Array, d: int) -> Array:
@@ -861,7 +1022,9 @@ def _reduced_scan(
 
     _, path = lax.scan(step, abc0, jnp.arange(steps))
     path = jnp.concatenate([abc0[None], path], axis=0)
-    return jax.vmap(lambda x: _manifold_stats(x, s, d))(path)
+    # one record per step: the first non-finite record is the first bad step
+    first_bad = numerics.first_nonfinite_index(path)
+    return (*jax.vmap(lambda x: _manifold_stats(x, s, d))(path), first_bad)
 
 
 def _variances(cov: SpikedCovariance) -> Array:
@@ -891,6 +1054,7 @@ def simulate_reduced(
     ns_coeffs: str | ArrayLike = "muon",
     eps: float = 1e-7,
     lr_schedule: Callable[[Array], Array] | None = None,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> PRTrajectory:
     r"""Run GD or SpecGD on the three-dimensional invariant manifold (exact reduction).
 
@@ -925,20 +1089,37 @@ def simulate_reduced(
         ``k -> multiplier``: step ``k`` uses ``lr * lr_schedule(k)`` (a
         jit-traceable function of an integer array; e.g. a decay to reach
         accuracy below :math:`O(\eta)` with SpecGD).
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If the iterates become NaN/inf (a step size beyond the stability
+        limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
+        the first bad step, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set (see
+        :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
     PRTrajectory
-        ``steps + 1`` records (the initialisation first).
+        ``steps + 1`` records (the initialisation first); fewer after
+        ``on_divergence="warn"``.
 
     Raises
     ------
     ValueError
         If ``lr <= 0``, ``steps < 1``, ``init_scale <= 0``, ``eps <= 0``,
-        ``method`` or ``polar`` unknown, or a bad Newton–Schulz option.
+        ``method``, ``polar`` or ``on_divergence`` unknown, or a bad
+        Newton–Schulz option (named ``ns_steps``/``ns_coeffs``).
     TypeError
         If ``cov`` is not a :class:`SpikedCovariance` or ``lr_schedule`` is
         not callable.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the iterates became non-finite.
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the iterates became non-finite.
 
     See Also
     --------
@@ -993,10 +1174,13 @@ def simulate_reduced(
     )
     eps = check_scalar(eps, name="eps", lower=0.0, lower_inclusive=False)
     lr_schedule = _check_schedule(lr_schedule)
+    check_on_divergence(on_divergence)
     dtype = cov.u.dtype
-    table = jnp.asarray(numerics.ns_coefficient_table(ns_coeffs, steps=ns_steps), dtype)
+    with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+        table_np = numerics.ns_coefficient_table(ns_coeffs, steps=ns_steps)
+    table = jnp.asarray(table_np, dtype)
     abc0 = jnp.full((3,), init_scale, dtype)
-    a, b, c, rho, ratio, loss = _reduced_scan(
+    a, b, c, rho, ratio, loss, first_bad = _reduced_scan(
         abc0,
         _variances(cov).astype(dtype),
         jnp.asarray(lr, dtype),
@@ -1008,7 +1192,18 @@ def simulate_reduced(
         steps=steps,
         lr_schedule=lr_schedule,
     )
-    return PRTrajectory(jnp.arange(steps + 1), a, b, c, rho, ratio, loss, method)
+    traj = PRTrajectory(
+        jnp.arange(steps + 1), a, b, c, rho, ratio, loss, method, first_bad
+    )
+    return numerics.handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what=f"simulate_reduced(method={method!r})",
+        cause=_divergence_cause(method, lr, cov),
+        n_steps=steps,
+        n_records=steps + 1,
+        stacklevel=3,
+    )
 
 
 @functools.partial(
@@ -1038,7 +1233,7 @@ def _full_scan(
     record_every: int,
     batch_size: int | None,
     lr_schedule: Callable[[Array], Array] | None,
-) -> tuple[PRSummary, Array]:
+) -> tuple[PRSummary, Array, Array]:
     sigma = cov.matrix()
     theta = cov.u
 
@@ -1063,21 +1258,27 @@ def _full_scan(
             return numerics.polar_svd(g)
         return numerics.newton_schulz(g, coeffs=table, eps=eps)  # type: ignore[arg-type]
 
-    def step(w: Array, k: Array) -> tuple[Array, None]:
-        eta = lr if lr_schedule is None else lr * lr_schedule(k)
-        return w - eta * direction(gradient(w, k)), None
+    Carry = tuple[Array, Array]
 
-    def block(w: Array, start: Array) -> tuple[Array, PRSummary]:
-        w, _ = lax.scan(step, w, start + jnp.arange(record_every))
-        return w, _stats_from_weights(w, cov)
+    def step(carry: Carry, k: Array) -> tuple[Carry, None]:
+        w, bad = carry
+        eta = lr if lr_schedule is None else lr * lr_schedule(k)
+        w = w - eta * direction(gradient(w, k))
+        return (w, numerics.update_first_bad_step(bad, k + 1, w)), None
+
+    def block(carry: Carry, start: Array) -> tuple[Carry, PRSummary]:
+        carry, _ = lax.scan(step, carry, start + jnp.arange(record_every))
+        return carry, _stats_from_weights(carry[0], cov)
 
     n_records = steps // record_every
-    w_end, stats = lax.scan(block, w0, record_every * jnp.arange(n_records))
+    (w_end, first_bad), stats = lax.scan(
+        block, (w0, jnp.asarray(-1, jnp.int32)), record_every * jnp.arange(n_records)
+    )
     first = _stats_from_weights(w0, cov)
     stats = jax.tree.map(
         lambda f, s: jnp.concatenate([f[None], s], axis=0), first, stats
     )
-    return stats, w_end
+    return stats, w_end, first_bad
 
 
 def simulate_full(
@@ -1098,6 +1299,7 @@ def simulate_full(
     eps: float = 1e-7,
     record_every: int = 1,
     lr_schedule: Callable[[Array], Array] | None = None,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> PRTrajectory:
     r"""Run GD or SpecGD on the full :math:`d \times m` student (the finite-size check).
 
@@ -1140,12 +1342,21 @@ def simulate_full(
         Record the statistics every this many steps (``>= 1``).
     lr_schedule : callable or None, default=None
         ``k -> multiplier`` of ``lr`` at step ``k``.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If the iterates become NaN/inf (a step size beyond the stability
+        limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
+        the first bad step, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set (see
+        :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
     PRTrajectory
         ``steps // record_every + 1`` records (the initialisation first),
-        computed from the full matrices with :func:`summary_stats`.
+        computed from the full matrices with :func:`summary_stats`; fewer
+        after ``on_divergence="warn"``.
 
     Raises
     ------
@@ -1157,6 +1368,13 @@ def simulate_full(
     TypeError
         If ``key`` is not a PRNG key or ``cov`` not a
         :class:`SpikedCovariance`.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the weights became non-finite.
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the weights became non-finite.
 
     See Also
     --------
@@ -1207,6 +1425,7 @@ def simulate_full(
     )
     eps = check_scalar(eps, name="eps", lower=0.0, lower_inclusive=False)
     lr_schedule = _check_schedule(lr_schedule)
+    check_on_divergence(on_divergence)
     d = cov.d
     m = d if width is None else check_scalar(width, name="width", kind=int, lower=1)
     if init == "isotropic" and m < d:
@@ -1224,7 +1443,9 @@ def simulate_full(
             )
         batch_size = check_scalar(batch_size, name="batch_size", kind=int, lower=1)
     dtype = cov.u.dtype
-    table = jnp.asarray(numerics.ns_coefficient_table(ns_coeffs, steps=ns_steps), dtype)
+    with renamed_arguments({"steps": "ns_steps", "coeffs": "ns_coeffs"}):
+        table_np = numerics.ns_coefficient_table(ns_coeffs, steps=ns_steps)
+    table = jnp.asarray(table_np, dtype)
     k_init, k_data, k_batch = jax.random.split(key, 3)
     if init == "isotropic":
         if m == d:
@@ -1238,7 +1459,7 @@ def simulate_full(
     X = y = None
     if n_samples is not None:
         X, y = sample_phase_retrieval(k_data, n_samples, cov.matrix(), cov.u)
-    stats, _ = _full_scan(
+    stats, _, first_bad = _full_scan(
         w0,
         cov,
         jnp.asarray(lr, dtype),
@@ -1255,7 +1476,7 @@ def simulate_full(
         lr_schedule=lr_schedule,
     )
     rec = jnp.arange(steps // record_every + 1) * record_every
-    return PRTrajectory(
+    traj = PRTrajectory(
         rec,
         stats.a,
         stats.b,
@@ -1264,6 +1485,17 @@ def simulate_full(
         stats.spike_ratio,
         stats.loss,
         method,
+        first_bad,
+    )
+    return numerics.handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what=f"simulate_full(method={method!r})",
+        cause=_divergence_cause(method, lr, cov),
+        record_every=record_every,
+        n_steps=steps,
+        n_records=steps // record_every + 1,
+        stacklevel=3,
     )
 
 
@@ -1452,7 +1684,8 @@ def compare_gd_specgd(
         Number of steps, ``>= 1``.
     **kw
         Further options of :func:`simulate_reduced` (``init_scale``,
-        ``polar``, ``ns_steps``, ``ns_coeffs``, ``eps``, ``lr_schedule``).
+        ``polar``, ``ns_steps``, ``ns_coeffs``, ``eps``, ``lr_schedule``,
+        ``on_divergence``).
 
     Returns
     -------
@@ -1482,6 +1715,10 @@ def compare_gd_specgd(
     >>> print(float(cmp.specgd.spike_ratio.max()))
     1.0
     """
-    gd = simulate_reduced(cov, method="gd", lr=lr_gd, steps=steps, **kw)
-    sp = simulate_reduced(cov, method="specgd", lr=lr_specgd, steps=steps, **kw)
+    check_scalar(lr_gd, name="lr_gd", lower=0.0, lower_inclusive=False)
+    check_scalar(lr_specgd, name="lr_specgd", lower=0.0, lower_inclusive=False)
+    with renamed_arguments({"lr": "lr_gd"}):
+        gd = simulate_reduced(cov, method="gd", lr=lr_gd, steps=steps, **kw)
+    with renamed_arguments({"lr": "lr_specgd"}):
+        sp = simulate_reduced(cov, method="specgd", lr=lr_specgd, steps=steps, **kw)
     return Comparison(gd, sp)

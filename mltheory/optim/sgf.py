@@ -21,32 +21,52 @@ convention here is self-consistent and is the one the DMFT solver uses.
 The noise increment is drawn as :math:`X^\top(\ell \odot \xi)` with
 :math:`\xi \sim N(0, \Delta t\, I_n)`, one :math:`O(nd)` matrix-vector
 product per step; the :math:`d \times d` diffusion matrix is never formed.
+
+SGF models SGD whose mini-batches are drawn **with replacement** (each step
+draws its :math:`B` indices afresh, independently of the past): the noise of
+such a step has exactly the SGF's covariance over :math:`\Delta t = \eta/d`
+(up to an :math:`O(1/d)` term) and is independent from step to step, like
+Brownian increments. Epoch-reshuffled SGD (each sample once per epoch) has
+noise that is negatively correlated within an epoch and sums to nearly zero
+over one; :func:`simulate_sgd` offers both through ``sampling``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import Mesh
 
-from mltheory._src._pytree import pytree_dataclass
+from mltheory._src._pytree import DivergedMixin, pytree_dataclass
 from mltheory._src._typing import Array, ArrayLike, KeyArray, PyTree
 from mltheory._src._validation import (
     as_array,
     check_callable,
     check_in,
     check_key,
+    check_on_divergence,
     check_scalar,
     describe,
     is_traced,
 )
-from mltheory.numerics import TimeGrid, solve_sde
+from mltheory.numerics import (
+    TimeGrid,
+    handle_divergence,
+    map_keys,
+    solve_sde,
+    update_first_bad_step,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "SGFTrajectory",
@@ -56,13 +76,13 @@ __all__ = [
 ]
 
 SGFMethod = Literal["euler_maruyama", "drift_implicit_em", "heun_drift"]
-Sampling = Literal["epoch_shuffle", "with_replacement"]
+Sampling = Literal["with_replacement", "epoch_shuffle"]
 _SGF_METHODS = ("euler_maruyama", "drift_implicit_em", "heun_drift")
-_SAMPLINGS = ("epoch_shuffle", "with_replacement")
+_SAMPLINGS = ("with_replacement", "epoch_shuffle")
 
 
 @pytree_dataclass
-class SGFTrajectory:
+class SGFTrajectory(DivergedMixin):
     r"""Recorded observables of one simulated SGF or SGD run.
 
     A frozen dataclass registered as a JAX pytree, so it can be returned from
@@ -85,6 +105,12 @@ class SGFTrajectory:
         The parameters at the last step.
     observed : pytree or None
         ``observables(theta)`` at each record (leading axis ``n_records``).
+    first_bad_step : int or jax.Array of int32, default=-1
+        The first step (SGF step or SGD step) whose parameters were
+        non-finite, ``-1`` if none (one entry per seed when vmapped);
+        ``diverged`` is ``first_bad_step >= 0``. After a divergence
+        ``theta_final`` is the non-finite last state. See
+        :func:`mltheory.numerics.handle_divergence`.
 
     See Also
     --------
@@ -109,6 +135,131 @@ class SGFTrajectory:
     teacher_overlaps: Array | None
     theta_final: Array
     observed: PyTree
+    first_bad_step: Any = dataclasses.field(
+        default_factory=lambda: np.asarray(-1, np.int32)
+    )
+
+    def _truncate_records(self, n_keep: int) -> SGFTrajectory:
+        """Keep the first ``n_keep`` records (theta_final is not a record)."""
+        axis = np.ndim(self.first_bad_step)  # leading axes of a batch of seeds
+        index = (slice(None),) * axis + (slice(0, n_keep),)
+
+        def cut(x: Any) -> Any:
+            return None if x is None else jax.tree.map(lambda a: a[index], x)
+
+        return dataclasses.replace(
+            self,
+            ts=self.ts[index],
+            train_loss=self.train_loss[index],
+            test_loss=cut(self.test_loss),
+            overlaps=self.overlaps[index],
+            teacher_overlaps=cut(self.teacher_overlaps),
+            observed=cut(self.observed),
+        )
+
+    def _summary_items(self) -> dict[str, Any]:
+        items = {
+            "horizon": self.ts[..., -1],
+            "final train loss": self.train_loss[..., -1],
+        }
+        if self.test_loss is not None:
+            items["final test loss"] = self.test_loss[..., -1]
+        return items
+
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        losses: tuple[str, ...] = ("train", "test"),
+        label: str | None = "simulation",
+        kind: Literal["theory", "simulation", "data"] = "simulation",
+        average: bool = False,
+        logy: bool = False,
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Axes:
+        """Plot the loss curves against SGF time.
+
+        Drawn as markers (a finite-size simulation), train loss in the first
+        house colour and test loss in the second, the same colours as
+        :meth:`mltheory.dynamics.dmft.DMFTResult.plot`, so the DMFT prediction
+        and this simulation overlay on one Axes. A trajectory stacked by
+        :func:`jax.vmap` over seeds draws one curve per seed, or with
+        ``average=True`` their mean with a +-1 standard-error band.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        losses : tuple of {"train", "test"}, default=("train", "test")
+            Which curves (a test loss that was not recorded is skipped).
+        label : str or None, default="simulation"
+            Appended to the legend entries: ``"test loss (simulation)"``.
+        kind : {"theory", "simulation", "data"}, default="simulation"
+            How the curves are drawn.
+        average : bool, default=False
+            Mean and standard error over a batch of runs.
+        logy : bool, default=False
+            Logarithmic loss axis.
+        color : str, optional
+            One colour for all curves.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If ``losses`` names an unknown curve or nothing is left to draw.
+        TypeError
+            If the trajectory holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory.dynamics import dmft
+        >>> from mltheory.numerics import TimeGrid
+        >>> grid = TimeGrid(1.0, 10)
+        >>> theory = dmft.linear_regression_dmft(delta=2.0, tau=0.5, sigma=0.5,
+        ...                                      grid=grid)
+        >>> sim = dmft.simulate(dmft.glm("square", noise_std=0.5), delta=2.0,
+        ...                     tau=0.5, grid=grid, d=32, key=jax.random.key(0),
+        ...                     n_seeds=2)
+        >>> sim.train_loss.shape
+        (2, 11)
+        >>> ax = theory.plot()  # doctest: +SKIP
+        >>> ax = sim.plot(ax=ax, average=True)  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        available = {"train": self.train_loss, "test": self.test_loss}
+        for name in losses:
+            if name not in available:
+                raise ValueError(
+                    f"losses must name 'train' and/or 'test'; got {name!r}."
+                )
+        curves = {f"{n} loss": available[n] for n in losses}
+        if all(v is None for v in curves.values()):
+            raise ValueError(
+                f"nothing to plot: the trajectory recorded no {' or '.join(losses)} "
+                "loss (pass test_loss= to the simulator to record one)."
+            )
+        ax = P.axes_or_new(ax)
+        P.plot_named_curves(
+            ax,
+            self.ts,
+            curves,
+            kind=kind,
+            label=label,
+            colors=P.LOSS_COLORS,
+            color=color,
+            average=average,
+            **kwargs,
+        )
+        return P.finish_axes(ax, xlabel="time t [SGF units]", ylabel="loss", logy=logy)
 
 
 # --------------------------------------------------------------------------- #
@@ -155,11 +306,16 @@ def sgd_to_sgf(lr: float, batch_size: int, d: int) -> tuple[float, float]:
     Notes
     -----
     The mean SGD increment per unit time is the SGF drift
-    :math:`-h - \delta^{-1} X^\top \ell`; the per-unit-time covariance of the
-    mini-batch noise is :math:`(\eta/B)\delta^{-1}\sum_i x_i x_i^\top
-    \ell_i^2`, the SGF diffusion. One epoch (:math:`n/B` steps) lasts
-    :math:`\delta\tau` time units, and the online-SGD limit is
-    :math:`\delta \to \infty` at fixed :math:`\tau` and horizon.
+    :math:`-h - \delta^{-1} X^\top \ell`. With batches drawn with
+    replacement (``B`` indices i.i.d. uniform, afresh at every step), the
+    per-unit-time covariance of the mini-batch noise is
+    :math:`(\eta/B)\delta^{-1}\sum_i x_i x_i^\top \ell_i^2` (less an
+    :math:`O(1/d)` term), the SGF diffusion, and the noise is independent
+    across steps. One epoch (:math:`n/B` steps) lasts :math:`\delta\tau`
+    time units, and the online-SGD limit is :math:`\delta \to \infty` at
+    fixed :math:`\tau` and horizon. Epoch-reshuffled batches have the same
+    drift but noise that cancels over each epoch, so SGF does not model them
+    on times of an epoch or more (see :func:`simulate_sgd`).
 
     References
     ----------
@@ -187,7 +343,12 @@ def sgd_to_sgf(lr: float, batch_size: int, d: int) -> tuple[float, float]:
 def _check_data(
     X: ArrayLike, y: ArrayLike, theta0: ArrayLike
 ) -> tuple[Array, Array, Array, bool]:
-    X = as_array(X, name="X", ndim=2, shape_hint="(n_samples, n_features)")
+    theta0 = as_array(theta0, name="theta0", ndim=(1, 2))
+    # The parameters keep their dtype; the data is cast to it (and checked
+    # for overflow after the cast).
+    X = as_array(
+        X, name="X", ndim=2, shape_hint="(n_samples, n_features)", dtype=theta0.dtype
+    )
     n, d = X.shape
     y = as_array(y, name="y", min_ndim=1)
     if y.shape[0] != n:
@@ -195,7 +356,6 @@ def _check_data(
             f"y must have length n_samples = {n} (one label per row of X); got "
             f"shape {tuple(y.shape)}."
         )
-    theta0 = as_array(theta0, name="theta0", ndim=(1, 2))
     vector = theta0.ndim == 1
     if vector:
         theta0 = theta0[:, None]
@@ -211,8 +371,7 @@ def _check_data(
             UserWarning,
             stacklevel=3,
         )
-    dtype = jnp.result_type(X.dtype, theta0.dtype)
-    return X.astype(dtype), y, theta0.astype(dtype), vector
+    return X, y, theta0, vector
 
 
 def _check_theta_star(theta_star: ArrayLike | None, d: int) -> Array | None:
@@ -388,6 +547,7 @@ def _finish(
     test_loss: Callable[..., Any] | None,
     observables: Callable[..., Any] | None,
     vector: bool,
+    first_bad_step: Array,
 ) -> SGFTrajectory:
     star = theta_star if theta_star is not None else jnp.zeros((X.shape[1], 1))
     train, test, q, m, obs, final = _record_observables(
@@ -409,6 +569,7 @@ def _finish(
         teacher_overlaps=m,
         theta_final=final,
         observed=obs,
+        first_bad_step=first_bad_step,
     )
 
 
@@ -455,6 +616,15 @@ def _sgf_terms(
     return drift, diffusion
 
 
+def _is_key_batch(key: Any) -> bool:
+    """A 1-D array of typed PRNG keys: one run per key."""
+    return (
+        isinstance(key, jax.Array)
+        and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and key.ndim == 1
+    )
+
+
 def _scalar(x: Any, dtype: Any) -> Any:
     # A NumPy scalar goes to the device with the jitted call's arguments; a
     # jnp.asarray per scalar would dispatch one small device op each.
@@ -478,6 +648,8 @@ def simulate_sgf(
     theta_star: ArrayLike | None = None,
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
+    mesh: Mesh | None = None,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGFTrajectory:
     r"""Simulate stochastic gradient flow on a data set with a fixed-step SDE scheme.
 
@@ -488,7 +660,10 @@ def simulate_sgf(
     Parameters
     ----------
     key : jax.Array
-        PRNG key of the Brownian increments (one per sample and step).
+        PRNG key of the Brownian increments (one per sample and step), or a
+        1-D array of keys (``jax.random.split(key, S)``): ``S`` independent
+        runs on the same data as one vmapped computation, every field of the
+        result then with a leading seed axis of length ``S``.
     X : array_like of shape (n, d)
         The data; rows should be :math:`N(0, I_d/d)` for the DMFT scaling.
     y : array_like of shape (n,) or (n, m)
@@ -524,12 +699,26 @@ def simulate_sgf(
         ``test_loss(theta) -> scalar`` recorded at each record.
     observables : callable, optional
         ``observables(theta) -> pytree`` recorded at each record.
+    mesh : jax.sharding.Mesh, optional
+        Split the seed axis of a batch of keys over the devices of this
+        one-axis mesh (:func:`mltheory.numerics.make_mesh`); the number of
+        keys must be a multiple of the number of devices. Each device runs its
+        own seeds; the results equal those without a mesh.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If the parameters become NaN/inf (a step beyond the stability
+        limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
+        the first bad step and its time, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set. Under :func:`jax.jit`/:func:`jax.vmap` read
+        ``result.diverged`` (see :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
     SGFTrajectory
         Train loss, test loss, overlaps and observables at the record times,
-        and the final parameters (shaped like ``theta0``).
+        and the final parameters (shaped like ``theta0``); with a leading seed
+        axis when ``key`` is a batch of keys.
 
     Raises
     ------
@@ -540,13 +729,17 @@ def simulate_sgf(
     ValueError
         If ``X`` is not 2-D, ``y`` has the wrong length, ``theta0`` has the
         wrong shape, an input holds NaN/inf, ``tau < 0``, ``ridge < 0``,
-        ``method`` is unknown, ``record_every`` is invalid, or ``loss``/
-        ``dloss``/``reg_grad`` return the wrong shapes.
+        ``method`` or ``on_divergence`` is unknown, ``record_every`` is
+        invalid, or ``loss``/``dloss``/``reg_grad`` return the wrong shapes.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the parameters became non-finite.
 
     Warns
     -----
     UserWarning
         If ``d < 100`` (finite-size effects dominate).
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the parameters became non-finite.
 
     See Also
     --------
@@ -561,10 +754,10 @@ def simulate_sgf(
 
     .. math::
 
-        \theta_{k+1} = \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
+        \theta_{k+1} &= \theta_k - \Delta\big[h(\theta_k) + \lambda\theta_k
             + \delta^{-1} X^\top \ell_k\big]
-            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k),
-        \quad \Delta B_k \sim N(0, \Delta I_n).
+            + \sqrt{\tau/\delta}\, X^\top(\ell_k \odot \Delta B_k), \\
+        \Delta B_k &\sim N(0, \Delta I_n).
 
     The DMFT of :mod:`mltheory.dynamics.dmft` describes exactly this
     recursion as :math:`d \to \infty` at the same :math:`\Delta`.
@@ -590,13 +783,53 @@ def simulate_sgf(
     (3,)
     >>> print(bool(traj.train_loss[-1] < 0.2 * traj.train_loss[0]))
     True
+
+    Four seeds at once (one vmapped run; add ``mesh=make_mesh()`` to split them
+    over devices):
+
+    >>> keys = jax.random.split(kn, 4)
+    >>> simulate_sgf(keys, X, y, jnp.zeros((d, 1)), loss=sq, tau=0.5,
+    ...              grid=TimeGrid(2.0, 40), record_every=20).train_loss.shape
+    (4, 3)
     """
+    if mesh is not None or _is_key_batch(key):
+        check_on_divergence(on_divergence)
+        if not isinstance(grid, TimeGrid):
+            raise TypeError(
+                "grid must be a TimeGrid, e.g. TimeGrid(4.0, 80); got "
+                f"{describe(grid)}."
+            )
+        batch = map_keys(
+            lambda k: simulate_sgf(
+                k,
+                X,
+                y,
+                theta0,
+                loss=loss,
+                tau=tau,
+                grid=grid,
+                dloss=dloss,
+                ridge=ridge,
+                reg_grad=reg_grad,
+                method=method,
+                record_every=record_every,
+                theta_star=theta_star,
+                test_loss=test_loss,
+                observables=observables,
+                on_divergence="flag",  # applied to the whole batch below
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
+        return _sgf_policy(batch, on_divergence, method, grid, tau, record_every)
     key = check_key(key)
     if not isinstance(grid, TimeGrid):
         raise TypeError(
             f"grid must be a TimeGrid, e.g. TimeGrid(4.0, 80); got {describe(grid)}."
         )
     method = check_in(method, name="method", options=_SGF_METHODS)
+    check_on_divergence(on_divergence)
     record_every = check_scalar(record_every, name="record_every", kind=int, lower=1)
     tau = _check_tau(tau)
     ridge = check_scalar(ridge, name="ridge", lower=0.0)
@@ -630,8 +863,9 @@ def simulate_sgf(
         linear_part=-ridge if implicit else None,
         args=args,
         record_every=record_every,
+        on_divergence="flag",  # the policy is applied below, in SGF terms
     )
-    return _finish(
+    traj = _finish(
         sol.ts,
         sol.ys,
         X,
@@ -641,6 +875,36 @@ def simulate_sgf(
         test_loss=test_loss,
         observables=observables,
         vector=vector,
+        first_bad_step=sol.first_bad_step,
+    )
+    return _sgf_policy(traj, on_divergence, method, grid, tau, record_every)
+
+
+def _sgf_policy(
+    traj: SGFTrajectory,
+    on_divergence: Any,
+    method: str,
+    grid: TimeGrid,
+    tau: Any,
+    record_every: int,
+) -> SGFTrajectory:
+    """The divergence policy for simulate_sgf (one run or a batch of seeds)."""
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what=f"simulate_sgf(method={method!r})",
+        cause=(
+            f"the SGF time step dt = {grid.dt:.4g} is beyond the stability limit "
+            f"of method {method!r} for this data and loss (dt times the largest "
+            "curvature of the empirical loss must stay below about 2; use more "
+            "steps, or method='drift_implicit_em' for a large ridge), or the "
+            f"noise at temperature tau = {float(tau):.4g} is too strong"
+        ),
+        record_every=record_every,
+        dt=grid.dt,
+        t0=grid.t0,
+        n_steps=grid.n_steps,
+        stacklevel=4,
     )
 
 
@@ -674,34 +938,50 @@ def _sgd_jit(
     n_steps: int,
     record_every: int,
     sampling: str,
-) -> Array:
+) -> tuple[Array, Array]:
     n, d = X.shape
     per_epoch = n // batch_size
 
-    def batch_indices(m: Array) -> Array:
+    def batch_indices(m: Array, perm: Array) -> tuple[Array, Array]:
         if sampling == "with_replacement":
-            return jax.random.randint(jax.random.fold_in(key, m), (batch_size,), 0, n)
-        # A fresh permutation per epoch; each step takes the next B indices
-        # (the last n mod B samples of an epoch are skipped).
+            # B indices i.i.d. uniform, afresh at every step: the SGF's noise.
+            idx = jax.random.randint(jax.random.fold_in(key, m), (batch_size,), 0, n)
+            return idx, perm
+        # A fresh permutation per epoch, drawn at the epoch's first step and
+        # carried; each step takes the next B indices (the last n mod B
+        # samples of an epoch are skipped). The predicate depends on m only,
+        # so it stays a branch under vmap over keys.
         epoch, pos = m // per_epoch, m % per_epoch
-        perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
-        return lax.dynamic_slice(perm, (pos * batch_size,), (batch_size,))
+        perm = lax.cond(
+            pos == 0,
+            lambda: jax.random.permutation(jax.random.fold_in(key, epoch), n).astype(
+                jnp.int32
+            ),
+            lambda: perm,
+        )
+        return lax.dynamic_slice(perm, (pos * batch_size,), (batch_size,)), perm
 
-    def step(theta: Array, m: Array) -> tuple[Array, None]:
-        idx = batch_indices(m)
+    Carry = tuple[Array, Array, Array]
+
+    def step(carry: Carry, m: Array) -> tuple[Carry, None]:
+        theta, bad, perm = carry
+        idx, perm = batch_indices(m, perm)
         xb, yb = X[idx], y[idx]
         ell = jax.vmap(ell_fn)(xb @ theta, yb).astype(theta.dtype)
         grad = _xt_dot(xb, ell) / batch_size
         theta = theta - lr * grad - (lr / d) * _reg(reg_grad, ridge, theta)
-        return theta, None
+        return (theta, update_first_bad_step(bad, m + 1, theta), perm), None
 
-    def record(theta: Array, ms: Array) -> tuple[Array, Array]:
-        theta, _ = lax.scan(step, theta, ms)
-        return theta, theta
+    def record(carry: Carry, ms: Array) -> tuple[Carry, Array]:
+        carry, _ = lax.scan(step, carry, ms)
+        return carry, carry[0]
 
     steps = jnp.arange(n_steps).reshape(n_steps // record_every, record_every)
-    _, thetas = lax.scan(record, theta0, steps)
-    return jnp.concatenate([theta0[None], thetas])
+    perm0 = jnp.zeros(n if sampling == "epoch_shuffle" else 0, jnp.int32)
+    (_, first_bad, _), thetas = lax.scan(
+        record, (theta0, jnp.asarray(-1, jnp.int32), perm0), steps
+    )
+    return jnp.concatenate([theta0[None], thetas]), first_bad
 
 
 def simulate_sgd(
@@ -717,11 +997,13 @@ def simulate_sgd(
     dloss: Callable[[Array, Array], Array] | None = None,
     ridge: float = 0.0,
     reg_grad: Callable[[Array], Array] | None = None,
-    sampling: Sampling = "epoch_shuffle",
+    sampling: Sampling = "with_replacement",
     record_every: int = 1,
     theta_star: ArrayLike | None = None,
     test_loss: Callable[[Array], Array] | None = None,
     observables: Callable[[Array], PyTree] | None = None,
+    mesh: Mesh | None = None,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGFTrajectory:
     r"""Simulate multi-pass mini-batch SGD, reported on the SGF time axis.
 
@@ -729,12 +1011,16 @@ def simulate_sgd(
     \sum_{i\in B_m} x_i \ell_i - \frac{\eta}{d}(\lambda\theta_m +
     h(\theta_m))`; step :math:`m` is recorded at SGF time :math:`m\eta/d`
     (see :func:`sgd_to_sgf`), so the run is comparable with
-    :func:`simulate_sgf` at :math:`\tau = \eta/B`.
+    :func:`simulate_sgf` at :math:`\tau = \eta/B`. With the default
+    ``sampling="with_replacement"`` it is the SGD that SGF (and the DMFT of
+    :mod:`mltheory.dynamics.dmft`) models.
 
     Parameters
     ----------
     key : jax.Array
-        PRNG key of the mini-batch draws.
+        PRNG key of the mini-batch draws, or a 1-D array of keys: one run per
+        key on the same data (one vmapped computation), every field of the
+        result with a leading seed axis.
     X : array_like of shape (n, d)
         The data.
     y : array_like of shape (n,) or (n, m)
@@ -755,9 +1041,15 @@ def simulate_sgd(
         Ridge coefficient :math:`\lambda \geq 0`.
     reg_grad : callable, optional
         Extra row-wise regulariser gradient :math:`h`.
-    sampling : {"epoch_shuffle", "with_replacement"}, default="epoch_shuffle"
-        A fresh permutation per epoch, consumed ``batch_size`` at a time, or
-        i.i.d. uniform batches.
+    sampling : {"with_replacement", "epoch_shuffle"}, default="with_replacement"
+        How the mini-batches :math:`B_m` are drawn. ``"with_replacement"``:
+        ``batch_size`` indices i.i.d. uniform on the ``n`` samples, afresh at
+        every step (a batch may repeat a sample); the scheme SGF models (see
+        Notes). ``"epoch_shuffle"``: a fresh random permutation per epoch,
+        consumed ``batch_size`` at a time (the last ``n mod batch_size``
+        samples of an epoch are skipped), so every sample is used once per
+        epoch; a contrast that SGF does not model. (Changed default:
+        earlier versions used ``"epoch_shuffle"``.)
     record_every : int, default=1
         Record every ``record_every`` steps.
     theta_star : array_like of shape (d, k_star), optional
@@ -766,11 +1058,23 @@ def simulate_sgd(
         ``test_loss(theta) -> scalar`` recorded at each record.
     observables : callable, optional
         ``observables(theta) -> pytree`` recorded at each record.
+    mesh : jax.sharding.Mesh, optional
+        Split the seed axis of a batch of keys over the devices of this
+        one-axis mesh; the number of keys must be a multiple of its size.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If the parameters become NaN/inf (a step beyond the stability
+        limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
+        the first bad step and its time, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set. Under :func:`jax.jit`/:func:`jax.vmap` read
+        ``result.diverged`` (see :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
     SGFTrajectory
-        Observables at SGF times ``m * lr / d`` for the recorded steps.
+        Observables at SGF times ``m * lr / d`` for the recorded steps (with a
+        leading seed axis when ``key`` is a batch of keys).
 
     Raises
     ------
@@ -782,17 +1086,49 @@ def simulate_sgd(
         If ``X`` is not 2-D, ``y`` or ``theta0`` have the wrong shape, an input
         holds NaN/inf, ``lr <= 0``, ``batch_size`` is outside ``[1, n]``,
         ``n_steps < 1``, ``record_every < 1`` or does not divide
-        ``n_steps``, ``ridge < 0`` or ``sampling`` is unknown.
+        ``n_steps``, ``ridge < 0``, or ``sampling`` or ``on_divergence`` is
+        unknown.
+
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the parameters became non-finite.
 
     Warns
     -----
     UserWarning
         If ``d < 100`` (finite-size effects dominate).
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the parameters became non-finite.
 
     See Also
     --------
     simulate_sgf : The SDE surrogate.
     sgd_to_sgf : The time and temperature mapping.
+
+    Notes
+    -----
+    Write the step as its mean plus noise, :math:`\theta_{m+1} = \theta_m -
+    \frac{\eta}{n} X^\top\ell - \frac{\eta}{d}(\lambda\theta_m +
+    h(\theta_m)) - \eta\,\xi_m`. With replacement, :math:`\xi_m` has mean
+    zero, is independent of the past given :math:`\theta_m`, and has
+    covariance :math:`\frac1B\big[\frac1n\sum_i x_i x_i^\top \ell_i^2 -
+    \bar g\bar g^\top\big]`, :math:`\bar g = X^\top\ell/n` (its trace
+    is :math:`O(1/d)` against :math:`O(1)`). Over the step's SGF time
+    :math:`\Delta t = \eta/d` that is the SGF diffusion
+    :math:`(\tau/\delta) X^\top\mathrm{diag}(\ell^2) X\,\Delta t` at
+    :math:`\tau = \eta/B` (**derived**). With ``"epoch_shuffle"``, the
+    batches of one epoch partition the samples: the same per-step variance
+    up to the finite-population factor :math:`(n-B)/(n-1)`, but for fixed
+    :math:`\ell` the noise of :math:`K` steps of one epoch has variance
+    smaller by :math:`(n-KB)/(n-1)`, zero at the epoch's end, because the
+    sampled gradients sum to the full one. The SGF's independent increments do not
+    cancel, so on times of an epoch (:math:`\delta\tau` SGF units) or more
+    reshuffled SGD feels less noise than SGF predicts. Measured at
+    :math:`d = 800`, :math:`\delta = 2`, logistic loss: with-replacement SGD
+    at :math:`B = 1` and :math:`B = 8` follows the DMFT train loss within
+    0.6 % of its initial value at :math:`\tau \in \{0.5, 1\}`, while
+    reshuffled SGD falls 3 % (:math:`\tau = 0.5`) to 6 % (:math:`\tau = 1`)
+    of it below (10 % of the loss itself at the end of the first epoch at
+    :math:`\tau = 1`), at either batch size.
 
     References
     ----------
@@ -812,8 +1148,37 @@ def simulate_sgd(
     >>> print(np.asarray(traj.ts))
     [0. 1. 2.]
     """
+    if mesh is not None or _is_key_batch(key):
+        check_on_divergence(on_divergence)
+        batch = map_keys(
+            lambda k: simulate_sgd(
+                k,
+                X,
+                y,
+                theta0,
+                loss=loss,
+                lr=lr,
+                batch_size=batch_size,
+                n_steps=n_steps,
+                dloss=dloss,
+                ridge=ridge,
+                reg_grad=reg_grad,
+                sampling=sampling,
+                record_every=record_every,
+                theta_star=theta_star,
+                test_loss=test_loss,
+                observables=observables,
+                on_divergence="flag",  # applied to the whole batch below
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
+        d = int(np.shape(X)[1])
+        return _sgd_policy(batch, on_divergence, lr, d, n_steps, record_every)
     key = check_key(key)
     lr = check_scalar(lr, name="lr", lower=0.0, lower_inclusive=False)
+    check_on_divergence(on_divergence)
     n_steps = check_scalar(n_steps, name="n_steps", kind=int, lower=1)
     record_every = check_scalar(record_every, name="record_every", kind=int, lower=1)
     if n_steps % record_every:
@@ -831,7 +1196,7 @@ def simulate_sgd(
     _check_reg(reg_grad, theta0)
     star = _check_theta_star(theta_star, d)
     dtype = theta0.dtype
-    thetas = _sgd_jit(
+    thetas, first_bad = _sgd_jit(
         key,
         X,
         y,
@@ -846,7 +1211,7 @@ def simulate_sgd(
         sampling=sampling,
     )
     ts = jnp.arange(n_steps // record_every + 1, dtype=dtype) * (record_every * lr / d)
-    return _finish(
+    traj = _finish(
         ts,
         thetas,
         X,
@@ -856,4 +1221,33 @@ def simulate_sgd(
         test_loss=test_loss,
         observables=observables,
         vector=vector,
+        first_bad_step=first_bad,
+    )
+    return _sgd_policy(traj, on_divergence, lr, d, n_steps, record_every)
+
+
+def _sgd_policy(
+    traj: SGFTrajectory,
+    on_divergence: Any,
+    lr: Any,
+    d: int,
+    n_steps: int,
+    record_every: int,
+) -> SGFTrajectory:
+    """The divergence policy for simulate_sgd (one run or a batch of seeds)."""
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what="simulate_sgd",
+        cause=(
+            f"the learning rate lr = {float(lr):.4g} is beyond SGD's stability "
+            "limit for this data and loss (lr times the largest curvature of a "
+            "mini-batch loss must stay below about 2; use a smaller lr or a "
+            "larger batch_size)"
+        ),
+        record_every=record_every,
+        dt=lr / d,
+        n_steps=n_steps,
+        step_name="SGD step",
+        stacklevel=4,
     )

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["main"]
 
@@ -32,8 +32,9 @@ def _parser() -> argparse.ArgumentParser:
         "reproduce",
         help="reproduce the papers' headline results with pass/fail checks",
         description=(
-            "Run the reproductions: PNG figures under OUT/<name>/, and OUT/report.md "
-            "and OUT/report.json with every check (measured value, target, pass/fail)."
+            "Run the reproductions: PNG figures under OUT/<name>/, and "
+            "OUT/report.html (one page, figures embedded), OUT/report.md and "
+            "OUT/report.json with every check (measured value, target, pass/fail)."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -70,6 +71,16 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--no-progress", action="store_true", help="do not draw a progress bar"
     )
+    rep.add_argument(
+        "--executor",
+        default=None,
+        metavar="ADDRESS",
+        help=(
+            "run each reproduction as a task on the Dask cluster whose scheduler "
+            "is at ADDRESS (e.g. tcp://10.0.0.1:8786); needs the cluster extra, "
+            'pip install "mltheory[cluster]"'
+        ),
+    )
     return parser
 
 
@@ -98,6 +109,12 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         return 2
     size: Literal["quick", "full"] = "full" if args.full else "quick"
     names = args.names or None
+    client = None
+    if args.executor is not None:
+        client = _connect(args.executor)
+        if client is None:
+            return 2
+    extra = {} if client is None else {"executor": client.get_executor()}
     try:
         reps = run_reproductions(
             names,
@@ -105,6 +122,7 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             seed=args.seed,
             out_dir=args.out,
             show_progress=False if args.no_progress else None,
+            **extra,
         )
     except KeyboardInterrupt:
         print(
@@ -113,6 +131,9 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             file=sys.stderr,
         )
         return 130
+    finally:
+        if client is not None:
+            client.close()
     for r in reps:
         status = "PASS" if r.passed else "FAIL"
         print(
@@ -124,8 +145,37 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
                 print(f"    FAILED {c.name}: {c.value:.4g} (target {c.target})")
         if r.error:
             print("    raised: " + r.error.strip().splitlines()[-1])
-    print(f"report: {os.path.join(args.out, 'report.md')} and report.json")
+    print(
+        f"report: {os.path.join(args.out, 'report.html')} (open in a browser), "
+        "report.md and report.json"
+    )
     return 0 if all(r.passed for r in reps) else 1
+
+
+def _connect(address: str) -> Any:
+    """A Dask client of the scheduler at ``address``, or None after a message."""
+    try:
+        from distributed import Client
+    except ImportError:
+        print(
+            "mltheory reproduce: --executor needs Dask's distributed scheduler; "
+            'install it with pip install "mltheory[cluster]"',
+            file=sys.stderr,
+        )
+        return None
+    from distributed.comm.addressing import resolve_address
+
+    try:
+        # A malformed address fails here, before a client starts its event loop.
+        resolve_address(address)
+        return Client(address, timeout=30)
+    except (OSError, TimeoutError, ValueError) as err:
+        print(
+            f"mltheory reproduce: --executor: cannot reach a Dask scheduler at "
+            f"{address!r} ({type(err).__name__}: {err})",
+            file=sys.stderr,
+        )
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

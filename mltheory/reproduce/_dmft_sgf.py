@@ -7,7 +7,12 @@ Three panels, after Nishiyama & Imaizumi (arXiv:2602.06320):
    at finite d; at tau = 0 also the Marchenko–Pastur formula, and the Monte
    Carlo solver at one setting.
 2. Logistic regression with a sign teacher, delta = 2, tau in {0, 1}: the
-   Monte Carlo DMFT against simulated SGF (noise acts as a regulariser).
+   Monte Carlo DMFT against simulated SGF (noise acts as a regulariser), and
+   at tau = 1 against mini-batch SGD with batches drawn with replacement
+   (B = 1 and B = 8; lr = tau B), the SGD that SGF models. Contrast:
+   epoch-reshuffled SGD (B = 8) on the same data, whose noise cancels within
+   an epoch, ends the first epoch (t = delta tau = 2) with a train loss
+   clearly below with-replacement SGD and the DMFT.
 3. The online limit: the sup-norm gap between the DMFT at growing delta and
    the online-SGD ODEs shrinks like 1/delta.
 """
@@ -23,7 +28,14 @@ import numpy as np
 from mltheory._src._progress import progress
 from mltheory.dynamics import dmft
 from mltheory.numerics import TimeGrid
-from mltheory.reproduce._plotting import loglog_fit, new_figure, save_figure
+from mltheory.reproduce._plotting import (
+    PALETTE,
+    finish_axes,
+    loglog_fit,
+    new_figure,
+    plot_curve,
+    save_figure,
+)
 from mltheory.reproduce._types import Check, Reproduction
 
 __all__ = ["run"]
@@ -79,7 +91,7 @@ def _linear(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check]]:
         te_mean, te_se = _stats(sim.test_loss)
         th_tr = np.asarray(theory.train_loss[::every])
         th_te = np.asarray(theory.test_loss[::every])
-        panels[(delta, tau)] = (np.asarray(sim.ts[0]), th_tr, th_te, tr_mean, te_mean)
+        panels[(delta, tau)] = (theory, sim)
         checks.append(
             _curve_check(
                 f"linear delta={delta} tau={tau}", "test", th_te, te_mean, te_se
@@ -127,13 +139,15 @@ def _linear(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check]]:
     return {"panels": panels, "mc_gap": gap}, checks
 
 
-def _logistic(key: jax.Array, size: str) -> tuple[dict[float, Any], list[Check]]:
-    d, seeds = (400, 4) if size == "quick" else (1000, 8)
+def _logistic(key: jax.Array, size: str) -> tuple[dict[Any, Any], list[Check]]:
+    # d is a multiple of 80 so that a grid step (0.1) is a whole number of SGD
+    # steps (lr / d time units each) at B = 8, lr = 8.
+    d, seeds = (400, 4) if size == "quick" else (1200, 8)
     n_mc = 4000 if size == "quick" else 10_000
     grid = TimeGrid(5.0, 50)
     every = 5
     model = dmft.glm("logistic", teacher="sign", noise_std=0.1, ridge=0.01)
-    out: dict[float, Any] = {}
+    out: dict[Any, Any] = {}
     checks: list[Check] = []
     for i, tau in enumerate(progress((0.0, 1.0), desc="logistic regression")):
         res = dmft.solve_dmft(
@@ -158,21 +172,98 @@ def _logistic(key: jax.Array, size: str) -> tuple[dict[float, Any], list[Check]]
         te_mean, te_se = _stats(sim.test_loss)
         th_tr = np.asarray(res.train_loss[::every])
         th_te = np.asarray(res.test_loss[::every])
-        out[tau] = (np.asarray(sim.ts[0]), th_tr, th_te, tr_mean, te_mean)
+        out[tau] = (res, sim, th_tr)
         for name, th, mean, se in (
             ("train", th_tr, tr_mean, tr_se),
             ("test", th_te, te_mean, te_se),
         ):
             checks.append(_curve_check(f"logistic tau={tau}", name, th, mean, se))
+        if tau > 0:
+            sgd, sgd_checks = _logistic_sgd(
+                model, tau, grid, d, seeds, every, th_tr, th_te, key, i
+            )
+            out["sgd"] = sgd
+            checks += sgd_checks
     # Noise as a regulariser: the final train loss is higher at tau = 1.
     checks.append(
         Check.at_least(
             "logistic: train loss at T, tau=1 minus tau=0 (DMFT)",
-            out[1.0][1][-1] - out[0.0][1][-1],
+            out[1.0][2][-1] - out[0.0][2][-1],
             0.0,
         )
     )
     return out, checks
+
+
+def _logistic_sgd(
+    model: Any,
+    tau: float,
+    grid: TimeGrid,
+    d: int,
+    seeds: int,
+    every: int,
+    th_tr: np.ndarray,
+    th_te: np.ndarray,
+    key: jax.Array,
+    i: int,
+) -> tuple[dict[str, Any], list[Check]]:
+    """Mini-batch SGD at temperature tau against the DMFT, by sampling.
+
+    With replacement (what SGF models) at B = 1 and 8, and epoch-reshuffled
+    SGD (B = 8) as a contrast.
+
+    Every run uses the same key, so the same data, teacher and initialisation
+    as each other: the reshuffled-minus-with-replacement difference is paired.
+    """
+    runs: dict[str, tuple[int, Literal["with_replacement", "epoch_shuffle"]]] = {
+        "B=1, with replacement": (1, "with_replacement"),
+        "B=8, with replacement": (8, "with_replacement"),
+        "B=8, reshuffled": (8, "epoch_shuffle"),
+    }
+    sims, checks = {}, []
+    for label, (batch, sampling) in progress(runs.items(), desc="logistic SGD"):
+        sims[label] = dmft.simulate(
+            model,
+            delta=2.0,
+            tau=tau,
+            grid=grid,
+            d=d,
+            key=jax.random.fold_in(key, 200 + i),
+            n_seeds=seeds,
+            algorithm="sgd",
+            batch_size=batch,
+            sampling=sampling,
+            record_every=every,
+        )
+    for label in ("B=1, with replacement", "B=8, with replacement"):
+        sim = sims[label]
+        for name, th, curve in (
+            ("train", th_tr, sim.train_loss),
+            ("test", th_te, sim.test_loss),
+        ):
+            mean, se = _stats(curve)
+            checks.append(
+                _curve_check(f"logistic tau={tau}: SGD {label}", name, th, mean, se)
+            )
+    # The contrast, at the end of the first epoch (t = delta * tau).
+    k = round(2.0 * tau / (grid.dt * every))
+    shuffled = np.asarray(sims["B=8, reshuffled"].train_loss)[:, k]
+    replaced = np.asarray(sims["B=8, with replacement"].train_loss)[:, k]
+    diff = shuffled - replaced
+    z = float(diff.mean() / (diff.std(ddof=1) / np.sqrt(diff.size)))
+    checks.append(
+        Check.at_most(
+            f"logistic tau={tau}: reshuffled minus with-replacement SGD (B=8, same "
+            "data), train loss after one epoch, in standard errors",
+            z,
+            -4.0,
+        )
+    )
+    gaps = {
+        label: float((np.asarray(sim.train_loss)[:, k].mean() - th_tr[k]) / th_tr[0])
+        for label, sim in sims.items()
+    }
+    return {"sims": sims, "gaps": gaps, "t_epoch": 2.0 * tau, "z": z}, checks
 
 
 def _online(size: str) -> tuple[dict[str, Any], list[Check]]:
@@ -211,32 +302,45 @@ def _online(size: str) -> tuple[dict[str, Any], list[Check]]:
     }, checks
 
 
+def _plot_pair(ax: Any, theory: Any, sim: Any, title: str) -> None:
+    """DMFT lines (with SE bands where Monte Carlo) and the seed mean +- SE."""
+    theory.plot(ax=ax, label="DMFT")
+    sim.plot(ax=ax, average=True, label="SGF")
+    ax.set_title(title, fontsize=9)
+
+
 def _plot_linear(res: dict[str, Any], out_dir: Path) -> Path:
     fig, axes = new_figure(3, 2, width=3.4, height=2.8)
-    for (delta, tau), (ts, th_tr, th_te, tr, te) in res["panels"].items():
+    for (delta, tau), (theory, sim) in res["panels"].items():
         ax = axes[0 if delta < 1 else 1, [0.0, 0.5, 1.0].index(tau)]
-        ax.plot(ts, th_tr, "C0-", label="DMFT train")
-        ax.plot(ts, tr, "C0o", ms=3, label="SGF train")
-        ax.plot(ts, th_te, "C1-", label="DMFT test")
-        ax.plot(ts, te, "C1s", ms=3, label="SGF test")
-        ax.set_title(f"delta={delta}, tau={tau}", fontsize=9)
-        ax.set_xlabel("t")
-    axes[0, 0].legend(fontsize=7)
+        _plot_pair(ax, theory, sim, f"delta={delta}, tau={tau}")
+        if ax is not axes[0, 0]:
+            ax.get_legend().remove()
     return save_figure(fig, out_dir, "dmft_sgf_linear")
 
 
-def _plot_logistic(res: dict[float, Any], out_dir: Path) -> Path:
-    fig, axes = new_figure(2, 1)
+def _plot_logistic(res: dict[Any, Any], out_dir: Path) -> Path:
+    fig, axes = new_figure(3, 1)
     for j, tau in enumerate((0.0, 1.0)):
-        ts, th_tr, th_te, tr, te = res[tau]
-        ax = axes[0, j]
-        ax.plot(ts, th_tr, "C0-", label="DMFT train")
-        ax.plot(ts, tr, "C0o", ms=3, label="SGF train")
-        ax.plot(ts, th_te, "C1-", label="DMFT test")
-        ax.plot(ts, te, "C1s", ms=3, label="SGF test")
-        ax.set_title(f"logistic, delta=2, tau={tau}", fontsize=9)
-        ax.set_xlabel("t")
-    axes[0, 0].legend(fontsize=7)
+        theory, sim, _ = res[tau]
+        _plot_pair(axes[0, j], theory, sim, f"logistic, delta=2, tau={tau}")
+    axes[0, 1].get_legend().remove()
+    # Train loss at tau = 1: the DMFT against SGD with each sampling.
+    ax = axes[0, 2]
+    res[1.0][0].plot(ax=ax, losses=("train",), label="DMFT", color="0.2")
+    colours = dict(
+        zip(res["sgd"]["sims"], (PALETTE[0], PALETTE[2], PALETTE[1]), strict=True)
+    )
+    for label, sim in res["sgd"]["sims"].items():
+        sim.plot(
+            ax=ax,
+            losses=("train",),
+            average=True,
+            label=f"SGD {label}",
+            color=colours[label],
+        )
+    ax.axvline(res["sgd"]["t_epoch"], color="0.6", linewidth=0.8, linestyle=":")
+    ax.set_title("logistic, tau=1: SGD sampling (dotted: one epoch)", fontsize=9)
     return save_figure(fig, out_dir, "dmft_sgf_logistic")
 
 
@@ -244,16 +348,30 @@ def _plot_online(res: dict[str, Any], out_dir: Path) -> Path:
     fig, axes = new_figure(2, 1)
     ax = axes[0, 0]
     for delta, curve in res["curves"].items():
-        ax.plot(res["ts"], curve, label=f"delta={delta:g}")
-    ax.plot(res["ts"], res["online"], "k--", label="online limit")
-    ax.set_xlabel("t")
-    ax.set_ylabel("test loss")
-    ax.legend(fontsize=7)
+        plot_curve(ax, res["ts"], curve, label=f"DMFT, delta={delta:g}")
+    plot_curve(
+        ax, res["ts"], res["online"], label="online limit", color="0.2", linestyle="--"
+    )
+    finish_axes(ax, xlabel="time t [SGF units]", ylabel="test loss")
     ax = axes[0, 1]
-    ax.loglog(res["deltas"], res["gaps"], "o-")
-    ax.set_xlabel("delta")
-    ax.set_ylabel("sup gap to online limit")
-    ax.set_title(f"slope {res['slope']:.2f}", fontsize=9)
+    deltas, gaps = np.asarray(res["deltas"]), np.asarray(res["gaps"])
+    plot_curve(ax, deltas, gaps, kind="simulation", label="sup_t gap")
+    plot_curve(
+        ax,
+        deltas,
+        gaps[0] * deltas[0] / deltas,
+        label="rate 1/delta",
+        color="0.4",
+        linestyle=":",
+    )
+    finish_axes(
+        ax,
+        xlabel="aspect ratio delta",
+        ylabel="sup gap to online limit",
+        title=f"fitted slope {res['slope']:.2f}",
+        logx=True,
+        logy=True,
+    )
     return save_figure(fig, out_dir, "dmft_sgf_online")
 
 
@@ -273,8 +391,14 @@ def run(
     numbers = {
         "online-limit gap slope": onl["slope"],
         "MC vs recursion gap (frac. of L0)": float(lin["mc_gap"]),
-        "logistic final test loss tau=0": float(logi[0.0][2][-1]),
-        "logistic final test loss tau=1": float(logi[1.0][2][-1]),
+        "logistic final test loss tau=0": float(logi[0.0][0].test_loss[-1]),
+        "logistic final test loss tau=1": float(logi[1.0][0].test_loss[-1]),
+        **{
+            f"logistic tau=1, SGD {label}: (train loss - DMFT) / L0 after one epoch": (
+                gap
+            )
+            for label, gap in logi["sgd"]["gaps"].items()
+        },
     }
     return Reproduction(
         name="dmft-sgf",
@@ -287,7 +411,11 @@ def run(
             "deterministic SGF-DMFT vs the seed mean of Euler-Maruyama SGF at finite "
             "d, for delta in {0.5, 2} and tau in {0, 0.5, 1}; at tau=0 also the "
             "Marchenko-Pastur quadrature. Logistic regression with a sign teacher "
-            "(noise 0.1, ridge 0.01, delta=2, T=5): Monte Carlo DMFT vs SGF. The "
-            "DMFT at delta from 4 to 256 approaches the online-SGD ODEs like 1/delta."
+            "(noise 0.1, ridge 0.01, delta=2, T=5): Monte Carlo DMFT vs SGF, and at "
+            "tau=1 vs mini-batch SGD with batches drawn with replacement (B=1 and "
+            "B=8, lr=tau*B), the SGD that SGF models; epoch-reshuffled SGD (B=8), "
+            "whose noise cancels within an epoch, is the contrast and ends the "
+            "first epoch below the DMFT. The DMFT at delta from 4 to 256 "
+            "approaches the online-SGD ODEs like 1/delta."
         ),
     )

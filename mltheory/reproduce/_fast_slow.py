@@ -27,7 +27,13 @@ from mltheory import numerics
 from mltheory._src._progress import progress
 from mltheory.dynamics import fast_slow as fs
 from mltheory.dynamics import tensor_programs as tp
-from mltheory.reproduce._plotting import new_figure, save_figure
+from mltheory.reproduce._plotting import (
+    PALETTE,
+    finish_axes,
+    new_figure,
+    plot_curve,
+    save_figure,
+)
 from mltheory.reproduce._types import Check, Reproduction
 
 __all__ = ["run"]
@@ -175,70 +181,49 @@ def _scaling(size: str) -> tuple[dict, list[Check], dict]:
 
 def _plot_ode(res: dict, out_dir: Path) -> Path:
     fig, axes = new_figure(2)
-    for a0, (sgd, ode) in res.items():
-        axes[0, 0].plot(ode.t, ode.m, "-", label=f"ODE a0={a0:g}")
-        axes[0, 0].plot(sgd.t, sgd.m_mean, "o", ms=2, label=f"SGD a0={a0:g}")
-        axes[0, 1].plot(ode.t, ode.a, "-", label=f"ODE a0={a0:g}")
-        axes[0, 1].plot(sgd.t, sgd.a_mean, "o", ms=2, label=f"SGD a0={a0:g}")
-    axes[0, 0].set(
-        xlabel="t = step * lr_w", ylabel="mean alignment m", title="fast variable"
-    )
-    axes[0, 1].set(
-        xlabel="t = step * lr_w",
-        ylabel="mean second-layer weight a",
-        title="slow variable",
-    )
-    axes[0, 0].legend(fontsize=7)
+    for i, (a0, (sgd, ode)) in enumerate(res.items()):
+        col = PALETTE[i % len(PALETTE)]
+        for ax, var in zip(axes[0], ("m", "a"), strict=True):
+            ode.plot(ax=ax, variables=(var,), label=f"ODE, a0={a0:g}", color=col)
+            sgd.plot(ax=ax, variables=(var,), label=f"SGD, a0={a0:g}", color=col)
+    axes[0, 0].set_title("fast variable", fontsize="medium")
+    axes[0, 1].set_title("slow variable", fontsize="medium")
+    axes[0, 1].get_legend().remove()
     return save_figure(fig, out_dir, "ode_vs_sgd")
 
 
 def _plot_phase(pd: fs.PhaseDiagram, out_dir: Path) -> Path:
     fig, axes = new_figure(1, width=5.0, height=4.0)
-    ax = axes[0, 0]
-    mus, a0s = np.asarray(pd.strengths), np.asarray(pd.a0s)
-    im = ax.pcolormesh(mus, a0s, np.asarray(pd.drop).T, shading="auto", cmap="viridis")
-    fig.colorbar(im, ax=ax, label="simulated drop of m (ODE, t=300)")
-    ax.contour(
-        mus,
-        a0s,
-        np.asarray(pd.predicted).T.astype(float),
-        levels=[0.5],
-        colors="w",
-        linewidths=2,
+    pd.plot(ax=axes[0, 0])
+    axes[0, 0].set_title(
+        "unlearning: simulated drop (ODE, t=300), predicted boundary", fontsize="medium"
     )
-    ax.axvline(
-        float(pd.critical_strength), color="r", ls="--", label="critical c*_3 (face)"
-    )
-    ax.set(
-        xlabel="teacher strength c*_3",
-        ylabel="initial scale a0",
-        title="unlearning: predicted boundary (white)",
-    )
-    ax.legend(fontsize=7, loc="upper left")
     return save_figure(fig, out_dir, "phase_diagram")
 
 
 def _plot_scaling(res: dict, out_dir: Path) -> Path:
     fig, axes = new_figure(1)
     ax = axes[0, 0]
-    for mu, (traj, law, fit_m, _) in res.items():
+    for i, (mu, (traj, law, fit_m, _)) in enumerate(res.items()):
+        col = PALETTE[i % len(PALETTE)]
         t = np.asarray(traj.t)[1:]
-        ax.loglog(t, np.asarray(traj.m)[1:], label=f"m(t), c*_3={mu}")
-        ax.loglog(
-            t,
-            float(law.prefactor_m) * t ** float(law.exponent_m),
-            "k:",
-            label=(
-                f"law t^{float(law.exponent_m):.3f} (fit {float(fit_m.exponent):.3f})"
-            ),
+        plot_curve(ax, t, np.asarray(traj.m)[1:], label=f"m(t), c*_3={mu}", color=col)
+        law.plot(
+            ax=ax,
+            t=t,
+            color="0.2",
+            linestyle=":",
+            label=f"fit {float(fit_m.exponent):.3f}",
         )
-    ax.set(
-        xlabel="t",
+    finish_axes(
+        ax,
+        xlabel="time t",
         ylabel="alignment m",
         title="scaling laws of unlearning",
-        ylim=(1e-3, 2),
+        logx=True,
+        logy=True,
     )
-    ax.legend(fontsize=7)
+    ax.set_ylim(1e-3, 2)
     return save_figure(fig, out_dir, "scaling_laws")
 
 

@@ -26,7 +26,14 @@ import numpy as np
 from mltheory import generative as gen
 from mltheory._src._progress import progress
 from mltheory.generative import theory, toy
-from mltheory.reproduce._plotting import loglog_fit, new_figure, save_figure
+from mltheory.reproduce._plotting import (
+    finish_axes,
+    loglog_fit,
+    new_figure,
+    plot_curve,
+    plot_reference,
+    save_figure,
+)
 from mltheory.reproduce._types import Check, Reproduction
 
 __all__ = ["run"]
@@ -300,40 +307,50 @@ def _caching_panel(key: jax.Array, size: str) -> tuple[dict, list[Check], dict]:
 
 
 def _plot(steps: dict, temp: dict, cache: dict, out_dir: Path) -> tuple[str, ...]:
+    joined: dict[str, Any] = {"kind": "simulation", "linestyle": "-", "linewidth": 0.9}
     fig, ax = new_figure(1, 1)
     for name, tv in steps["curves"].items():
-        ax[0, 0].plot(steps["steps"], tv, "o-", label=name)
-    ax[0, 0].set(
+        plot_curve(ax[0, 0], steps["steps"], tv, label=name, **joined)
+    finish_axes(
+        ax[0, 0],
         xlabel="number of steps",
         ylabel="TV(output law, chain)",
         title=f"Exact output laws, Markov chain L={steps['length']}",
     )
-    ax[0, 0].legend(fontsize=7)
     p1 = save_figure(fig, out_dir, "masked_tv_vs_steps")
     fig, ax = new_figure(1, 1)
     for alpha, tv in temp["tvs"].items():
-        ax[0, 0].loglog(temp["ms"], tv, "o-", label=f"alpha={alpha}")
+        plot_curve(ax[0, 0], temp["ms"], tv, label=f"alpha={alpha}", **joined)
     ms = np.asarray(temp["ms"], dtype=float)
-    ax[0, 0].loglog(ms[2:], 0.2 / ms[2:], "k--", label="1/m")
-    ax[0, 0].set(
+    plot_curve(ax[0, 0], ms[2:], 0.2 / ms[2:], label="1/m", color="0.2", ls="--")
+    finish_axes(
+        ax[0, 0],
         xlabel="masked positions m",
         ylabel="TV(MaskGIT step, p^beta)",
         title="Implicit temperature alpha/(1+alpha)",
+        logx=True,
+        logy=True,
     )
-    ax[0, 0].legend(fontsize=7)
     p2 = save_figure(fig, out_dir, "masked_implicit_temperature")
     fig, ax = new_figure(1, 1)
-    full = sorted(cache["full"].values())
-    ax[0, 0].plot(*zip(*full, strict=True), "o-", label="full recomputation")
-    cached = sorted(cache["cached"].values())
-    ax[0, 0].plot(*zip(*cached, strict=True), "s", label="partial caching")
-    ax[0, 0].axhline(cache["noise"], color="gray", ls=":", label="i.i.d. noise")
-    ax[0, 0].set(
+    full = np.asarray(sorted(cache["full"].values()), dtype=float)
+    plot_curve(ax[0, 0], full[:, 0], full[:, 1], label="full recomputation", **joined)
+    cached = np.asarray(sorted(cache["cached"].values()), dtype=float)
+    plot_curve(
+        ax[0, 0],
+        cached[:, 0],
+        cached[:, 1],
+        kind="simulation",
+        marker="s",
+        label="partial caching",
+    )
+    plot_reference(ax[0, 0], cache["noise"], axis="y", label="i.i.d. noise")
+    finish_axes(
+        ax[0, 0],
         xlabel="full-pass equivalents",
         ylabel="pair-marginal TV",
         title="Partial caching on a tiny transformer",
     )
-    ax[0, 0].legend(fontsize=7)
     p3 = save_figure(fig, out_dir, "masked_caching")
     return str(p1), str(p2), str(p3)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +25,13 @@ import numpy as np
 from scipy import special
 
 from mltheory import numerics
-from mltheory.reproduce._plotting import loglog_fit, new_figure, save_figure
+from mltheory.reproduce._plotting import (
+    finish_axes,
+    loglog_fit,
+    new_figure,
+    plot_curve,
+    save_figure,
+)
 from mltheory.reproduce._types import Check, Reproduction
 
 __all__ = ["run"]
@@ -348,17 +354,28 @@ def special_erf(x: jax.Array) -> jax.Array:
 # --- figures and assembly --------------------------------------------------------
 
 
+_JOINED: dict[str, Any] = {"kind": "simulation", "linestyle": "-", "linewidth": 0.9}
+
+
 def _plot_ode(res: dict, out_dir: Path) -> Path:
     fig, axes = new_figure(1)
     ax = axes[0, 0]
     for method, (dts, errs, slope) in res.items():
-        ax.loglog(
-            dts, np.maximum(errs, 1e-17), "o-", label=f"{method} (slope {slope:.2f})"
+        plot_curve(
+            ax,
+            dts,
+            np.maximum(errs, 1e-17),
+            label=f"{method} (slope {slope:.2f})",
+            **_JOINED,
         )
-    ax.set_xlabel("step size dt")
-    ax.set_ylabel("|y_N - y(T)|")
-    ax.set_title("ODE steppers, logistic equation")
-    ax.legend()
+    finish_axes(
+        ax,
+        xlabel="step size dt",
+        ylabel="|y_N - y(T)|",
+        title="ODE steppers, logistic equation",
+        logx=True,
+        logy=True,
+    )
     return save_figure(fig, out_dir, "ode_orders")
 
 
@@ -366,26 +383,54 @@ def _plot_sde(res: dict, out_dir: Path) -> Path:
     fig, axes = new_figure(2)
     em, die, s = res["em"], res["die"], res["slopes"]
     dt = em["dt"]
+    ref: dict[str, Any] = {"color": "0.2", "linestyle": ":"}
     ax = axes[0, 0]
-    ax.loglog(dt, em["strong"], "o-", label=f"EM, mu=0.5 (slope {s['em_strong']:.2f})")
-    ax.loglog(
+    plot_curve(
+        ax,
+        dt,
+        em["strong"],
+        label=f"EM, mu=0.5 (slope {s['em_strong']:.2f})",
+        **_JOINED,
+    )
+    plot_curve(
+        ax,
         die["dt"],
         die["strong"],
-        "s--",
         label=f"drift-implicit EM, mu=-1 (slope {s['die_strong']:.2f})",
+        marker="s",
+        **_JOINED,
     )
-    ax.loglog(dt, em["strong"][0] * (dt / dt[0]) ** 0.5, "k:", label="slope 1/2")
-    ax.set_title("strong error E|X_N - X_T|")
-    ax.set_xlabel("dt")
-    ax.legend(fontsize=8)
+    plot_curve(ax, dt, em["strong"][0] * (dt / dt[0]) ** 0.5, label="slope 1/2", **ref)
+    finish_axes(
+        ax,
+        xlabel="step size dt",
+        ylabel="E|X_N - X_T|",
+        title="strong error",
+        logx=True,
+        logy=True,
+    )
     ax = axes[0, 1]
     weak = res["em_weak"]
-    ax.loglog(dt, weak["weak"], "o-", label=f"EM, mu=1 (slope {s['em_weak']:.2f})")
-    ax.loglog(dt, 2 * weak["weak_se"], "k--", label="2 x Monte Carlo s.e.")
-    ax.loglog(dt, weak["weak"][0] * (dt / dt[0]), "k:", label="slope 1")
-    ax.set_title("weak error |E X_N - E X_T|")
-    ax.set_xlabel("dt")
-    ax.legend(fontsize=8)
+    plot_curve(
+        ax, dt, weak["weak"], label=f"EM, mu=1 (slope {s['em_weak']:.2f})", **_JOINED
+    )
+    plot_curve(
+        ax,
+        dt,
+        2 * weak["weak_se"],
+        label="2 x Monte Carlo s.e.",
+        color="0.2",
+        linestyle="--",
+    )
+    plot_curve(ax, dt, weak["weak"][0] * (dt / dt[0]), label="slope 1", **ref)
+    finish_axes(
+        ax,
+        xlabel="step size dt",
+        ylabel="|E X_N - E X_T|",
+        title="weak error",
+        logx=True,
+        logy=True,
+    )
     return save_figure(fig, out_dir, "sde_orders")
 
 
@@ -393,11 +438,15 @@ def _plot_gauss(res: dict, out_dir: Path) -> Path:
     fig, axes = new_figure(1)
     ax = axes[0, 0]
     for name, errs in res["errors"].items():
-        ax.loglog(res["nodes"], np.maximum(errs, 1e-17), "o-", label=name)
-    ax.set_xlabel("Gauss-Hermite nodes per dimension")
-    ax.set_ylabel("absolute error vs closed form")
-    ax.set_title("expect() accuracy")
-    ax.legend(fontsize=8)
+        plot_curve(ax, res["nodes"], np.maximum(errs, 1e-17), label=name, **_JOINED)
+    finish_axes(
+        ax,
+        xlabel="Gauss-Hermite nodes per dimension",
+        ylabel="absolute error vs closed form",
+        title="expect() accuracy",
+        logx=True,
+        logy=True,
+    )
     return save_figure(fig, out_dir, "expect_accuracy")
 
 

@@ -93,6 +93,30 @@ ENTRIES: dict[str, Entry] = {
             ),
         ),
         Entry(
+            name="xor",
+            module="mltheory.reproduce._xor",
+            title=(
+                "Gaussian XOR with zero margin: neuron blocks, two phases, error "
+                "regions"
+            ),
+            description=(
+                "two-layer ReLU training on Gaussian XOR: rho crosses 1 then grows, "
+                "blocks (not neurons) move coherently, the errors sit near the "
+                "boundary and follow the zero-margin law (2/pi) sigma/c; the same "
+                "phases with hypercube and Student-t inputs"
+            ),
+        ),
+        Entry(
+            name="bandits",
+            module="mltheory.reproduce._bandits",
+            title="High-dimensional kernel contextual bandits",
+            description=(
+                "interpolation explore-then-commit has sublinear regret, stays well "
+                "below the random policy as d grows while fixed-bandwidth GP-UCB and "
+                "KernelUCB approach it, and its lenient regret comes from exploration"
+            ),
+        ),
+        Entry(
             name="masked-samplers",
             module="mltheory.reproduce._masked_samplers",
             title="Masked-diffusion samplers: MaskGIT, moment sampler, caching",

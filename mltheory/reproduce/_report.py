@@ -1,4 +1,8 @@
-"""Write the reproduction report: ``report.json`` (machines), ``report.md`` (people)."""
+"""Write the reproduction report.
+
+``report.json`` (machines), ``report.md`` (people, plain text) and
+``report.html`` (people, one self-contained page with the figures embedded).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,49 @@ import json
 import math
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from mltheory.reproduce._html import html_report
 from mltheory.reproduce._types import Reproduction
 
-__all__ = ["write_report"]
+__all__ = ["environment", "write_report"]
+
+# Distributions whose versions the report records (those installed).
+_PACKAGES = ("jax", "jaxlib", "numpy", "scipy", "optax", "numba", "matplotlib")
+
+
+def environment(*, size: str, seed: int, **extra: Any) -> dict[str, Any]:
+    """What the run ran on: versions, devices, size and seed, start time.
+
+    ``extra`` keys (an executor, a device mesh, sizes a reproduction chose)
+    are added as given; every report format shows every key.
+    """
+    import importlib.metadata
+
+    import jax
+
+    from mltheory import __version__
+
+    env: dict[str, Any] = {
+        "mltheory": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    for name in _PACKAGES:
+        try:
+            env[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    env["jax backend"] = jax.default_backend()
+    env["devices"] = [f"{d.platform}:{d.id} ({d.device_kind})" for d in jax.devices()]
+    env["cpu cores"] = os.cpu_count()
+    env["size"] = size
+    env["seed"] = int(seed)
+    env["started"] = datetime.datetime.now().isoformat(timespec="seconds")
+    env.update(extra)
+    return env
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -24,12 +64,18 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def _json_report(
-    reps: Sequence[Reproduction], *, version: str, size: str, seed: int
+    reps: Sequence[Reproduction],
+    *,
+    version: str,
+    size: str,
+    seed: int,
+    env: Mapping[str, Any],
 ) -> dict[str, Any]:
     return {
         "mltheory_version": version,
         "size": size,
         "seed": int(seed),
+        "environment": dict(env),
         "reproductions": [r.to_json() for r in reps],
     }
 
@@ -45,6 +91,7 @@ def _markdown_report(
     size: str,
     seed: int,
     pending: Sequence[str],
+    env: Mapping[str, Any],
 ) -> str:
     n_checks = sum(len(r.checks) for r in reps)
     n_pass = sum(r.n_passed for r in reps)
@@ -58,7 +105,13 @@ def _markdown_report(
         f"- {datetime.datetime.now().isoformat(timespec='seconds')}, "
         f"Python {platform.python_version()} on {platform.platform()}",
         f"- **{verdict}**: {n_pass}/{n_checks} checks pass over {len(reps)} "
-        "reproduction(s)",
+        f"reproduction(s), {sum(r.seconds for r in reps):.1f} s",
+        "- environment: "
+        + "; ".join(
+            f"{k} {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in env.items()
+            if k not in ("size", "seed")
+        ),
     ]
     if pending:
         lines.append(f"- not run (interrupted): {', '.join(pending)}")
@@ -107,16 +160,38 @@ def write_report(
     size: Literal["quick", "full"],
     seed: int,
     pending: Sequence[str] = (),
-) -> tuple[Path, Path]:
-    """Write ``report.json`` and ``report.md`` in ``out_dir``; return their paths."""
+    env: Mapping[str, Any] | None = None,
+) -> tuple[Path, Path, Path]:
+    """Write ``report.json``, ``report.md`` and ``report.html``; return their paths.
+
+    ``env`` is the environment of the run (:func:`environment`); by default it
+    is recorded now.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    if env is None:
+        env = environment(size=size, seed=seed)
     json_path = out_dir / "report.json"
     md_path = out_dir / "report.md"
-    data = _json_report(reps, version=version, size=size, seed=seed)
+    html_path = out_dir / "report.html"
+    data = _json_report(reps, version=version, size=size, seed=seed, env=env)
     _atomic_write(json_path, json.dumps(data, indent=2, allow_nan=False) + "\n")
     _atomic_write(
         md_path,
-        _markdown_report(reps, version=version, size=size, seed=seed, pending=pending),
+        _markdown_report(
+            reps, version=version, size=size, seed=seed, pending=pending, env=env
+        ),
+    )
+    _atomic_write(
+        html_path,
+        html_report(
+            reps,
+            root=out_dir,
+            version=version,
+            size=size,
+            seed=seed,
+            environment=env,
+            pending=pending,
+        ),
     )
     for r in reps:
         if r.numbers:
@@ -129,4 +204,4 @@ def write_report(
                 out_dir / r.name / "numbers.json",
                 json.dumps(numbers, indent=2, allow_nan=False) + "\n",
             )
-    return json_path, md_path
+    return json_path, md_path, html_path

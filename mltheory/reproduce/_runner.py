@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import socket
+import tempfile
 import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 
@@ -14,7 +17,7 @@ from mltheory._src._progress import progress
 from mltheory._src._validation import check_in, check_scalar
 from mltheory._src._x64 import float64_scope
 from mltheory.reproduce._registry import ENTRIES, load_runner
-from mltheory.reproduce._report import write_report
+from mltheory.reproduce._report import environment, write_report
 from mltheory.reproduce._types import Check, Reproduction
 
 __all__ = ["list_reproductions", "run_reproductions"]
@@ -95,6 +98,112 @@ def _run_one(
     )
 
 
+def _where() -> str:
+    """The host and JAX devices this process runs on, for the report."""
+    devices = ", ".join(f"{d.platform}:{d.id}" for d in jax.devices())
+    return f"{socket.gethostname()} ({devices})"
+
+
+def _run_task(
+    name: str, size: Literal["quick", "full"], seed: int
+) -> tuple[Reproduction, dict[str, bytes], str]:
+    """One reproduction as an executor task, in a scratch directory.
+
+    The files come back as bytes (the caller writes them under its own output
+    directory), so the workers need no file system shared with the caller.
+    """
+    with tempfile.TemporaryDirectory(prefix="mltheory-task-") as tmp:
+        root = Path(tmp)
+        rep = _run_one(name, size=size, seed=seed, root=root)
+        files = {
+            path.relative_to(root).as_posix(): path.read_bytes()
+            for path in sorted((root / name).rglob("*"))
+            if path.is_file()
+        }
+    return rep, files, _where()
+
+
+def _describe_executor(executor: Any) -> str:
+    client = getattr(executor, "_client", None)  # distributed.ClientExecutor
+    if client is not None:
+        try:
+            threads = client.nthreads()
+            return (
+                f"dask {client.scheduler.address}: {len(threads)} workers, "
+                f"{sum(threads.values())} threads"
+            )
+        except Exception:  # a client that cannot answer: name it only
+            return "dask"
+    workers = getattr(executor, "_max_workers", None)
+    text = type(executor).__name__
+    return f"{text} ({workers} workers)" if workers else text
+
+
+def _run_on_executor(
+    chosen: list[str],
+    *,
+    executor: Any,
+    size: Literal["quick", "full"],
+    seed: int,
+    root: Path,
+    version: str,
+    env: dict[str, Any],
+    show_progress: bool | None,
+) -> list[Reproduction]:
+    """Every reproduction as one task; the report is rewritten as each returns."""
+    futures = {executor.submit(_run_task, name, size, seed): name for name in chosen}
+    finished: dict[str, Reproduction] = {}
+    ran_on: dict[str, str] = {}
+
+    def ordered() -> list[Reproduction]:
+        return [finished[n] for n in chosen if n in finished]
+
+    try:
+        for fut in progress(
+            cf.as_completed(futures),
+            total=len(futures),
+            desc="reproduce",
+            disable=None if show_progress is None else not show_progress,
+        ):
+            name = futures[fut]
+            try:
+                rep, files, where = fut.result()
+            except Exception:  # the task itself failed (a lost worker, say)
+                rep = Reproduction(
+                    name=name,
+                    title=ENTRIES[name].title,
+                    figures=(),
+                    checks=(Check.at_least("finished without an exception", 0.0, 1.0),),
+                    error=traceback.format_exc(),
+                )
+                files, where = {}, "unknown (the task failed)"
+            for rel, data in files.items():
+                path = root / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            finished[name] = rep
+            ran_on[name] = where
+            env["ran on"] = [f"{n}: {ran_on[n]}" for n in chosen if n in ran_on]
+            write_report(
+                root, ordered(), version=version, size=size, seed=seed, env=env
+            )
+    except KeyboardInterrupt:
+        for fut in futures:
+            fut.cancel()
+        pending = [n for n in chosen if n not in finished]
+        write_report(
+            root,
+            ordered(),
+            version=version,
+            size=size,
+            seed=seed,
+            pending=pending,
+            env=env,
+        )
+        raise
+    return ordered()
+
+
 def run_reproductions(
     names: Sequence[str] | None = None,
     *,
@@ -102,15 +211,18 @@ def run_reproductions(
     seed: int = 0,
     out_dir: str | Path = "mltheory-results",
     show_progress: bool | None = None,
+    executor: cf.Executor | None = None,
 ) -> list[Reproduction]:
     """Run reproductions, writing figures and the report as each one finishes.
 
     Each reproduction runs with float64 enabled in a scoped context (the global
     JAX flag is restored afterwards) and writes its figures under
-    ``out_dir/<name>/``. After every reproduction, ``out_dir/report.json`` and
-    ``out_dir/report.md`` are rewritten, so an interrupted run (Ctrl-C) keeps
-    everything that finished. A reproduction that raises is recorded as failed,
-    with its traceback in ``report.md``, and the others still run.
+    ``out_dir/<name>/``. After every reproduction, ``out_dir/report.json``,
+    ``out_dir/report.md`` and ``out_dir/report.html`` (one self-contained page,
+    figures embedded, opens offline) are rewritten, so an interrupted run
+    (Ctrl-C) keeps everything that finished. A reproduction that raises is
+    recorded as failed, with its traceback in the reports, and the others
+    still run.
 
     Parameters
     ----------
@@ -125,11 +237,19 @@ def run_reproductions(
         Where the figures and reports go (created if missing).
     show_progress : bool or None, default=None
         Draw a progress bar; ``None`` draws one only on a terminal.
+    executor : concurrent.futures.Executor or None, default=None
+        Run every reproduction as one task of this executor — a Dask
+        cluster's ``distributed.Client(address).get_executor()``, or a process
+        pool — instead of one after another here. Each task runs in a scratch
+        directory on its worker and returns its figures as bytes, which are
+        written under ``out_dir`` here, so the workers need no shared file
+        system; the report is rewritten as each task returns and records the
+        executor and the host and devices each reproduction ran on.
 
     Returns
     -------
     list of Reproduction
-        One per name, in the order run.
+        One per name, in the order given (registry order for ``None``).
 
     Raises
     ------
@@ -137,7 +257,7 @@ def run_reproductions(
         If a name is not registered (the message lists the valid names) or
         ``size`` is not ``"quick"``/``"full"``.
     TypeError
-        If ``seed`` is not an integer.
+        If ``seed`` is not an integer or ``executor`` has no ``submit``.
     KeyboardInterrupt
         Re-raised after the report of the finished reproductions is written.
 
@@ -159,11 +279,29 @@ def run_reproductions(
         )
     for name in chosen:
         check_in(name, name="reproduction name", options=list(ENTRIES))
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(
+            "executor must be a concurrent.futures.Executor (something with a "
+            f"submit method) or None; got {executor!r}."
+        )
     # Absolute, so each reproduction's out_dir and figures do not depend on
     # the working directory.
     root = Path(out_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     version = _version()
+    if executor is not None:
+        env = environment(size=size, seed=seed, executor=_describe_executor(executor))
+        return _run_on_executor(
+            chosen,
+            executor=executor,
+            size=size,
+            seed=seed,
+            root=root,
+            version=version,
+            env=env,
+            show_progress=show_progress,
+        )
+    env = environment(size=size, seed=seed, executor="none (this process)")
     done: list[Reproduction] = []
     try:
         for name in progress(
@@ -172,9 +310,17 @@ def run_reproductions(
             disable=None if show_progress is None else not show_progress,
         ):
             done.append(_run_one(name, size=size, seed=seed, root=root))
-            write_report(root, done, version=version, size=size, seed=seed)
+            write_report(root, done, version=version, size=size, seed=seed, env=env)
     except KeyboardInterrupt:
         pending = chosen[len(done) :]
-        write_report(root, done, version=version, size=size, seed=seed, pending=pending)
+        write_report(
+            root,
+            done,
+            version=version,
+            size=size,
+            seed=seed,
+            pending=pending,
+            env=env,
+        )
         raise
     return done

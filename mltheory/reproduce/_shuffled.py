@@ -24,7 +24,14 @@ import jax
 import numpy as np
 
 from mltheory._src._progress import progress
-from mltheory.reproduce._plotting import new_figure, save_figure
+from mltheory.reproduce._plotting import (
+    PALETTE,
+    finish_axes,
+    new_figure,
+    plot_curve,
+    plot_reference,
+    save_figure,
+)
 from mltheory.reproduce._types import Check, Reproduction
 from mltheory.stats import shuffled
 
@@ -119,19 +126,31 @@ def _plot_test(res: dict, out_dir: Path) -> Path:
     grid = np.linspace(0, 1, 101)
     for key, label in (("null_p", "Gaussian noise"), ("heavy_p", "t(3) noise")):
         pv = np.sort(res[key])
-        ax.plot(grid, np.searchsorted(pv, grid, side="right") / pv.size, label=label)
-    ax.plot([0, 1], [0, 1], "k:", lw=1, label="uniform")
-    ax.set_xlabel("p-value")
-    ax.set_ylabel("empirical CDF under H0")
-    ax.set_title(f"null p-values ({res['reps']} data sets)")
-    ax.legend()
+        ecdf = np.searchsorted(pv, grid, side="right") / pv.size
+        plot_curve(ax, grid, ecdf, label=label, drawstyle="steps-post")
+    plot_curve(ax, [0, 1], [0, 1], label="uniform", color="0.2", linestyle=":")
+    finish_axes(
+        ax,
+        xlabel="p-value",
+        ylabel="empirical CDF under H0",
+        title=f"null p-values ({res['reps']} data sets)",
+    )
     ax = axes[0, 1]
-    ax.errorbar(res["fracs"], res["power"], yerr=2 * res["power_se"], marker="o")
-    ax.axhline(_ALPHA, color="k", ls=":", lw=1, label="alpha")
-    ax.set_xlabel("shuffle fraction rho")
-    ax.set_ylabel("rejection rate")
-    ax.set_title("power of the conditional MC test")
-    ax.legend()
+    plot_curve(
+        ax,
+        res["fracs"],
+        res["power"],
+        band=2 * res["power_se"],
+        kind="simulation",
+        label="rejection rate +- 2 s.e.",
+    )
+    plot_reference(ax, _ALPHA, axis="y", label="alpha")
+    finish_axes(
+        ax,
+        xlabel="shuffle fraction rho",
+        ylabel="rejection rate",
+        title="power of the conditional MC test",
+    )
     return save_figure(fig, out_dir, "test")
 
 
@@ -188,21 +207,29 @@ def _localisation_study(
 def _plot_localisation(res: dict, out_dir: Path) -> Path:
     fig, axes = new_figure(2, 1)
     for i, sigma in enumerate(res["sigmas"]):
-        axes[0, 0].plot(
-            res["ms"], res["coverage"][i], marker="o", label=f"sigma={sigma}"
-        )
-        axes[0, 1].plot(
-            res["ms"], res["set_size"][i], marker="o", label=f"sigma={sigma}"
-        )
-    axes[0, 0].axhline(1 - _ALPHA, color="k", ls=":", lw=1, label="1 - alpha")
-    axes[0, 0].set_xlabel("Monte Carlo draws M")
-    axes[0, 0].set_ylabel("P(pi* in C_M)")
-    axes[0, 0].set_title("repro-samples coverage (n=30, 4-cycle)")
-    axes[0, 0].legend()
-    axes[0, 1].set_xlabel("Monte Carlo draws M")
-    axes[0, 1].set_ylabel("mean |C_M|")
-    axes[0, 1].set_title("candidate-set size")
-    axes[0, 1].legend()
+        for ax, key in zip(axes[0], ("coverage", "set_size"), strict=True):
+            plot_curve(
+                ax,
+                res["ms"],
+                res[key][i],
+                kind="simulation",
+                label=f"sigma={sigma}",
+                linestyle="-",
+                linewidth=0.8,
+            )
+    plot_reference(axes[0, 0], 1 - _ALPHA, axis="y", label="1 - alpha")
+    finish_axes(
+        axes[0, 0],
+        xlabel="Monte Carlo draws M",
+        ylabel="P(pi* in C_M)",
+        title="repro-samples coverage (n=30, 4-cycle)",
+    )
+    finish_axes(
+        axes[0, 1],
+        xlabel="Monte Carlo draws M",
+        ylabel="mean |C_M|",
+        title="candidate-set size",
+    )
     return save_figure(fig, out_dir, "localisation")
 
 
@@ -272,19 +299,26 @@ def _estimator_study(
 def _plot_estimator(res: dict, out_dir: Path) -> Path:
     fig, axes = new_figure(2, 1)
     ax = axes[0, 0]
-    ax.scatter(res["bf_obj"], res["lap_obj"], s=12)
+    plot_curve(ax, res["bf_obj"], res["lap_obj"], kind="data", label="one problem")
     top = float(max(res["bf_obj"].max(), res["lap_obj"].max()))
-    ax.plot([0, top], [0, top], "k:", lw=1)
-    ax.set_xlabel("brute-force objective")
-    ax.set_ylabel("LAP objective")
-    ax.set_title(f"LAP vs brute force (n=7): same perm {res['same']:.0%}")
+    plot_curve(ax, [0, top], [0, top], color="0.2", linestyle=":", label="equal")
+    finish_axes(
+        ax,
+        xlabel="brute-force objective",
+        ylabel="LAP objective",
+        title=f"LAP vs brute force (n=7): same perm {res['same']:.0%}",
+    )
     ax = axes[0, 1]
     names = ["union", "lap_only", "ignore"]
-    ax.bar(names, [res["rates"][k] for k in names])
-    ax.axhline(1 - _ALPHA, color="k", ls=":", lw=1)
+    ax.bar(names, [res["rates"][k] for k in names], color=PALETTE[0], alpha=0.8)
+    plot_reference(ax, 1 - _ALPHA, axis="y", label="1 - alpha")
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("coverage of beta*")
-    ax.set_title(f"coefficient regions (rho=0.2, {res['reps']} data sets)")
+    finish_axes(
+        ax,
+        xlabel="coefficient region",
+        ylabel="coverage of beta*",
+        title=f"coefficient regions (rho=0.2, {res['reps']} data sets)",
+    )
     return save_figure(fig, out_dir, "coefficients")
 
 

@@ -26,7 +26,14 @@ import numpy as np
 
 from mltheory._src._progress import progress
 from mltheory.optim import phase_retrieval as pr
-from mltheory.reproduce._plotting import new_figure, save_figure
+from mltheory.reproduce._plotting import (
+    PALETTE,
+    finish_axes,
+    new_figure,
+    plot_curve,
+    plot_reference,
+    save_figure,
+)
 from mltheory.reproduce._types import Check, Reproduction
 
 __all__ = ["run"]
@@ -223,77 +230,76 @@ def run(
 
     out_dir = Path(out_dir)
     figures = []
-    colors = {0.0: "tab:blue", 2.0: "tab:orange", 4.0: "tab:red"}
+    colors = {k: PALETTE[i] for i, k in enumerate(_KAPPAS)}
 
-    # Figure 1: alignment and spike ratio vs step.
+    # Figure 1: alignment and spike ratio vs step (GD solid, SpecGD dashed).
     fig, axes = new_figure(2, 1, width=5.0)
     for kappa, cmp in comparisons.items():
-        col = colors.get(kappa, "k")
-        for traj, ls, name in ((cmp.gd, "-", "GD"), (cmp.specgd, "--", "SpecGD")):
+        for traj in (cmp.gd, cmp.specgd):
             # SpecGD ends in a period-2 oscillation of amplitude eta; even
             # steps draw its envelope instead of a filled band.
             traj = jax.tree.map(lambda x: x[::2], traj)
-            axes[0, 0].plot(
-                traj.steps,
-                traj.alignment,
-                ls,
-                color=col,
-                label=f"{name}, kappa={kappa:g}",
-            )
-            axes[0, 1].plot(traj.steps, traj.spike_ratio, ls, color=col)
-    axes[0, 0].set(xlabel="step", ylabel="alignment rho", title="alignment")
-    axes[0, 1].set(
-        xlabel="step", ylabel="b / a", yscale="log", title="spike / signal ratio"
-    )
-    axes[0, 0].legend(fontsize=7)
+            label = f"{traj.method}, kappa={kappa:g}"
+            col = colors[kappa]
+            traj.plot(ax=axes[0, 0], panel="alignment", color=col, label=label)
+            traj.plot(ax=axes[0, 1], panel="spike_ratio", color=col, label=label)
+    axes[0, 0].set_title("alignment", fontsize="medium")
+    axes[0, 1].set_title("spike / signal ratio", fontsize="medium")
+    axes[0, 1].get_legend().remove()
     figures.append(save_figure(fig, out_dir, "alignment_spike_ratio"))
 
     # Figure 2: the three coordinates.
     fig, axes = new_figure(3, 1, width=4.0)
     for kappa, cmp in comparisons.items():
-        col = colors.get(kappa, "k")
         for traj, ls in ((cmp.gd, "-"), (cmp.specgd, "--")):
             for ax, field in zip(axes[0], ("a", "b", "c"), strict=True):
-                ax.plot(traj.steps, getattr(traj, field), ls, color=col)
+                plot_curve(
+                    ax,
+                    traj.steps,
+                    getattr(traj, field),
+                    color=colors[kappa],
+                    linestyle=ls,
+                    label=f"{traj.method}, kappa={kappa:g}",
+                )
     for ax, title in zip(axes[0], ("signal a", "spike b", "bulk c"), strict=True):
-        ax.set(xlabel="step", yscale="log", title=f"{title} (solid GD, dashed SpecGD)")
+        finish_axes(
+            ax,
+            xlabel="step k",
+            ylabel=title,
+            title=f"{title} (solid GD, dashed SpecGD)",
+            logy=True,
+            legend=ax is axes[0, 0],
+        )
     figures.append(save_figure(fig, out_dir, "coordinates"))
 
     # Figure 3: the GD threshold.
     fig, axes = new_figure(1, 1)
     ax = axes[0, 0]
-    ax.plot(ratios, peaks, "o-", label="GD, max_k b_k / a_k")
-    ax.axvline(3.0, color="gray", ls=":", label="s_v = 3 s_u")
-    ax.set(xlabel="s_v / s_u", ylabel="max b/a", yscale="log", title="GD threshold")
-    ax.legend()
+    plot_curve(ax, ratios, peaks, kind="simulation", label="GD, max_k b_k / a_k")
+    plot_reference(ax, 3.0, label="threshold s_v = 3 s_u")
+    finish_axes(
+        ax, xlabel="s_v / s_u", ylabel="max b/a", title="GD threshold", logy=True
+    )
     figures.append(save_figure(fig, out_dir, "threshold"))
 
     # Figure 4: reduced vs full, and finite samples.
     fig, axes = new_figure(2, 1, width=5.0)
-    for (label, (red, full)), col in zip(
-        pairs.items(), ("tab:green", "tab:blue", "tab:purple"), strict=True
-    ):
-        axes[0, 0].plot(
-            red.steps, red.alignment, "-", color=col, label=f"{label}, reduced"
-        )
-        axes[0, 0].plot(
-            full.steps,
-            full.alignment,
-            ".",
-            ms=2,
+    for i, (label, (red, full)) in enumerate(pairs.items()):
+        col = PALETTE[3 + i]
+        red.plot(ax=axes[0, 0], panel="alignment", color=col, label=f"{label}, reduced")
+        full.plot(
+            ax=axes[0, 0],
+            panel="alignment",
+            kind="simulation",
             color=col,
             label=f"{label}, full {d_full}x{d_full}",
         )
-    axes[0, 0].set(xlabel="step", ylabel="alignment", title="reduced vs full matrices")
-    axes[0, 0].legend(fontsize=6)
-    for name, traj in samples.items():
-        axes[0, 1].plot(traj.steps, traj.alignment, label=name)
-    axes[0, 1].set(
-        xlabel="step",
-        ylabel="alignment",
-        title="finite samples, n = 20 d, d = 32, kappa = 4",
+    axes[0, 0].set_title("reduced vs full matrices", fontsize="medium")
+    for traj in samples.values():
+        traj.plot(ax=axes[0, 1], panel="alignment")
+    axes[0, 1].set_title(
+        "finite samples, n = 20 d, d = 32, kappa = 4", fontsize="medium"
     )
-    axes[0, 1].legend()
     figures.append(save_figure(fig, out_dir, "reduced_vs_full"))
 
     checks = checks_red + checks_thr + checks_cmp

@@ -926,3 +926,66 @@ def test_split_rule_rejects_bad_inputs():
         mn.split_gaussian_rule(8, z_max=0.0)
     with pytest.raises(ValueError, match="z_max"):
         mn.split_gaussian_rule(8, z_max=float("inf"))
+
+
+# --------------------------------------------------------------------------
+# No overflow at high degree (issue 17): sum_k k! a_k b_k rho^k is formed from
+# sqrt(k!)-scaled coefficients that the compiler cannot fold into k!.
+# --------------------------------------------------------------------------
+
+
+def _log_space_inner(a, b, rho=1.0):
+    """sum_k k! a_k b_k rho^k in float64 via logs (an independent formula).
+
+    Subnormal coefficients count as zero: XLA on CPU flushes them to zero.
+    """
+    tiny = np.finfo(np.asarray(a).dtype).tiny
+    a = np.where(np.abs(a) < tiny, 0.0, np.asarray(a, np.float64))
+    b = np.where(np.abs(b) < tiny, 0.0, np.asarray(b, np.float64))
+    k = np.arange(a.size)
+    with np.errstate(divide="ignore"):
+        logs = np.log(np.abs(a)) + np.log(np.abs(b)) + special.gammaln(k + 1.0)
+        logs = logs + k * np.log(abs(rho))
+    signs = np.sign(a) * np.sign(b) * np.where(rho < 0, (-1.0) ** k, 1.0)
+    return float(np.sum(signs * np.exp(logs)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("degree", [40, 171, 1000])
+def test_hermite_norm_and_inner_have_no_overflow_at_high_degree(dtype, degree):
+    relu = mn.activation_series("relu", degree)
+    erf = mn.activation_series("erf", degree)
+    s1 = mn.HermiteSeries(jnp.asarray(relu.coeffs, dtype))
+    s2 = mn.HermiteSeries(jnp.asarray(erf.coeffs, dtype))
+    # relative rounding of a sum of ~degree positive terms, in the dtype
+    rtol = 50 * float(np.finfo(dtype).eps)
+    for got, (a, b, rho) in [
+        (s1.norm_squared(), (s1.coeffs, s1.coeffs, 1.0)),
+        (jax.jit(mn.hermite_inner)(s1, s2, 0.7), (s1.coeffs, s2.coeffs, 0.7)),
+        (mn.hermite_inner(s2, s2, -0.4), (s2.coeffs, s2.coeffs, -0.4)),
+    ]:
+        assert got.dtype == dtype
+        assert np.isfinite(float(got))
+        np.testing.assert_allclose(float(got), _log_space_inner(a, b, rho), rtol=rtol)
+    # E[relu(Z)^2] = 1/2; the truncated series misses the tail sum_{k>K} k! c_k^2
+    # (about 1.7e-4 at K = 40, and the float tails of c_k that underflow)
+    assert 0.4998 < float(s1.norm_squared()) <= 0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quadrature_series_are_finite_at_high_degree(dtype):
+    # the Gauss-Hermite nodes reach |x| = 27; unweighted h_k(x) overflows there
+    with jax.enable_x64(dtype == np.float64):
+        tanh = mn.activation_series("tanh", 120)
+        assert tanh.coeffs.dtype == dtype
+        assert np.isfinite(np.asarray(tanh.coeffs)).all()
+        norm = float(mn.hermite_inner(tanh, tanh))
+    # E[tanh(Z)^2] = 0.394294490397841 (scipy quad); float32 keeps ~6 digits
+    np.testing.assert_allclose(norm, 0.394294490397841, rtol=5e-6)
+
+
+def test_hermite_inner_gradient_in_coefficients_is_exact():
+    # d/dc_k sum_j j! c_j^2 = 2 k! c_k
+    c = jnp.asarray([1.0, -0.5, 0.25, 2.0])
+    grad = jax.grad(lambda x: mn.HermiteSeries(x).norm_squared())(c)
+    np.testing.assert_allclose(grad, 2 * np.array([1, 1, 2, 6]) * c, rtol=1e-14)

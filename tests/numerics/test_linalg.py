@@ -432,7 +432,11 @@ def test_inverse_sqrtm_floor_is_relative_to_largest_eigenvalue():
     np.testing.assert_allclose(np.diag(R), [0.5, 1 / np.sqrt(4e-6)], rtol=1e-12)
     S = mn.sqrtm_psd(A, eps=1e-6)
     np.testing.assert_allclose(np.diag(S), [2.0, np.sqrt(4e-6)], rtol=1e-12)
-    assert np.isfinite(mn.sqrtm_psd(np.zeros((3, 3)), inverse=True)).all()
+    # the zero matrix has no inverse root: refused eagerly, finite under jit
+    with pytest.raises(ValueError, match="A must have a positive eigenvalue"):
+        mn.sqrtm_psd(np.zeros((3, 3)), inverse=True)
+    jitted = jax.jit(lambda a: mn.sqrtm_psd(a, inverse=True))(np.zeros((3, 3)))
+    assert np.isfinite(jitted).all()
 
 
 def test_sqrtm_psd_batched_jit_vmap_and_float32():

@@ -67,6 +67,47 @@ def test_bad_inputs(kwargs, exc, match):
         scan_with_records(lambda n, x: x, jnp.zeros(1), **kwargs)
 
 
+def test_draw_gives_the_per_step_inputs_whatever_the_chunk(key):
+    def draw_one(n):
+        return jax.random.normal(jax.random.fold_in(key, n), (3,))
+
+    def step_drawing(n, x):
+        return 0.5 * x + draw_one(n)
+
+    def step_given(n, x, z):
+        return 0.5 * x + z
+
+    ref_final, ref = scan_with_records(
+        step_drawing, jnp.zeros(3), n_steps=12, record_every=6
+    )
+    for chunk in (None, 1, 2, 6):
+        final, recs = scan_with_records(
+            step_given,
+            jnp.zeros(3),
+            n_steps=12,
+            record_every=6,
+            draw=jax.vmap(draw_one),
+            draw_chunk=chunk,
+        )
+        # Same draws; the update may be fused differently (an FMA): 1 ulp.
+        np.testing.assert_allclose(recs, ref, rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(final, ref_final, rtol=1e-14)
+
+
+def test_draw_bad_inputs():
+    with pytest.raises(ValueError, match=r"draw_chunk must divide record_every \(=6\)"):
+        scan_with_records(
+            lambda n, x, z: x,
+            jnp.zeros(1),
+            n_steps=12,
+            record_every=6,
+            draw=lambda ns: ns,
+            draw_chunk=4,
+        )
+    with pytest.raises(TypeError, match="draw must be callable"):
+        scan_with_records(lambda n, x, z: x, jnp.zeros(1), n_steps=2, draw=1)
+
+
 def test_step_must_be_callable():
     with pytest.raises(TypeError, match="step must be callable"):
         scan_with_records(None, jnp.zeros(1), n_steps=1)

@@ -216,6 +216,95 @@ def test_sgd_matches_sgf_at_the_same_temperature(data, batch_size):
     assert diff.max() < 0.1 * float(sgf[0, 0])
 
 
+def linear_loss(r, y):
+    """L(r; y) = -y r: ell_i = -y_i does not depend on theta, so SGD's noise is
+    exactly the sampling noise of the batch sums."""
+    return -y * r[0]
+
+
+def test_sgd_noise_is_the_sgf_noise_with_replacement_and_cancels_per_epoch(data):
+    """The noise of the sampling schemes against their closed forms.
+
+    With ell_i = -y_i fixed, theta_K = (lr / B) * (sum of x_i y_i over the K B
+    sampled indices), so for a direction u, u^T theta_K is lr / B times a sum
+    of K B draws of v_i = (u^T x_i) y_i. u is taken orthogonal to X^T y, so the
+    v_i average to zero (the full-batch drift drops out of u^T theta). With
+    replacement the draws are i.i.d.: variance K B s^2 (lr / B)^2 with
+    s^2 = mean(v_i^2), which is exactly the SGF's diffusion
+    (tau / delta) u^T X^T diag(ell^2) X u over SGF time K lr / d at
+    tau = lr / B. Epoch-reshuffled, the K B indices of one epoch are distinct:
+    variance times (n - K B) / (n - 1), so half at half an epoch and zero at its
+    end (every sample once: the noise cancels). 2000 replicates; tolerance 4
+    standard errors of the sample variance (from its fourth moment).
+    """
+    X, y, _ = data
+    B, per_epoch, lr, reps = 4, N // 4, 0.5, 2000
+    u = jax.random.normal(jax.random.key(7), (D,))
+    g = X.T @ y
+    u = u - (u @ g) / (g @ g) * g
+    v = np.asarray((X @ u) * y)
+    assert abs(v.mean()) < 1e-12
+    s2 = np.mean(v**2)
+
+    def run(sampling):
+        return jax.vmap(
+            lambda k: (
+                simulate_sgd(
+                    k,
+                    X,
+                    y,
+                    jnp.zeros((D, 1)),
+                    loss=linear_loss,
+                    lr=lr,
+                    batch_size=B,
+                    n_steps=per_epoch,
+                    record_every=per_epoch // 2,
+                    sampling=sampling,
+                    observables=lambda th: th[:, 0] @ u,
+                ).observed
+            )
+        )(jax.random.split(jax.random.key(3), reps))
+
+    def var_and_se(x):
+        x = np.asarray(x) - np.mean(x)
+        return x.var(), np.sqrt((np.mean(x**4) - x.var() ** 2) / x.size)
+
+    wr, sh = run("with_replacement"), run("epoch_shuffle")
+    tau, delta = lr / B, N / D
+    for j, K in ((1, per_epoch // 2), (2, per_epoch)):
+        want = K * B * s2 * (lr / B) ** 2
+        sgf = (tau / delta) * np.sum(v**2) * (K * lr / D)  # the SGF diffusion
+        assert want == pytest.approx(sgf, rel=1e-12)
+        got, se = var_and_se(wr[:, j])
+        assert abs(got - want) < 4 * se, (K, got, want, se)
+        assert abs(np.mean(wr[:, j])) < 4 * np.sqrt(want / reps)
+    got, se = var_and_se(sh[:, 1])
+    want = (per_epoch // 2) * B * s2 * (lr / B) ** 2 * (N - N // 2) / (N - 1)
+    assert abs(got - want) < 4 * se, (got, want, se)
+    # One full epoch: every replicate sums each v_i exactly once, to zero.
+    scale = lr / B * np.sqrt(np.sum(v**2))
+    np.testing.assert_allclose(sh[:, 2], 0.0, atol=1e-12 * scale)
+
+
+def test_sgd_default_sampling_and_same_key_same_result(data):
+    X, y, _ = data
+    kw = dict(loss=square, lr=0.5, batch_size=4, n_steps=100, record_every=50)
+    key = jax.random.key(11)
+    default = simulate_sgd(key, X, y, jnp.zeros((D, 1)), **kw)
+    wr = simulate_sgd(key, X, y, jnp.zeros((D, 1)), sampling="with_replacement", **kw)
+    np.testing.assert_array_equal(default.theta_final, wr.theta_final)
+    for sampling in ("with_replacement", "epoch_shuffle"):
+        a, b, c = (
+            simulate_sgd(k, X, y, jnp.zeros((D, 1)), sampling=sampling, **kw)
+            for k in (key, key, jax.random.key(12))
+        )
+        np.testing.assert_array_equal(a.theta_final, b.theta_final)
+        np.testing.assert_array_equal(a.train_loss, b.train_loss)
+        assert not np.allclose(a.theta_final, c.theta_final)
+    sh = simulate_sgd(key, X, y, jnp.zeros((D, 1)), sampling="epoch_shuffle", **kw)
+    assert not np.allclose(sh.theta_final, wr.theta_final)
+
+
 @pytest.mark.parametrize("sampling", ["epoch_shuffle", "with_replacement"])
 def test_sgd_time_axis_and_descent(data, sampling):
     X, y, _ = data
@@ -249,6 +338,7 @@ def test_epoch_shuffle_visits_each_sample_once_per_epoch():
         lr=1e-3,
         batch_size=2,
         n_steps=4,
+        sampling="epoch_shuffle",
     )
     # theta_j moves by lr / B * y_j for each sample j = row j, once.
     np.testing.assert_allclose(traj.theta_final[:n, 0], 1e-3 / 2 * y, rtol=1e-3)
@@ -294,6 +384,8 @@ def test_bad_inputs_raise_clear_errors(data):
         simulate_sgd(key, X, y, th, batch_size=1, record_every=3, **sgd)
     with pytest.raises(ValueError, match="sampling must be one of"):
         simulate_sgd(key, X, y, th, batch_size=1, sampling="cyclic", **sgd)
+    with pytest.raises(ValueError, match=r"sampling must be one of.*'with_replace"):
+        simulate_sgd(key, X, y, th, batch_size=1, sampling="reshuffle", **sgd)
 
 
 def test_small_d_warns():

@@ -78,7 +78,13 @@ def fakes(monkeypatch):
 def test_report_json_has_exactly_the_documented_shape(fakes, tmp_path):
     reps = run_reproductions(["fake-pass", "fake-fail"], out_dir=tmp_path, seed=3)
     data = json.loads((tmp_path / "report.json").read_text())
-    assert set(data) == {"mltheory_version", "size", "seed", "reproductions"}
+    assert set(data) == {
+        "mltheory_version",
+        "size",
+        "seed",
+        "environment",
+        "reproductions",
+    }
     assert data["size"] == "quick" and data["seed"] == 3
     assert isinstance(data["mltheory_version"], str)
     assert [r["name"] for r in data["reproductions"]] == ["fake-pass", "fake-fail"]

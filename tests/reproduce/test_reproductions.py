@@ -19,7 +19,9 @@ EXPECTED = {
     "dmft-dln": (16, 3),
     "specgd": (9, 4),
     "shuffled": (9, 3),
+    "bandits": (10, 3),
     "masked-samplers": (12, 3),
+    "xor": (20, 4),
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

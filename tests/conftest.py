@@ -1,0 +1,26 @@
+"""Fixtures shared by several test directories.
+
+``dask_client``: one real ``distributed.LocalCluster`` per test session (two
+worker processes on loopback, one thread each, no dashboard), for the tests
+that run sweeps and reproductions as cluster tasks. Tests that use it skip when
+the ``cluster`` extra (``dask[distributed]``) is not installed.
+"""
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            worker_dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

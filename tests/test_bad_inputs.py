@@ -1,0 +1,1585 @@
+"""Every public callable meets bad input with a clear library error.
+
+A table-driven sweep over the ``__all__`` of every public module: each public
+name has a row (a valid call and a list of bad arguments), and each bad
+argument must raise the stated library error whose message names the
+argument (or give the documented warning). The guard test at the bottom fails
+when a public name has no row, so a new function cannot skip the sweep.
+
+How to add rows for a new public name
+-------------------------------------
+Append to ``ROWS`` (keep the per-module sections)::
+
+    Row(
+        "mltheory.numerics.my_function",         # the public name
+        numerics.my_function,                    # what is called
+        lambda: ((X,), {"lr": 0.1}),             # a valid call: (args, kwargs)
+        Bad("shape", "X", np.ones(3)),           # kind, argument, bad value
+        Bad("nonfinite", "lr", np.nan),          # ValueError naming "lr"
+        Bad("none", "X", None, TypeError),
+    )
+
+Each :class:`Bad` replaces one argument of the valid call (by parameter
+name) and expects ``error`` (default :class:`ValueError`) with a message
+matching ``match`` (default: the argument's name as a word). ``error`` may be
+a warning class (the call must warn it). Result containers and exceptions,
+which take no user input to validate, are listed in ``NO_INPUT`` with the
+reason. The cases run only validation paths: keep them cheap (tiny shapes,
+no valid call is executed).
+
+Kinds: shape, nonfinite, size (negative/zero sizes and counts), rate
+(negative/zero rates, steps, tolerances), complex, overflow (finite in
+float64, infinite after the cast), key (wrong key type), none, string,
+pytree (mismatched pytrees), dtype, law (probability vectors, ranges of
+laws), option (unknown option strings), type (other wrong types), range.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import mltheory
+from mltheory import numerics
+from mltheory.exceptions import DivergenceWarning
+
+KINDS = {
+    "shape",
+    "nonfinite",
+    "size",
+    "rate",
+    "complex",
+    "overflow",
+    "key",
+    "none",
+    "string",
+    "pytree",
+    "dtype",
+    "law",
+    "option",
+    "type",
+    "range",
+}
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad argument: replaces ``arg`` of the valid call by ``value``."""
+
+    kind: str
+    arg: str
+    value: Any
+    error: type[BaseException] = ValueError
+    match: str | None = None
+    x64: bool = True  # False: call with JAX's 64-bit floats off (float32 default)
+
+    def pattern(self) -> str:
+        if self.match is not None:
+            return self.match
+        return rf"(?<![\w.]){re.escape(self.arg)}\b"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A public name, the callable to call, a valid call and its bad variants."""
+
+    name: str
+    call: Callable[..., Any]
+    valid: Callable[[], tuple[tuple[Any, ...], dict[str, Any]]]
+    bad: tuple[Bad, ...] = field(default=())
+
+    def __init__(self, name, call, valid, *bad):
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "call", call)
+        object.__setattr__(self, "valid", valid)
+        object.__setattr__(self, "bad", tuple(bad))
+
+
+def _invoke(row: Row, case: Bad) -> Any:
+    if not case.x64:
+        with jax.enable_x64(False):
+            return _invoke_now(row, case)
+    return _invoke_now(row, case)
+
+
+def _invoke_now(row: Row, case: Bad) -> Any:
+    args, kwargs = row.valid()
+    sig = inspect.signature(row.call)
+    bound = sig.bind_partial(*args, **kwargs)
+    if case.arg in sig.parameters:
+        bound.arguments[case.arg] = case.value
+        return row.call(*bound.args, **bound.kwargs)
+    # an option of a **kwargs parameter
+    return row.call(*bound.args, **{**bound.kwargs, case.arg: case.value})
+
+
+# --------------------------------------------------------------------------- #
+# Shared bad values
+# --------------------------------------------------------------------------- #
+
+NAN = float("nan")
+INF = float("inf")
+F32_OVERFLOW = 1e39  # finite in float64, inf in float32
+KEY = jax.random.key(0)
+RAW_KEY = jax.random.PRNGKey(0)
+
+
+def _with(arr: Any, value: float) -> np.ndarray:
+    out = np.array(arr, dtype=np.float64)
+    out.reshape(-1)[0] = value
+    return out
+
+
+def _cplx(arr: Any) -> np.ndarray:
+    return np.asarray(arr, dtype=np.float64) + 1j
+
+
+def _f32(arr: Any) -> np.ndarray:
+    return np.asarray(arr, dtype=np.float32)
+
+
+def _quad(t, y, args):
+    return y * y
+
+
+def _neg(t, y, args):
+    return -y
+
+
+def _add_noise(t, y, args, dw):
+    return dw
+
+
+GRID = numerics.TimeGrid(1.0, 4)
+S3 = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.1], [0.0, 0.1, 1.5]])
+L3 = np.linalg.cholesky(S3)
+X43 = np.arange(12.0).reshape(4, 3) / 10.0
+C3 = np.array([[4.0, 1.0, 3.0], [2.0, 0.0, 5.0], [3.0, 2.0, 2.0]])
+
+
+# --------------------------------------------------------------------------- #
+# mltheory.numerics
+# --------------------------------------------------------------------------- #
+
+_RELU = numerics.activation_series("relu", 4)
+
+ROWS: list[Row] = [
+    Row(
+        "mltheory.numerics.HermiteSeries",
+        lambda coeffs: numerics.HermiteSeries(coeffs).norm_squared(),
+        lambda: ((jnp.ones(3),), {}),
+        Bad("shape", "coeffs", jnp.ones((2, 2))),
+        Bad("size", "coeffs", jnp.ones(0)),
+    ),
+    Row(
+        "mltheory.numerics.TimeGrid",
+        numerics.TimeGrid,
+        lambda: ((1.0, 10), {}),
+        Bad("nonfinite", "t_max", NAN),
+        Bad("nonfinite", "t0", INF),
+        Bad("size", "n_steps", 0),
+        Bad("size", "n_steps", -3),
+        Bad("type", "n_steps", 2.5, TypeError),
+        Bad("none", "t_max", None, TypeError),
+        Bad("string", "t_max", "1.0", TypeError),
+        Bad("complex", "t_max", 1 + 1j, TypeError),
+        Bad("range", "t_max", -1.0),
+    ),
+    Row(
+        "mltheory.numerics.TimeGrid",
+        numerics.TimeGrid,
+        lambda: ((1e308, 10), {}),
+        Bad("overflow", "t0", -1e308, match=r"t_max - t0 must be finite"),
+    ),
+    Row(
+        "mltheory.numerics.Trajectory",
+        lambda ts: numerics.handle_divergence(
+            numerics.Trajectory(ts=ts, ys=jnp.zeros(2), first_bad_step=1),
+            on_divergence="warn",
+            what="run",
+            cause="test",
+        ),
+        lambda: ((jnp.zeros(2),), {}),
+        # documented: a diverged trajectory is truncated with a warning
+        Bad("nonfinite", "ts", jnp.zeros(2), DivergenceWarning, match="run diverged"),
+    ),
+    Row(
+        "mltheory.numerics.activation_series",
+        numerics.activation_series,
+        lambda: (("relu", 4), {}),
+        Bad("option", "name", "relux"),
+        Bad("size", "degree", -1),
+        Bad("type", "degree", 2.5, TypeError),
+        Bad("none", "name", None),
+        Bad("string", "degree", "4", TypeError),
+    ),
+    Row(
+        "mltheory.numerics.all_finite",
+        numerics.all_finite,
+        lambda: ((jnp.ones(2),), {}),
+        Bad("string", "tree", "abc", TypeError, match=r"."),
+    ),
+    Row(
+        "mltheory.numerics.as_key",
+        numerics.as_key,
+        lambda: ((0,), {}),
+        Bad("none", "seed_or_key", None, TypeError),
+        Bad("string", "seed_or_key", "0", TypeError),
+        Bad("size", "seed_or_key", -1),
+        Bad("type", "seed_or_key", 1.5, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.assignment_cost",
+        numerics.assignment_cost,
+        lambda: ((C3, np.array([1, 0, 2])), {}),
+        Bad("shape", "assignment", np.array([0, 1])),
+        Bad("nonfinite", "cost", _with(C3, NAN)),
+        Bad("complex", "cost", _cplx(C3), TypeError),
+        Bad("range", "assignment", np.array([0, 1, 5])),
+        Bad("type", "assignment", np.array([0.0, 1.0, 2.0]), TypeError),
+        Bad("none", "cost", None, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.brownian_increments",
+        numerics.brownian_increments,
+        lambda: ((KEY,), {"grid": GRID, "shape": (2,)}),
+        Bad("key", "key", 0, TypeError),
+        Bad("type", "grid", 1.0, TypeError),
+        Bad("size", "shape", (0,), TypeError),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+        Bad("string", "dtype", "floaty", TypeError),
+        Bad("dtype", "dtype", jnp.float64, UserWarning, "64-bit floats", x64=False),
+    ),
+    Row(
+        "mltheory.numerics.cholesky_downdate",
+        numerics.cholesky_downdate,
+        lambda: ((L3, np.array([0.1, 0.1, 0.1])), {}),
+        Bad("shape", "x", np.ones(2)),
+        Bad("nonfinite", "L", _with(L3, NAN)),
+        Bad("complex", "x", _cplx([0.1, 0.1, 0.1]), TypeError),
+        Bad("range", "L", L3.T),
+        Bad("range", "x", np.array([10.0, 0.0, 0.0])),
+    ),
+    Row(
+        "mltheory.numerics.cholesky_append",
+        numerics.cholesky_append,
+        lambda: ((L3, np.array([0.1, 0.1, 0.1]), 5.0), {}),
+        Bad("shape", "L", np.ones((3, 2))),
+        Bad("shape", "a", np.ones(2)),
+        Bad("shape", "c", np.ones(2)),
+        Bad("nonfinite", "a", _with([0.1, 0.1, 0.1], INF)),
+        Bad("nonfinite", "c", NAN),
+        Bad("complex", "L", _cplx(L3), TypeError),
+        Bad("none", "a", None, TypeError),
+        Bad("range", "c", -1.0, match=r"positive definite"),
+    ),
+    Row(
+        "mltheory.numerics.cholesky_update",
+        numerics.cholesky_update,
+        lambda: ((L3, np.array([0.1, 0.1, 0.1])), {}),
+        Bad("shape", "L", np.ones((3, 2))),
+        Bad("nonfinite", "x", _with([0.1, 0.1, 0.1], INF)),
+        Bad("complex", "L", _cplx(L3), TypeError),
+        Bad("none", "x", None, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.expect",
+        numerics.expect,
+        lambda: ((jnp.sin, 0.0, 1.0), {}),
+        Bad("type", "f", 3.0, TypeError),
+        Bad("shape", "cov", np.ones(3)),
+        Bad("nonfinite", "mean", NAN),
+        Bad("range", "cov", -1.0),
+        Bad("complex", "cov", 1.0 + 1j, TypeError),
+        Bad("overflow", "cov", F32_OVERFLOW, match=r"cov must be finite", x64=False),
+        Bad("option", "method", "mc"),
+        Bad("size", "n_nodes", 0),
+        Bad("key", "key", 0, TypeError, match=r"key"),
+    ),
+    Row(
+        "mltheory.numerics.first_nonfinite_index",
+        numerics.first_nonfinite_index,
+        lambda: ((jnp.ones(2),), {}),
+        Bad("string", "tree", "abc", TypeError, match=r"."),
+    ),
+    Row(
+        "mltheory.numerics.gauss_hermite_rule",
+        numerics.gauss_hermite_rule,
+        lambda: ((5,), {}),
+        Bad("size", "n_nodes", 0),
+        Bad("type", "n_nodes", 2.5, TypeError),
+        Bad("none", "n_nodes", None, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.gumbel_noise",
+        numerics.gumbel_noise,
+        lambda: ((KEY, (2,)), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "shape", (-1,)),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.gumbel_topk",
+        numerics.gumbel_topk,
+        lambda: ((KEY, jnp.zeros(4), 2), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("shape", "scores", jnp.zeros((1, 1, 4))),
+        Bad("nonfinite", "scores", _with(np.zeros(4), NAN)),
+        Bad("range", "k", 5),
+        Bad("size", "k", -1),
+        Bad("rate", "noise_scale", -1.0),
+        Bad("complex", "scores", _cplx(np.zeros(4)), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.gumbel_topk_indices",
+        numerics.gumbel_topk_indices,
+        lambda: ((KEY, jnp.zeros(4), 2), {}),
+        Bad("key", "key", "k", TypeError),
+        Bad("range", "k", 5),
+        Bad("nonfinite", "logits", _with(np.zeros(4), NAN)),
+    ),
+    Row(
+        "mltheory.numerics.handle_divergence",
+        numerics.handle_divergence,
+        lambda: (
+            (numerics.Trajectory(ts=jnp.zeros(2), ys=jnp.zeros(2)),),
+            {"on_divergence": "raise", "what": "w", "cause": "c"},
+        ),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("type", "result", jnp.zeros(2), TypeError, match="first_bad_step"),
+    ),
+    Row(
+        "mltheory.numerics.hermite_coefficients",
+        numerics.hermite_coefficients,
+        lambda: ((jnp.tanh, 4), {}),
+        Bad("type", "fn", "tanh", TypeError),
+        Bad("size", "degree", -1),
+        Bad("size", "n_nodes", 3),
+    ),
+    Row(
+        "mltheory.numerics.hermite_e",
+        numerics.hermite_e,
+        lambda: ((3, jnp.ones(2)), {}),
+        Bad("size", "k_max", -1),
+        Bad("nonfinite", "z", _with(np.ones(2), NAN)),
+        Bad("complex", "z", _cplx(np.ones(2)), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.hermite_inner",
+        numerics.hermite_inner,
+        lambda: ((_RELU, _RELU), {}),
+        Bad("type", "s1", jnp.ones(3), TypeError),
+        Bad("range", "rho", 1.5),
+        Bad("nonfinite", "rho", NAN),
+        Bad("complex", "rho", 0.5 + 0.1j, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.inner_product_kernel",
+        numerics.inner_product_kernel,
+        lambda: ((X43,), {}),
+        Bad("shape", "X", np.ones(3)),
+        Bad("nonfinite", "X", _with(X43, NAN)),
+        Bad("rate", "scale", 0.0),
+        Bad("type", "fn", 2.0, TypeError),
+        Bad("complex", "X", _cplx(X43), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.kernel_matrix",
+        numerics.kernel_matrix,
+        lambda: ((X43,), {}),
+        Bad("option", "kernel", "gauss"),
+        Bad("shape", "Y", np.ones((2, 5))),
+        Bad("rate", "lengthscale", -1.0),
+    ),
+    Row(
+        "mltheory.numerics.linear_kernel",
+        numerics.linear_kernel,
+        lambda: ((X43,), {}),
+        Bad("shape", "X", np.ones((2, 2, 2))),
+        Bad("none", "X", None, TypeError),
+        Bad("complex", "Y", _cplx(X43), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.matern_kernel",
+        numerics.matern_kernel,
+        lambda: ((X43,), {}),
+        Bad("option", "nu", 1.0),
+        Bad("rate", "lengthscale", 0.0),
+        Bad("rate", "variance", -1.0),
+        Bad("nonfinite", "variance", INF),
+    ),
+    Row(
+        "mltheory.numerics.newton_schulz",
+        numerics.newton_schulz,
+        lambda: ((X43,), {}),
+        Bad("shape", "G", np.ones(3)),
+        Bad("size", "steps", 0),
+        Bad("option", "coeffs", "muonx"),
+        Bad("shape", "coeffs", np.ones(4)),
+        Bad("rate", "eps", -1.0),
+        Bad("complex", "G", _cplx(X43), TypeError),
+        Bad("dtype", "compute_dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.ns_coefficient_table",
+        numerics.ns_coefficient_table,
+        lambda: (("muon",), {}),
+        Bad("option", "coeffs", "nope"),
+        Bad("size", "steps", 0),
+        Bad("nonfinite", "coeffs", np.array([NAN, 1.0, 1.0])),
+    ),
+    Row(
+        "mltheory.numerics.pairwise_sq_dists",
+        numerics.pairwise_sq_dists,
+        lambda: ((X43,), {}),
+        Bad("shape", "Y", np.ones((2, 4))),
+        Bad("nonfinite", "X", _with(X43, INF)),
+        Bad("string", "X", "abc", TypeError),
+    ),
+    Row(
+        "mltheory.numerics.polar",
+        numerics.polar,
+        lambda: ((X43,), {}),
+        Bad("option", "method", "qr"),
+        Bad("size", "ns_steps", 0, match=r"ns_steps must be >= 1"),
+        Bad("option", "ns_coeffs", "x", match=r"ns_coeffs must be one of"),
+        Bad("nonfinite", "G", _with(X43, NAN)),
+        Bad("rate", "rank_tol", -1.0),
+    ),
+    Row(
+        "mltheory.numerics.polar_svd",
+        numerics.polar_svd,
+        lambda: ((X43,), {}),
+        Bad("shape", "G", np.ones(4)),
+        Bad("rate", "rank_tol", -0.1),
+        Bad("complex", "G", _cplx(X43), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.polynomial_kernel",
+        numerics.polynomial_kernel,
+        lambda: ((X43,), {}),
+        Bad("size", "degree", 0),
+        Bad("rate", "offset", -1.0),
+        Bad("rate", "scale", 0.0),
+    ),
+    Row(
+        "mltheory.numerics.polynomial_series",
+        numerics.polynomial_series,
+        lambda: (([1.0, 0.0, 2.0],), {}),
+        Bad("nonfinite", "monomial_coeffs", [1.0, NAN]),
+        Bad("size", "degree", -1),
+        Bad("complex", "monomial_coeffs", [1.0, 1j], TypeError),
+        Bad("string", "monomial_coeffs", "x^2", TypeError),
+    ),
+    Row(
+        "mltheory.numerics.project_psd",
+        numerics.project_psd,
+        lambda: ((S3,), {}),
+        Bad("shape", "A", np.ones((2, 3))),
+        Bad("nonfinite", "A", _with(S3, NAN)),
+        Bad("nonfinite", "min_eigenvalue", NAN),
+    ),
+    Row(
+        "mltheory.numerics.rbf_kernel",
+        numerics.rbf_kernel,
+        lambda: ((X43,), {}),
+        Bad("rate", "lengthscale", 0.0),
+        Bad("shape", "lengthscale", np.ones(5)),
+        Bad("complex", "X", _cplx(X43), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.scan_with_records",
+        numerics.scan_with_records,
+        lambda: ((lambda n, x: x, jnp.zeros(())), {"n_steps": 4}),
+        Bad("type", "step", 1.0, TypeError),
+        Bad("size", "n_steps", 0),
+        Bad("range", "record_every", 3),
+    ),
+    Row(
+        "mltheory.numerics.solve_assignment",
+        numerics.solve_assignment,
+        lambda: ((C3,), {}),
+        Bad("shape", "cost", np.ones(3)),
+        Bad("nonfinite", "cost", _with(C3, NAN)),
+        Bad("complex", "cost", _cplx(C3), TypeError),
+        Bad("type", "maximize", 1, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.solve_assignment_batched",
+        numerics.solve_assignment_batched,
+        lambda: ((C3[None],), {}),
+        Bad("shape", "costs", C3),
+        Bad("nonfinite", "costs", _with(C3[None], INF)),
+        Bad("complex", "costs", _cplx(C3[None]), TypeError),
+        Bad("option", "backend", "gpu"),
+        Bad("size", "n_threads", 0),
+    ),
+    Row(
+        "mltheory.numerics.solve_assignment_sq_diff",
+        numerics.solve_assignment_sq_diff,
+        lambda: ((np.zeros((1, 3)), np.ones((1, 3))), {}),
+        Bad("shape", "g", np.ones((1, 4))),
+        Bad("nonfinite", "r", _with(np.zeros((1, 3)), NAN)),
+        Bad("shape", "off_diagonal", np.ones(3)),
+        Bad("complex", "g", _cplx(np.ones((1, 3))), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.solve_ode",
+        numerics.solve_ode,
+        lambda: ((_neg, jnp.ones(2)), {"grid": GRID}),
+        Bad("type", "vector_field", 1.0, TypeError),
+        Bad("nonfinite", "y0", _with(np.ones(2), NAN)),
+        Bad("complex", "y0", _cplx(np.ones(2)), TypeError),
+        Bad("type", "grid", (1.0, 4), TypeError),
+        Bad("option", "method", "rk45"),
+        Bad("range", "record_every", 3),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("none", "y0", None, match=r"y0 must be an array"),
+        Bad(
+            "pytree",
+            "vector_field",
+            lambda t, y, args: (y, y),
+            match=r"vector_field\(t, y, args\) must return",
+        ),
+    ),
+    Row(
+        "mltheory.numerics.solve_ode",
+        numerics.solve_ode,
+        lambda: ((_neg, jnp.ones(2, jnp.float32)), {"grid": GRID}),
+        Bad(
+            "overflow",
+            "grid",
+            numerics.TimeGrid(1e39, 4),
+            match=r"grid.t_max must be finite in float32 \(the dtype of y0\)",
+        ),
+    ),
+    Row(
+        "mltheory.numerics.solve_ode_stiff",
+        numerics.solve_ode_stiff,
+        lambda: ((_neg, jnp.ones(2)), {"ts": jnp.linspace(0.0, 1.0, 3)}),
+        Bad("shape", "ts", jnp.ones((2, 2))),
+        Bad("range", "ts", jnp.asarray([0.0, 1.0, 0.5])),
+        Bad("rate", "rtol", 0.0),
+        Bad("option", "method", "RK45"),
+        Bad("nonfinite", "y0", _with(np.ones(2), INF)),
+    ),
+    Row(
+        "mltheory.numerics.solve_sde",
+        numerics.solve_sde,
+        lambda: ((_neg, _add_noise, jnp.ones(2)), {"grid": GRID, "key": KEY}),
+        Bad("key", "key", 0, TypeError),
+        Bad("type", "diffusion", None, TypeError),
+        Bad("nonfinite", "y0", _with(np.ones(2), NAN)),
+        Bad("shape", "increments", jnp.ones((3, 2)), match=r"Exactly one of key"),
+        Bad("option", "on_divergence", "nan"),
+        Bad("option", "method", "milstein"),
+        Bad("type", "noise_shape", (0,), TypeError),
+        Bad("complex", "y0", _cplx(np.ones(2)), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.split_gaussian_rule",
+        numerics.split_gaussian_rule,
+        lambda: ((8,), {}),
+        Bad("size", "n_per_side", 0),
+        Bad("rate", "z_max", -1.0),
+        Bad("nonfinite", "z_max", INF),
+    ),
+    Row(
+        "mltheory.numerics.split_keys",
+        numerics.split_keys,
+        lambda: ((KEY, 2), {}),
+        Bad("key", "key", 3, TypeError),
+        Bad("size", "num", 0),
+        Bad("type", "num", 2.5, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.sqrtm_psd",
+        numerics.sqrtm_psd,
+        lambda: ((S3,), {}),
+        Bad("shape", "A", np.ones((3, 2))),
+        Bad("range", "A", -S3),
+        Bad("rate", "eps", -1.0),
+        Bad("complex", "A", _cplx(S3), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.sqrtm_psd",
+        numerics.sqrtm_psd,
+        lambda: ((S3,), {"inverse": True}),
+        Bad("range", "A", np.zeros((2, 2)), match=r"A must have a positive eigenvalue"),
+        Bad("type", "inverse", 1, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.update_first_bad_step",
+        numerics.update_first_bad_step,
+        lambda: ((-1, 1, jnp.ones(2)), {}),
+        Bad("string", "tree", "abc", TypeError, match=r"."),
+    ),
+]
+
+
+# --------------------------------------------------------------------------- #
+# mltheory.optim
+# --------------------------------------------------------------------------- #
+
+from mltheory import optim  # noqa: E402
+from mltheory.optim import phase_retrieval as pr  # noqa: E402
+from mltheory.optim import sgf  # noqa: E402
+
+_PARAMS = {"a": jnp.ones((3, 2)), "b": jnp.ones((2, 2))}
+_COV = pr.spiked_covariance(4, 1.0)
+_SIGMA = np.asarray(_COV.matrix())
+_W4 = np.eye(4)[:, :2] * 0.1
+_XS = np.ones((4, 100)) / 10.0  # d = 100: no finite-size warning
+_YS = np.ones(4)
+_SQ = lambda r, y: 0.5 * jnp.sum((r - y) ** 2)
+
+
+def _specgd_update(updates, momentum=None):
+    tx = optim.specgd(0.1, momentum=momentum)
+    return tx.update(updates, tx.init(_PARAMS), _PARAMS)
+
+
+ROWS += [
+    Row(
+        "mltheory.optim.scale_by_spectral",
+        optim.scale_by_spectral,
+        lambda: ((), {}),
+        Bad("size", "ns_steps", 0, match=r"ns_steps must be >= 1"),
+        Bad("option", "ns_coeffs", "muonx", match=r"ns_coeffs must be one of"),
+        Bad("option", "method", "qr"),
+        Bad("rate", "eps", 0.0),
+        Bad("rate", "rms_target", -1.0),
+        Bad("type", "check_finite", 1, TypeError),
+        Bad("dtype", "compute_dtype", jnp.int8, TypeError),
+    ),
+    Row(
+        "mltheory.optim.specgd",
+        _specgd_update,
+        lambda: (({"a": jnp.ones((3, 2)), "b": jnp.ones((2, 2))},), {}),
+        Bad("pytree", "updates", {"a": jnp.ones((3, 2)), "c": jnp.ones((2, 2))}),
+        Bad("pytree", "updates", {"a": jnp.ones((2, 3)), "b": jnp.ones((2, 2))}),
+    ),
+    Row(
+        "mltheory.optim.specgd",
+        _specgd_update,
+        lambda: (({"a": jnp.ones((3, 2)), "b": jnp.ones((2, 2))},), {"momentum": 0.9}),
+        Bad(
+            "pytree",
+            "updates",
+            {"a": jnp.ones((2, 3)), "b": jnp.ones((2, 2))},
+            match=r"updates\['a'\] must have the shape of params\['a'\], \(3, 2\)",
+        ),
+        Bad("range", "momentum", 1.0),
+    ),
+    Row(
+        "mltheory.optim.specgd",
+        optim.specgd,
+        lambda: ((0.1,), {}),
+        Bad("rate", "learning_rate", 0.0),
+        Bad("nonfinite", "learning_rate", NAN),
+        Bad("string", "learning_rate", "0.1", TypeError),
+        Bad("type", "nesterov", 1, TypeError),
+        Bad("option", "method", "qr"),
+    ),
+    Row(
+        "mltheory.optim.specgd_step",
+        optim.specgd_step,
+        lambda: (
+            (jnp.ones((3, 2), jnp.float32), jnp.ones((3, 2), jnp.float32), 0.1),
+            {},
+        ),
+        Bad("shape", "G", jnp.ones((2, 3))),
+        Bad("nonfinite", "W", _with(np.ones((3, 2)), NAN)),
+        Bad("rate", "lr", -0.1),
+        Bad(
+            "overflow",
+            "lr",
+            F32_OVERFLOW,
+            match=r"lr must be finite in float32 \(the dtype of W\)",
+        ),
+        Bad("complex", "G", _cplx(np.ones((3, 2))), TypeError),
+        Bad("size", "ns_steps", 0, match=r"ns_steps must be >= 1"),
+    ),
+    # phase retrieval
+    Row(
+        "mltheory.optim.phase_retrieval.spiked_covariance",
+        pr.spiked_covariance,
+        lambda: ((4, 1.0), {}),
+        Bad("size", "d", 2),
+        Bad("range", "kappa", -1.0),
+        Bad("rate", "s_u", 0.0),
+        Bad("nonfinite", "s_bulk", INF),
+        Bad("key", "key", 0, TypeError),
+        Bad("shape", "u", np.ones(3)),
+        Bad("type", "d", 4.5, TypeError),
+        Bad("none", "kappa", None, TypeError),
+        Bad("complex", "kappa", 1j, TypeError),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.power_law_covariance",
+        pr.power_law_covariance,
+        lambda: ((4, 1.0), {}),
+        Bad("size", "d", 0),
+        Bad("rate", "alpha", -1.0),
+        Bad("range", "signal_index", 9),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.escape_rates",
+        pr.escape_rates,
+        lambda: ((_COV, 0.01, "gd"), {}),
+        Bad("rate", "lr", 0.0),
+        Bad("option", "method", "adam"),
+        Bad("range", "init_scale", 2.0),
+        Bad("type", "cov", _SIGMA, TypeError),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.compare_gd_specgd",
+        pr.compare_gd_specgd,
+        lambda: ((_COV,), {"lr_gd": 0.01, "lr_specgd": 0.01, "steps": 3}),
+        Bad("nonfinite", "lr_gd", NAN, match=r"lr_gd must be finite"),
+        Bad("rate", "lr_specgd", 0.0, match=r"lr_specgd must be > 0"),
+        Bad("size", "steps", 0),
+        Bad("type", "cov", None, TypeError),
+        Bad("option", "polar", "qr"),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.empirical_loss",
+        pr.empirical_loss,
+        lambda: ((_W4, np.ones((5, 4)), np.ones(5)), {}),
+        Bad("shape", "y", np.ones(4)),
+        Bad("shape", "W", np.ones((3, 2))),
+        Bad("nonfinite", "X", _with(np.ones((5, 4)), NAN)),
+        Bad("complex", "W", _cplx(_W4), TypeError),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.population_grad",
+        pr.population_grad,
+        lambda: ((_W4, _SIGMA, np.eye(4)[0]), {}),
+        Bad("shape", "theta_star", np.ones(3)),
+        Bad("range", "Sigma", -_SIGMA),
+        Bad("nonfinite", "W", _with(_W4, INF)),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.population_loss",
+        pr.population_loss,
+        lambda: ((_W4, _SIGMA, np.eye(4)[0]), {}),
+        Bad("shape", "Sigma", np.ones((4, 3))),
+        Bad("complex", "Sigma", _cplx(_SIGMA), TypeError),
+        Bad("none", "W", None, TypeError),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.sample_phase_retrieval",
+        pr.sample_phase_retrieval,
+        lambda: ((KEY, 5, _SIGMA, np.eye(4)[0]), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n", 0),
+        Bad("rate", "noise_std", -1.0),
+        Bad("shape", "theta_star", np.ones(5)),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.simulate_full",
+        pr.simulate_full,
+        lambda: ((KEY, _COV), {"method": "gd", "lr": 0.01, "steps": 4}),
+        Bad("key", "key", 1, TypeError),
+        Bad("rate", "lr", -1.0),
+        Bad("range", "record_every", 3),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("size", "width", 2),
+        Bad("size", "ns_steps", 0, match=r"ns_steps must be >= 1"),
+        Bad("type", "lr_schedule", 0.5, TypeError),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.simulate_reduced",
+        pr.simulate_reduced,
+        lambda: ((_COV,), {"method": "gd", "lr": 0.01, "steps": 4}),
+        Bad("option", "method", "sgd"),
+        Bad("size", "steps", 0),
+        Bad("rate", "init_scale", 0.0),
+        Bad("option", "on_divergence", None),
+        Bad("option", "ns_coeffs", "nope", match=r"ns_coeffs must be one of"),
+    ),
+    Row(
+        "mltheory.optim.phase_retrieval.summary_stats",
+        pr.summary_stats,
+        lambda: ((_W4, _COV), {}),
+        Bad("shape", "W", np.ones((3, 2))),
+        Bad("type", "cov", _SIGMA, TypeError),
+        Bad("nonfinite", "W", _with(_W4, NAN)),
+    ),
+    # SGF and SGD
+    Row(
+        "mltheory.optim.sgf.sgd_to_sgf",
+        sgf.sgd_to_sgf,
+        lambda: ((0.1, 2, 100), {}),
+        Bad("rate", "lr", 0.0),
+        Bad("size", "batch_size", 0),
+        Bad("size", "d", 0),
+        Bad("type", "batch_size", 1.5, TypeError),
+    ),
+    Row(
+        "mltheory.optim.sgf.simulate_sgd",
+        sgf.simulate_sgd,
+        lambda: (
+            (KEY, _XS, _YS, np.zeros(100)),
+            {"loss": _SQ, "lr": 0.1, "batch_size": 2, "n_steps": 4},
+        ),
+        Bad("key", "key", 0, TypeError),
+        Bad("shape", "y", np.ones(3)),
+        Bad("shape", "theta0", np.zeros(99)),
+        Bad("nonfinite", "X", _with(_XS, NAN)),
+        Bad("rate", "lr", 0.0),
+        Bad("range", "batch_size", 5),
+        Bad("option", "sampling", "random"),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("complex", "X", _cplx(_XS), TypeError),
+        Bad("type", "loss", "mse", TypeError),
+        Bad("type", "mesh", "cpu", TypeError),
+    ),
+    Row(
+        "mltheory.optim.sgf.simulate_sgf",
+        sgf.simulate_sgf,
+        lambda: (
+            (KEY, _XS, _YS, np.zeros(100, np.float32)),
+            {"loss": _SQ, "tau": 0.1, "grid": GRID},
+        ),
+        Bad("type", "grid", 4, TypeError),
+        Bad("rate", "tau", -1.0),
+        Bad("rate", "ridge", -1.0),
+        Bad("option", "method", "milstein"),
+        Bad("option", "on_divergence", "warn!"),
+        Bad("overflow", "X", _with(_XS, F32_OVERFLOW), match=r"overflows float32"),
+        Bad("none", "theta0", None, TypeError),
+        Bad("range", "record_every", 3),
+        Bad("type", "mesh", "cpu", TypeError),
+    ),
+]
+
+# --------------------------------------------------------------------------- #
+# mltheory.stats.bandits
+# --------------------------------------------------------------------------- #
+
+from mltheory.stats import bandits  # noqa: E402
+
+_CTX = np.zeros((6, 2, 3))
+_MU = np.zeros((6, 2))
+_INST = bandits.instance_from_arrays(_CTX, _MU)
+
+ROWS += [
+    Row(
+        "mltheory.stats.bandits.make_instance",
+        bandits.make_instance,
+        lambda: ((6, 2, 3), {}),
+        Bad("size", "T", 0),
+        Bad("size", "K", 1),
+        Bad("size", "d", 0),
+        Bad("type", "T", 2.5, TypeError),
+        Bad("rate", "noise_sd", -0.1),
+        Bad("nonfinite", "noise_sd", NAN),
+        Bad("option", "reward", "cubic"),
+        Bad("option", "context", "laplace"),
+        Bad("option", "cov_spectrum", "flat"),
+        Bad("shape", "cov_spectrum", np.ones(2)),
+        Bad("type", "shared", 1, TypeError),
+        Bad("key", "key", "zero", TypeError, match=r"seed_or_key"),
+    ),
+    Row(
+        "mltheory.stats.bandits.instance_from_arrays",
+        bandits.instance_from_arrays,
+        lambda: ((_CTX, _MU), {}),
+        Bad("shape", "contexts", np.zeros((6, 3))),
+        Bad("shape", "means", np.zeros((5, 2))),
+        Bad("shape", "noise", np.zeros((2, 6))),
+        Bad("nonfinite", "contexts", _with(_CTX, NAN)),
+        Bad("nonfinite", "means", _with(_MU, INF)),
+        Bad("complex", "contexts", _cplx(_CTX), TypeError),
+        Bad("none", "means", None, TypeError),
+        Bad("rate", "noise_sd", -1.0),
+    ),
+    Row(
+        "mltheory.stats.bandits.lenient_regret",
+        bandits.lenient_regret,
+        lambda: ((np.ones(4), 0.5), {}),
+        Bad("rate", "delta", -0.1),
+        Bad("nonfinite", "delta", NAN),
+        Bad("nonfinite", "regret", _with(np.ones(4), NAN)),
+        Bad("range", "regret", -np.ones(4)),
+        Bad("shape", "delta", np.ones((2, 2))),
+        Bad("option", "kind", "square"),
+        Bad("none", "regret", None, TypeError),
+    ),
+    Row(
+        "mltheory.stats.bandits.run_bandit",
+        bandits.run_bandit,
+        lambda: ((bandits.RandomPolicy(), _INST), {}),
+        Bad("type", "instance", np.zeros((3, 2, 2)), TypeError),
+        Bad("type", "policy", object(), TypeError),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("key", "key", 1.5, TypeError, match=r"seed_or_key"),
+    ),
+    Row(
+        "mltheory.stats.bandits.run_many",
+        bandits.run_many,
+        lambda: ((bandits.RandomPolicy(),), {"n_reps": 1, "T": 5, "K": 2, "d": 2}),
+        Bad("size", "n_reps", 0),
+        Bad("size", "K", 1),
+        Bad("size", "T", 0),
+        Bad("size", "chunk_size", 0),
+        Bad("type", "executor", 4, TypeError),
+        Bad("type", "policy", object(), TypeError),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("rate", "instance_kwargs", {"noise_sd": -1.0}, match=r"noise_sd"),
+    ),
+    Row(
+        "mltheory.stats.bandits.KernelInterpolationETC",
+        bandits.KernelInterpolationETC,
+        lambda: ((), {}),
+        Bad("option", "kernel", "laplace"),
+        Bad("type", "h", 2.0, TypeError),
+        Bad("rate", "lengthscale2", 0.0),
+        Bad("rate", "ridge", -1.0),
+        Bad("rate", "jitter", -1.0),
+        Bad("size", "T0", 1),
+        Bad("range", "explore_frac", 1.5),
+        Bad("option", "explore", "greedy"),
+    ),
+    Row(
+        "mltheory.stats.bandits.LinearInterpolationETC",
+        bandits.LinearInterpolationETC,
+        lambda: ((), {}),
+        Bad("size", "T0", 0),
+        Bad("range", "explore_frac", 0.0),
+        Bad("option", "explore", "greedy"),
+    ),
+    Row(
+        "mltheory.stats.bandits.LinUCB",
+        bandits.LinUCB,
+        lambda: ((), {}),
+        Bad("rate", "alpha", -1.0),
+        Bad("rate", "lam", 0.0),
+        Bad("nonfinite", "alpha", NAN),
+    ),
+    Row(
+        "mltheory.stats.bandits.KernelUCB",
+        bandits.KernelUCB,
+        lambda: ((), {}),
+        Bad("option", "kernel", "gauss"),
+        Bad("type", "kernel", 3, TypeError),
+        Bad("rate", "eta", 0.0),
+        Bad("rate", "lam", -2.0),
+        Bad("rate", "kernel_params", {"lengthscale": -1.0}, match=r"lengthscale"),
+    ),
+    Row(
+        "mltheory.stats.bandits.GPUCB",
+        bandits.GPUCB,
+        lambda: ((), {}),
+        Bad("rate", "noise", 0.0),
+        Bad("range", "delta", 1.0),
+        Bad("option", "kernel", "gauss"),
+    ),
+    Row(
+        "mltheory.stats.bandits.EpsilonGreedy",
+        bandits.EpsilonGreedy,
+        lambda: ((), {}),
+        Bad("rate", "c", 0.0),
+        Bad("rate", "lam", 0.0),
+        Bad("option", "kernel", "gauss"),
+    ),
+    Row(
+        "mltheory.stats.bandits.OraclePolicy",
+        bandits.OraclePolicy,
+        lambda: ((), {}),
+        Bad("shape", "means", np.ones(3)),
+        Bad("nonfinite", "means", _with(np.ones((2, 2)), NAN)),
+    ),
+]
+
+# --------------------------------------------------------------------------- #
+# mltheory.dynamics.xor
+# --------------------------------------------------------------------------- #
+
+from mltheory.dynamics import xor  # noqa: E402
+
+_XP = xor.XORParams(jnp.ones((4, 3)) / 10.0, jnp.ones(4))
+_XX = np.ones((5, 3))
+_XCFG = xor.XORConfig(d=3, width=4, batch_size=2, steps=2, record_every=1)
+_XTRAJ = xor.XORTrajectory(
+    steps=jnp.arange(2),
+    params=xor.XORParams(jnp.ones((2, 4, 3)), jnp.ones((2, 4))),
+    train_loss=jnp.ones(2),
+    test_loss=jnp.ones(2),
+    test_error=jnp.ones(2),
+    rho=jnp.array([0.5, 2.0]),
+    block_signal=jnp.ones((2, 4)),
+    block_noise=jnp.ones((2, 4)),
+    block_size=jnp.ones((2, 4)),
+    block_spread=jnp.ones(2),
+    within_block_spread=jnp.ones((2, 4)),
+    first_bad_step=jnp.asarray(-1),
+    config=_XCFG,
+)
+_XP_NAN = xor.XORParams(jnp.full((4, 3), jnp.nan), jnp.ones(4))
+_XP_SHORT_A = xor.XORParams(jnp.ones((4, 3)), jnp.ones(3))
+
+ROWS += [
+    Row(
+        "mltheory.dynamics.xor.XORConfig",
+        xor.XORConfig,
+        lambda: ((), {}),
+        Bad("size", "d", 1),
+        Bad("size", "width", 0),
+        Bad("size", "batch_size", 0),
+        Bad("size", "steps", 0),
+        Bad("range", "record_every", 3),
+        Bad("range", "label_sign", 0),
+        Bad("option", "dist", "laplace"),
+        Bad("rate", "lr", 0.0),
+        Bad("nonfinite", "lr", NAN),
+        Bad("string", "lr", "0.1", TypeError),
+        Bad("rate", "init_scale", -1.0),
+        Bad("range", "df", 2.0),
+        Bad("type", "symmetric_init", 1, TypeError),
+        Bad("type", "width", 2.5, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.sample_xor",
+        xor.sample_xor,
+        lambda: ((KEY, 4, 3), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n", 0),
+        Bad("size", "d", 1),
+        Bad("option", "dist", "cauchy"),
+        Bad("range", "label_sign", 2),
+        Bad("range", "df", 1.5),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.init_params",
+        xor.init_params,
+        lambda: ((KEY, 3, 4), {}),
+        Bad("key", "key", RAW_KEY[:1], TypeError),
+        Bad("size", "d", 1),
+        Bad("size", "width", 0),
+        Bad("rate", "init_scale", 0.0),
+        Bad("nonfinite", "init_scale", INF),
+        Bad("type", "symmetric", 1, TypeError),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.forward",
+        xor.forward,
+        lambda: ((_XP, _XX), {}),
+        Bad("shape", "X", np.ones((5, 4))),
+        Bad("nonfinite", "X", _with(_XX, NAN)),
+        Bad("complex", "X", _cplx(_XX), TypeError),
+        Bad("none", "X", None, TypeError),
+        Bad("type", "params", (1, 2), TypeError),
+        Bad("pytree", "params", _XP_SHORT_A),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.logistic_loss",
+        xor.logistic_loss,
+        lambda: ((_XP, _XX, np.ones(5)), {}),
+        Bad("shape", "y", np.ones(3)),
+        Bad("nonfinite", "y", _with(np.ones(5), NAN)),
+        Bad("shape", "X", np.ones(5)),
+        Bad("type", "params", "W", TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.train_xor",
+        xor.train_xor,
+        lambda: ((KEY, _XCFG), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("type", "config", {"d": 3}, TypeError),
+        Bad("size", "n_test", 0),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("pytree", "params", xor.XORParams(jnp.ones((3, 3)), jnp.ones(3))),
+        Bad("nonfinite", "params", _XP_NAN),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.xor.neuron_blocks",
+        xor.neuron_blocks,
+        lambda: ((_XP,), {}),
+        Bad("range", "label_sign", 3),
+        Bad("type", "params", "W", TypeError),
+        Bad("nonfinite", "params", _XP_NAN),
+        Bad("pytree", "params", _XP_SHORT_A),
+    ),
+    Row(
+        "mltheory.dynamics.xor.block_signals",
+        xor.block_signals,
+        lambda: ((_XP,), {}),
+        Bad("range", "label_sign", -2),
+        Bad("none", "params", None, TypeError),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.cluster_diagnostics",
+        xor.cluster_diagnostics,
+        lambda: ((_XP,), {}),
+        Bad("size", "bins", 0),
+        Bad("type", "bins", 2.5, TypeError),
+        Bad("range", "label_sign", 0),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.phase_split",
+        xor.phase_split,
+        lambda: ((_XTRAJ,), {}),
+        Bad("type", "traj", {"rho": jnp.ones(2)}, TypeError),
+        Bad("rate", "rho_threshold", 0.0),
+        Bad("nonfinite", "rho_threshold", NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.error_regions",
+        xor.error_regions,
+        lambda: ((KEY, _XP), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n_test", 1),
+        Bad("shape", "bin_edges", (0.1, 0.05)),
+        Bad("nonfinite", "bin_edges", (0.0, NAN)),
+        Bad("range", "label_sign", 0),
+        Bad("shape", "params", xor.XORParams(jnp.ones((1, 4, 3)), jnp.ones((1, 4)))),
+        Bad("nonfinite", "params", _XP_NAN),
+    ),
+    Row(
+        "mltheory.dynamics.xor.ideal_xor_error",
+        xor.ideal_xor_error,
+        lambda: ((), {}),
+        Bad("range", "ratio", -1.0),
+        Bad("nonfinite", "noise_to_signal", NAN),
+        Bad("overflow", "noise_to_signal", F32_OVERFLOW, x64=False),
+        Bad("complex", "ratio", 1 + 1j, TypeError),
+        Bad("string", "ratio", "one", TypeError),
+    ),
+]
+
+# Public names that take no user input to validate: result containers built
+# by the library (validated where they are made), exceptions and warnings.
+# --------------------------------------------------------------------------- #
+# mltheory.numerics.parallel (re-exported from mltheory.numerics)
+# --------------------------------------------------------------------------- #
+
+_MESH1 = numerics.make_mesh(1)
+
+ROWS += [
+    Row(
+        "mltheory.numerics.make_mesh",
+        numerics.make_mesh,
+        lambda: ((1,), {}),
+        Bad("size", "n_devices", 0),
+        Bad("type", "n_devices", 1.5, TypeError),
+        Bad("range", "n_devices", 10**6),
+        Bad("string", "axis_name", "", TypeError),
+        Bad("type", "devices", ["cpu"], TypeError),
+    ),
+    Row(
+        "mltheory.numerics.shard_leading_axis",
+        numerics.shard_leading_axis,
+        lambda: ((np.zeros(4), _MESH1), {}),
+        Bad("shape", "x", 1.0),
+        Bad("none", "x", None),
+        Bad("string", "x", "a", TypeError),
+        Bad("type", "mesh", "cpu", TypeError),
+        Bad("option", "axis_name", "seeds"),
+    ),
+    Row(
+        "mltheory.numerics.sweep",
+        numerics.sweep,
+        lambda: ((jnp.sin, np.arange(4.0)), {"chunk_size": 2}),
+        Bad("none", "fn", None, TypeError),
+        Bad("shape", "grid", np.zeros((0, 2))),
+        Bad("string", "grid", "abc", TypeError),
+        Bad("size", "chunk_size", 0),
+        Bad("type", "chunk_size", 2.5, TypeError),
+        Bad("type", "executor", 4, TypeError),
+        Bad("type", "pad", "yes", TypeError),
+        Bad("type", "store", [], TypeError),
+    ),
+    Row(
+        "mltheory.numerics.map_keys",
+        numerics.map_keys,
+        lambda: ((lambda k: k, jax.random.split(KEY, 2)), {}),
+        Bad("none", "fn", None, TypeError),
+        Bad("key", "keys", 0, TypeError),
+        Bad("type", "mesh", "cpu", TypeError),
+    ),
+]
+
+# --------------------------------------------------------------------------- #
+# mltheory.dynamics.dmft: diagonal linear networks
+# --------------------------------------------------------------------------- #
+
+
+def _dmft():
+    from mltheory.dynamics import dmft
+
+    return dmft
+
+
+class _Curve:
+    """Anything with ts and loss fields, for tail_rate."""
+
+    ts = np.linspace(0.0, 1.0, 5)
+    train_loss = np.exp(-np.linspace(0.0, 1.0, 5))
+    test_loss = train_loss
+
+
+_XD = np.arange(15.0).reshape(3, 5) / 10.0 + np.eye(3, 5)
+_YD = np.array([1.0, -0.5, 0.2])
+
+ROWS += [
+    Row(
+        "mltheory.dynamics.dmft.dln",
+        lambda **kw: _dmft().dln(**kw),
+        lambda: ((), {"alpha": 1.0}),
+        Bad("range", "alpha", 0.0),
+        Bad("range", "alpha", -1.0),
+        Bad("nonfinite", "alpha", NAN),
+        Bad("string", "alpha", "1", TypeError),
+        Bad("complex", "alpha", 1 + 1j, TypeError),
+        Bad("option", "parametrization", "uvw"),
+        Bad("option", "v0", "one"),
+        Bad("option", "scheme", "rk4"),
+        Bad("option", "prior", "laplace"),
+        Bad("law", "prior", {0.0: 0.5, 1.0: 0.6}),
+        Bad("shape", "prior", lambda key, n: jnp.zeros((n, 2))),
+        Bad("type", "prior", 3, TypeError),
+        Bad("range", "sparsity", 1.5),
+        Bad("range", "sigma", -0.1),
+        Bad("range", "ridge", -1.0),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.simulate_dln",
+        lambda model, **kw: _dmft().simulate_dln(model, **kw),
+        lambda: (
+            (_dmft().dln(alpha=1.0),),
+            {"delta": 0.5, "grid": GRID, "d": 50, "key": KEY},
+        ),
+        Bad("type", "model", "dln", TypeError),
+        Bad("range", "delta", -1.0),
+        Bad("nonfinite", "delta", NAN),
+        Bad("rate", "tau", -0.5),
+        Bad("size", "d", 0),
+        Bad("size", "n_seeds", 0),
+        Bad("size", "record_every", 3),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("key", "key", 0, TypeError),
+        Bad("shape", "grid", [0.0, 1.0, 0.5]),
+        Bad("type", "grid", "fine", TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.dln_escape_times",
+        lambda beta_star, **kw: _dmft().dln_escape_times(beta_star, **kw),
+        lambda: (([1.0, 2.0],), {"alpha": 0.1}),
+        Bad("nonfinite", "beta_star", [np.inf]),
+        Bad("string", "beta_star", "a", TypeError),
+        Bad("complex", "beta_star", [1 + 1j], TypeError),
+        Bad("range", "alpha", -1.0),
+        Bad("option", "method", "guess"),
+        Bad("option", "parametrization", "x"),
+        Bad("range", "fraction", 1.5),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.dln_implicit_bias_solution",
+        lambda X, y, **kw: _dmft().dln_implicit_bias_solution(X, y, **kw),
+        lambda: ((_XD, _YD), {"alpha": 1.0}),
+        Bad("shape", "X", np.ones(3)),
+        Bad("shape", "y", np.ones(4)),
+        Bad("nonfinite", "X", _with(_XD, NAN)),
+        Bad("nonfinite", "y", _with(_YD, INF)),
+        Bad("complex", "X", _cplx(_XD), TypeError),
+        Bad("range", "alpha", 0.0),
+        Bad("rate", "tol", 0.0),
+        Bad("size", "max_iter", 0),
+        Bad("option", "v0", "x"),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.tail_rate",
+        lambda result, **kw: _dmft().tail_rate(result, **kw),
+        lambda: ((_Curve(),), {"t_min": 0.0}),
+        Bad("type", "result", object(), TypeError),
+        Bad("nonfinite", "t_min", NAN),
+        Bad("nonfinite", "floor", INF),
+        Bad("range", "floor", 10.0),
+        Bad("option", "which", "val"),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.dln_lazy_limit",
+        lambda model, **kw: _dmft().dln_lazy_limit(model, **kw),
+        lambda: ((_dmft().dln(alpha=2.0),), {"delta": 0.5, "grid": GRID}),
+        Bad("type", "model", "dln", TypeError),
+        Bad("range", "model", _dmft().dln(alpha=2.0, ridge=0.1)),
+        Bad("range", "delta", 0.0),
+        Bad("type", "grid", [0.0, 1.0], TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.dln_coefficient_paths",
+        lambda result, model, beta_star, **kw: _dmft().dln_coefficient_paths(
+            result, model, beta_star, **kw
+        ),
+        lambda: (
+            (
+                _dmft().linear_regression_dmft(delta=2.0, grid=GRID),
+                _dmft().dln(alpha=1.0),
+                [1.0],
+            ),
+            {"key": KEY},
+        ),
+        Bad("type", "result", object(), TypeError),
+        Bad("type", "model", "dln", TypeError),
+        Bad("shape", "beta_star", [[1.0]]),
+        Bad("nonfinite", "beta_star", [NAN]),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n_samples", 5),
+    ),
+]
+
+NO_INPUT: dict[str, str] = {
+    "mltheory.exceptions.ConvergenceWarning": "a warning class",
+    "mltheory.stats.bandits.BanditInstance": (
+        "instance container made (and validated) by make_instance and "
+        "instance_from_arrays"
+    ),
+    "mltheory.stats.bandits.BanditRun": "result container",
+    "mltheory.stats.bandits.BanditRunBatch": "result container",
+    "mltheory.stats.bandits.RandomPolicy": "takes no arguments",
+    "mltheory.exceptions.DivergenceError": "an exception class",
+    "mltheory.exceptions.DivergenceWarning": "a warning class",
+    "mltheory.exceptions.NotFittedError": "an exception class",
+    **{
+        f"mltheory.optim.phase_retrieval.{name}": "result container"
+        for name in ("Comparison", "EscapeRates", "PRSummary", "PRTrajectory")
+    },
+    "mltheory.optim.phase_retrieval.SpikedCovariance": (
+        "problem container made (and validated) by spiked_covariance"
+    ),
+    "mltheory.optim.sgf.SGFTrajectory": "result container",
+    "mltheory.dynamics.dmft.DLNModel": (
+        "model container made (and validated) by dln, also validated in "
+        "__post_init__ as an SGFModel"
+    ),
+    "mltheory.dynamics.dmft.DLNTrajectory": "result container",
+    "mltheory.dynamics.dmft.DLNPaths": "result container",
+    "mltheory.dynamics.xor.XORParams": (
+        "parameter container, validated by every function that takes it"
+    ),
+    **{
+        f"mltheory.dynamics.xor.{name}": "result container"
+        for name in (
+            "BlockAssignment",
+            "BlockSignals",
+            "ClusterDiagnostics",
+            "ErrorRegionReport",
+            "XORTrajectory",
+        )
+    },
+}
+
+
+# Rows still being written for issue 17 (transitional: this set only shrinks;
+# a name that is neither here nor in ROWS/NO_INPUT fails the guard).
+PENDING: set[str] = {
+    "mltheory.dynamics.dmft.DMFTConfig",
+    "mltheory.dynamics.dmft.DMFTDivergenceError",
+    "mltheory.dynamics.dmft.DMFTNumericalError",
+    "mltheory.dynamics.dmft.DMFTResult",
+    "mltheory.dynamics.dmft.SGFModel",
+    "mltheory.dynamics.dmft.glm",
+    "mltheory.dynamics.dmft.linear_regression_dmft",
+    "mltheory.dynamics.dmft.linear_regression_mp",
+    "mltheory.dynamics.dmft.online_limit",
+    "mltheory.dynamics.dmft.simulate",
+    "mltheory.dynamics.dmft.solve_dmft",
+    "mltheory.dynamics.dmft.two_layer",
+    "mltheory.dynamics.fast_slow.CriticalManifold",
+    "mltheory.dynamics.fast_slow.Equilibria",
+    "mltheory.dynamics.fast_slow.FastSlowProblem",
+    "mltheory.dynamics.fast_slow.FastSlowTrajectory",
+    "mltheory.dynamics.fast_slow.HermiteSums",
+    "mltheory.dynamics.fast_slow.PhaseDiagram",
+    "mltheory.dynamics.fast_slow.PopulationTrajectory",
+    "mltheory.dynamics.fast_slow.PowerLawFit",
+    "mltheory.dynamics.fast_slow.ScalingLaw",
+    "mltheory.dynamics.fast_slow.UnlearningDiagnosis",
+    "mltheory.dynamics.fast_slow.UnlearningStats",
+    "mltheory.dynamics.fast_slow.critical_manifold",
+    "mltheory.dynamics.fast_slow.critical_strength",
+    "mltheory.dynamics.fast_slow.equilibria",
+    "mltheory.dynamics.fast_slow.fit_power_law",
+    "mltheory.dynamics.fast_slow.hermite_sums",
+    "mltheory.dynamics.fast_slow.integrate",
+    "mltheory.dynamics.fast_slow.integrate_population",
+    "mltheory.dynamics.fast_slow.measure_unlearning",
+    "mltheory.dynamics.fast_slow.phase_diagram",
+    "mltheory.dynamics.fast_slow.population_loss",
+    "mltheory.dynamics.fast_slow.predict_unlearning",
+    "mltheory.dynamics.fast_slow.scaling_law",
+    "mltheory.dynamics.fast_slow.slow_flow",
+    "mltheory.dynamics.fast_slow.vector_field",
+    "mltheory.dynamics.tensor_programs.SGDTrajectory",
+    "mltheory.dynamics.tensor_programs.TwoLayerParams",
+    "mltheory.dynamics.tensor_programs.WidthConvergence",
+    "mltheory.dynamics.tensor_programs.forward",
+    "mltheory.dynamics.tensor_programs.init_params",
+    "mltheory.dynamics.tensor_programs.overlaps",
+    "mltheory.dynamics.tensor_programs.simulate_sgd",
+    "mltheory.dynamics.tensor_programs.to_problem",
+    "mltheory.dynamics.tensor_programs.width_convergence",
+    "mltheory.generative.BetaTokens",
+    "mltheory.generative.CachedDenoiser",
+    "mltheory.generative.Greedy",
+    "mltheory.generative.Hybrid",
+    "mltheory.generative.Moment",
+    "mltheory.generative.PositionPolicy",
+    "mltheory.generative.SampleResult",
+    "mltheory.generative.TemperatureTokens",
+    "mltheory.generative.Tempered",
+    "mltheory.generative.TokenRule",
+    "mltheory.generative.Uniform",
+    "mltheory.generative.cts_sample",
+    "mltheory.generative.gumbel_scale_schedule",
+    "mltheory.generative.hybrid_sample",
+    "mltheory.generative.mask_schedule",
+    "mltheory.generative.maskgit_sample",
+    "mltheory.generative.moment_sample",
+    "mltheory.generative.partial_cache_sample",
+    "mltheory.generative.position_scores",
+    "mltheory.generative.reveal_counts",
+    "mltheory.generative.theory.beta_from_alpha",
+    "mltheory.generative.theory.exact_output_distribution",
+    "mltheory.generative.theory.implicit_temperature",
+    "mltheory.generative.theory.kl_divergence",
+    "mltheory.generative.theory.maskgit_step_law",
+    "mltheory.generative.theory.moment_scores",
+    "mltheory.generative.theory.moment_step_law",
+    "mltheory.generative.theory.position_law_given_tokens",
+    "mltheory.generative.theory.total_variation",
+    "mltheory.generative.toy.JointTableModel",
+    "mltheory.generative.toy.MarkovChainModel",
+    "mltheory.generative.toy.TinyTransformer",
+    "mltheory.generative.toy.TransformerConfig",
+    "mltheory.generative.toy.all_sequences",
+    "mltheory.generative.toy.random_joint",
+    "mltheory.generative.toy.random_markov",
+    "mltheory.generative.toy.train_tiny_transformer",
+    "mltheory.reproduce.Check",
+    "mltheory.reproduce.Reproduction",
+    "mltheory.reproduce.list_reproductions",
+    "mltheory.reproduce.run_reproductions",
+    "mltheory.stats.shuffled.CandidateSet",
+    "mltheory.stats.shuffled.CoefficientConfidenceSet",
+    "mltheory.stats.shuffled.LAPFit",
+    "mltheory.stats.shuffled.PermutationConfidenceSet",
+    "mltheory.stats.shuffled.PermutationTestResult",
+    "mltheory.stats.shuffled.ShuffledData",
+    "mltheory.stats.shuffled.ShuffledRegression",
+    "mltheory.stats.shuffled.coefficient_confidence_set",
+    "mltheory.stats.shuffled.conditional_mc_test",
+    "mltheory.stats.shuffled.fit_lap",
+    "mltheory.stats.shuffled.lap_assignment",
+    "mltheory.stats.shuffled.least_squares_bruteforce",
+    "mltheory.stats.shuffled.load_beijing_air_quality",
+    "mltheory.stats.shuffled.permutation_confidence_set",
+    "mltheory.stats.shuffled.repro_candidate_set",
+    "mltheory.stats.shuffled.simulate_shuffled",
+    "mltheory.stats.shuffled.structure_test",
+    "mltheory.stats.shuffled.synthetic_air_quality",
+}
+
+
+# --------------------------------------------------------------------------- #
+# The sweep
+# --------------------------------------------------------------------------- #
+
+CASES = [
+    pytest.param(
+        row, case, id=f"{row.name.removeprefix('mltheory.')}-{case.kind}-{case.arg}"
+    )
+    for row in ROWS
+    for case in row.bad
+]
+
+
+@pytest.mark.parametrize(("row", "case"), CASES)
+def test_bad_input_gets_a_clear_error(row, case):
+    assert case.kind in KINDS, case.kind
+    if issubclass(case.error, Warning):
+        with pytest.warns(case.error, match=case.pattern()):
+            _invoke(row, case)
+        return
+    with pytest.raises(case.error, match=case.pattern()) as info:
+        _invoke(row, case)
+    # a library error, raised by mltheory code (not deep inside JAX/NumPy)
+    tb = info.tb
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame.f_globals.get("__name__", ""))
+        tb = tb.tb_next
+    raised_by = frames[-1]
+    assert raised_by.startswith("mltheory") or raised_by == __name__, (
+        f"{row.name}: {case.kind} {case.arg!r} raised {info.type.__name__} from "
+        f"{raised_by!r}, not from mltheory's validation: {info.value}"
+    )
+
+
+# --------------------------------------------------------------------------- #
+# The guard: every public name has a row (or is listed in NO_INPUT)
+# --------------------------------------------------------------------------- #
+
+
+def _public_objects() -> dict[str, Any]:
+    found = {}
+    for info in pkgutil.walk_packages(mltheory.__path__, prefix="mltheory."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        mod = importlib.import_module(info.name)
+        for name in getattr(mod, "__all__", ()):
+            obj = getattr(mod, name)
+            if not inspect.ismodule(obj):
+                found[f"{info.name}.{name}"] = obj
+    return found
+
+
+def _public_names() -> list[str]:
+    return sorted(_public_objects())
+
+
+def test_every_public_name_has_a_row():
+    objects = _public_objects()
+    # a name re-exported elsewhere (numerics.sweep = numerics.parallel.sweep)
+    # is covered by a row under either name
+    named = {row.name for row in ROWS} | set(NO_INPUT) | PENDING
+    covered = {id(objects[n]) for n in named if n in objects}
+    missing = [n for n, obj in objects.items() if id(obj) not in covered]
+    assert not missing, (
+        "public names without a row in tests/test_bad_inputs.py (add a Row with "
+        f"its bad inputs, or a NO_INPUT entry with the reason): {sorted(missing)}"
+    )
+
+
+def test_rows_name_real_public_objects_and_arguments():
+    public = set(_public_names())
+    for row in ROWS:
+        assert row.name in public, f"{row.name} is not a public name"
+        assert row.bad, f"{row.name} has a row without bad inputs"
+        params = inspect.signature(row.call).parameters
+        takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        for case in row.bad:
+            assert case.arg in params or takes_kwargs, (row.name, case.arg)
+    assert set(NO_INPUT) <= public
+    assert public >= PENDING
+    assert not PENDING & ({row.name for row in ROWS} | set(NO_INPUT)), (
+        "remove names that now have rows from PENDING"
+    )
