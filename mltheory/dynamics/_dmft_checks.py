@@ -100,8 +100,8 @@ def _grid_steps(grid: Any) -> tuple[np.ndarray, np.ndarray]:
     if not (dts > 0).all():
         i = int(np.argmax(dts <= 0))
         raise ValueError(
-            "grid as times must be strictly increasing; got ts[{0}] = {1} >= "
-            "ts[{2}] = {3}.".format(i, ts[i], i + 1, ts[i + 1])
+            f"grid as times must be strictly increasing; got ts[{i}] = {ts[i]} >= "
+            f"ts[{i + 1}] = {ts[i + 1]}."
         )
     return ts, dts
 
@@ -187,11 +187,14 @@ def _check_linear_loss(model: SGFModel, dtype: Any) -> None:
     for r, rs, e in points:
         got = float(
             model.loss(
-                jnp.full((1,), r, dtype), jnp.full((1,), rs, dtype), jnp.asarray(e, dtype)
+                jnp.full((1,), r, dtype),
+                jnp.full((1,), rs, dtype),
+                jnp.asarray(e, dtype),
             )
         )
         want = 0.5 * (r - rs - sigma * e) ** 2
-        if not abs(got - want) <= 1e-9 * max(1.0, abs(want)):
+        tol = 1e3 * float(jnp.finfo(dtype).eps) * max(1.0, abs(want))
+        if not abs(got - want) <= tol:
             raise ValueError(
                 "linear_noise_std declares the loss 0.5 * (r - r_star - "
                 f"{sigma} * eps)^2, but loss({r}, {rs}, {e}) = {got:.6g} (expected "

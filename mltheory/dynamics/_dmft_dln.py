@@ -10,16 +10,15 @@ on the factors is :math:`\dot u = -\partial_u\beta \, g - \lambda u`,
 :math:`\dot v = -\partial_v\beta \, g - \lambda v`. Each parametrisation is
 a mirror flow: with the cumulated force :math:`F_j(t) = -\int_0^t g_j`
 (:math:`\lambda = 0`), :math:`\beta_j = B(F_j)` for a fixed increasing
-function :math:`B` (table below), so :math:`\dot\beta = -B'(F)\, g =
+function :math:`B` (below), so :math:`\dot\beta = -B'(F)\, g =
 -\varphi(\beta)\, g`.
 
-=================  ==========================  ===================  =====================
-parametrisation    :math:`\beta`               init                 :math:`B(F)`
-=================  ==========================  ===================  =====================
-``"uv"``, zero     :math:`uv`                  :math:`(\alpha, 0)`  :math:`\tfrac{\alpha^2}{2}\sinh 2F`
-``"uv"``, alpha    :math:`uv`                  :math:`(\alpha,\alpha)`  :math:`\alpha^2 e^{2F}`
-``"u2-v2"``        :math:`\tfrac12(u^2-v^2)`   :math:`(\alpha,\alpha)`  :math:`\alpha^2\sinh 2F`
-=================  ==========================  ===================  =====================
+* ``"uv"``, ``v0="zero"``: :math:`\beta = uv` from :math:`(\alpha, 0)`,
+  :math:`B(F) = \tfrac{\alpha^2}{2}\sinh 2F`;
+* ``"uv"``, ``v0="alpha"``: :math:`\beta = uv` from :math:`(\alpha, \alpha)`,
+  :math:`B(F) = \alpha^2 e^{2F}`;
+* ``"u2-v2"``: :math:`\beta = \tfrac12(u^2 - v^2)` from :math:`(\alpha,
+  \alpha)`, :math:`B(F) = \alpha^2 \sinh 2F`.
 
 The step used on a grid (``scheme="exponential"``, the default) is the exact
 flow of the factors over one step with the force frozen at its value at the
@@ -129,10 +128,8 @@ def _state_step(
 
     def step(t: Array, state: Array, force: Array, dt: Any) -> Array:
         dt = jnp.asarray(dt, state.dtype)
-        if scheme == "exponential":
-            decay = jnp.exp(-ridge * dt)
-        else:
-            decay = 1.0 - ridge * dt
+        exact = scheme == "exponential"
+        decay = jnp.exp(-ridge * dt) if exact else 1.0 - ridge * dt
         u, v = _factor_step(
             parametrization, scheme, state[0], state[1], force[0], decay
         )
@@ -149,7 +146,10 @@ def _state_step(
 def _mirror(
     parametrization: str, v0: str, alpha: float
 ) -> tuple[
-    Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]
+    Callable[[Any], Any],
+    Callable[[Any], Any],
+    Callable[[Any], Any],
+    Callable[[Any], Any],
 ]:
     """``(B, dB, A, B_inverse)`` with ``A' = B``, as NumPy functions of F.
 
@@ -158,23 +158,40 @@ def _mirror(
     """
     a2 = alpha * alpha
     if parametrization == "uv" and v0 == "alpha":
+        return _exponential_mirror(a2)
+    return _sinh_mirror(0.5 * a2 if parametrization == "uv" else a2)
 
-        def B(F: Any) -> Any:
-            return a2 * np.exp(2 * F)
 
-        def dB(F: Any) -> Any:
-            return 2 * a2 * np.exp(2 * F)
+_Mirror = tuple[
+    Callable[[Any], Any],
+    Callable[[Any], Any],
+    Callable[[Any], Any],
+    Callable[[Any], Any],
+]
 
-        def A(F: Any) -> Any:
-            return 0.5 * a2 * np.exp(2 * F)
 
-        def B_inv(b: Any) -> Any:
-            b = np.asarray(b, float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(b > 0, 0.5 * np.log(np.where(b > 0, b, 1.0) / a2), np.nan)
+def _exponential_mirror(a2: float) -> _Mirror:
+    """B(F) = a2 exp(2F): the "uv" network started at u = v = alpha."""
 
-        return B, dB, A, B_inv
-    scale = 0.5 * a2 if parametrization == "uv" else a2
+    def B(F: Any) -> Any:
+        return a2 * np.exp(2 * F)
+
+    def dB(F: Any) -> Any:
+        return 2 * a2 * np.exp(2 * F)
+
+    def A(F: Any) -> Any:
+        return 0.5 * a2 * np.exp(2 * F)
+
+    def B_inv(b: Any) -> Any:
+        b = np.asarray(b, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b > 0, 0.5 * np.log(np.where(b > 0, b, 1.0) / a2), np.nan)
+
+    return B, dB, A, B_inv
+
+
+def _sinh_mirror(scale: float) -> _Mirror:
+    """B(F) = scale sinh(2F): "uv" from (alpha, 0) and "u2-v2"."""
 
     def B(F: Any) -> Any:
         return scale * np.sinh(2 * F)
@@ -214,7 +231,7 @@ def _lazy_rate(parametrization: str, v0: str, alpha: float) -> tuple[float, floa
 
 
 def _stratified_normal(key: KeyArray, n: int, dtype: Any) -> Array:
-    """n standard-normal values, one per equal-mass cell, in random order."""
+    """N standard-normal values, one per equal-mass cell, in random order."""
     k1, k2 = jax.random.split(key)
     u = (jnp.arange(n, dtype=dtype) + jax.random.uniform(k1, (n,), dtype)) / n
     u = jnp.clip(u, jnp.finfo(dtype).tiny, 1.0 - jnp.finfo(dtype).eps)
@@ -283,7 +300,9 @@ def _check_prior(prior: Any, sparsity: Any) -> tuple[Any, float]:
         prior = tuple(prior.items())
     if isinstance(prior, tuple):
         if not prior:
-            raise ValueError("prior as a mapping {value: probability} must not be empty.")
+            raise ValueError(
+                "prior as a mapping {value: probability} must not be empty."
+            )
         pairs = []
         for item in prior:
             if not (isinstance(item, tuple) and len(item) == 2):
@@ -366,7 +385,7 @@ def _initial_rows(alpha: float, v0: str) -> Callable[[KeyArray, int], Array]:
 
 @dataclasses.dataclass(frozen=True)
 class DLNModel(SGFModel):
-    r"""A diagonal linear network for the DMFT solver: an :class:`SGFModel` plus its options.
+    r"""A diagonal linear network for the DMFT solver: an SGFModel with its options.
 
     Made by :func:`dln`, which documents every option; the fields below are
     the DLN's own (the inherited ones are the square loss with a linear
@@ -391,6 +410,15 @@ class DLNModel(SGFModel):
         Fraction of nonzero teacher coordinates for ``prior="sparse"``.
     scheme : {"exponential", "euler"}
         Step of the factors on a grid.
+    k, k_star, loss, sample_theta_star, sample_theta0 : int, int, callable
+        As in :class:`SGFModel` (``k = k_star = 1``, the square loss, the
+        teacher prior and the initial factors ``(n, 2)``).
+    dloss, ridge, reg_grad, label_noise, test_loss, curvature : optional
+        As in :class:`SGFModel`; ``ridge`` is the weight decay of the factors.
+    state_step, readout, name, linear_noise_std : optional
+        As in :class:`SGFModel`: the step of the factors, :math:`\beta` from
+        ``(u, v)``, ``"dln-<parametrization>"`` and :math:`\sigma` (the
+        closed-form sample side).
 
     See Also
     --------
@@ -414,7 +442,7 @@ class DLNModel(SGFModel):
 
     @property
     def rho(self) -> float | None:
-        """:math:`E\\beta^{*2}` of the teacher prior (None for a user sampler)."""
+        r""":math:`E\beta^{*2}` of the teacher prior (None for a user sampler)."""
         return _prior_second_moment(self.prior, self.sparsity)
 
 
@@ -429,7 +457,7 @@ def dln(
     ridge: float = 0.0,
     scheme: Scheme = "exponential",
 ) -> DLNModel:
-    r"""A diagonal linear network (DLN) on linear-regression data, for :func:`solve_dmft`.
+    r"""Build a diagonal linear network (DLN) on linear-regression data for the DMFT.
 
     Labels are :math:`y = \langle x, \beta^*\rangle + \sigma\varepsilon` with
     i.i.d. teacher coordinates :math:`\beta^*_j \sim P_*`, the loss is
@@ -531,16 +559,18 @@ def dln(
     Examples
     --------
     >>> from mltheory.dynamics import dmft
-    >>> from mltheory.numerics import TimeGrid
     >>> model = dmft.dln(alpha=0.5, prior="rademacher", sigma=0.1)
-    >>> res = dmft.solve_dmft(model, delta=2.0, grid=TimeGrid(2.0, 20),
-    ...                       key=jax.random.key(0),
-    ...                       config=dmft.DMFTConfig(n_samples=2000))
-    >>> print(res.test_loss.shape, bool(res.test_loss[-1] < res.test_loss[0]))
-    (21,) True
+    >>> print(model.name, model.k, model.rho, model.linear_noise_std)
+    dln-uv 1 1.0 0.1
+    >>> state = model.sample_theta0(jax.random.key(0), 2)  # (u, v) per coordinate
+    >>> print(np.asarray(state).tolist(), np.asarray(model.readout(state[0])))
+    [[0.5, 0.0], [0.5, 0.0]] [0.]
+
+    Solve it with ``dmft.solve_dmft(model, delta=..., grid=..., key=...)`` and
+    check it with :func:`simulate_dln`.
     """
     alpha = check_scalar(alpha, name="alpha", lower=0.0, lower_inclusive=False)
-    parametrization, v0 = _check_parametrization(parametrization, v0)
+    param, init_v = _check_parametrization(parametrization, v0)
     check_in(scheme, name="scheme", options=_SCHEMES)
     prior, sparsity = _check_prior(prior, sparsity)
     sigma = check_scalar(sigma, name="sigma", lower=0.0)
@@ -551,18 +581,18 @@ def dln(
         k_star=1,
         loss=base.loss,
         sample_theta_star=_prior_sampler(prior, sparsity),
-        sample_theta0=_initial_rows(alpha, v0),
+        sample_theta0=_initial_rows(alpha, init_v),
         ridge=ridge,
         label_noise=base.label_noise,
         test_loss=base.test_loss,
         curvature=None,
-        state_step=_state_step(parametrization, scheme, ridge),
-        readout=_READOUTS[parametrization],
-        name=f"dln-{parametrization}",
+        state_step=_state_step(param, scheme, ridge),
+        readout=_READOUTS[param],
+        name=f"dln-{param}",
         linear_noise_std=sigma,
         alpha=alpha,
-        parametrization=parametrization,
-        v0=v0,
+        parametrization=param,
+        v0=init_v,
         sigma=sigma,
         prior=prior,
         sparsity=sparsity,
@@ -576,4 +606,3 @@ def _check_dln(model: Any, name: str = "model") -> DLNModel:
             f"{name} must be a DLNModel made by dln(...); got {describe(model)}."
         )
     return model
-

@@ -17,7 +17,6 @@ import numpy as np
 from mltheory._src._pytree import pytree_dataclass
 from mltheory._src._typing import Array, KeyArray
 from mltheory._src._validation import (
-    check_in,
     check_key,
     check_on_divergence,
     check_scalar,
@@ -25,14 +24,18 @@ from mltheory._src._validation import (
 )
 from mltheory.dynamics._dmft_checks import _check_delta, _check_tau, _grid_steps
 from mltheory.dynamics._dmft_dln import (
+    _READOUTS,
     DLNModel,
     _check_dln,
     _factor_step,
     _init_state,
     _invariant,
-    _READOUTS,
 )
-from mltheory.numerics import handle_divergence, scan_with_records, update_first_bad_step
+from mltheory.numerics import (
+    handle_divergence,
+    scan_with_records,
+    update_first_bad_step,
+)
 
 __all__: list[str] = []
 
@@ -69,13 +72,14 @@ class DLNTrajectory:
 
     Examples
     --------
-    >>> from mltheory.dynamics import dmft
-    >>> from mltheory.numerics import TimeGrid
-    >>> traj = dmft.simulate_dln(dmft.dln(alpha=0.5), delta=0.5,
-    ...                          grid=TimeGrid(1.0, 10), d=200,
-    ...                          key=jax.random.key(0), n_seeds=2)
-    >>> traj.test_loss.shape, traj.beta.shape, bool(traj.diverged)
-    ((2, 11), (2, 11, 200), False)
+    >>> from mltheory.dynamics.dmft import DLNTrajectory
+    >>> traj = DLNTrajectory(
+    ...     ts=jnp.linspace(0.0, 1.0, 3), train_loss=jnp.ones((2, 3)),
+    ...     test_loss=jnp.ones((2, 3)), beta=jnp.zeros((2, 3, 5)),
+    ...     beta_star=jnp.zeros((2, 5)), conservation_error=jnp.zeros((2, 3)),
+    ...     first_bad_step=jnp.asarray([-1, -1]))
+    >>> traj.test_loss.shape, bool(traj.diverged)
+    ((2, 3), False)
     """
 
     ts: Array
@@ -102,57 +106,84 @@ class DLNTrajectory:
         self,
         ax: Any = None,
         *,
-        which: Literal["test", "train", "both"] = "test",
-        label: str | None = None,
-        logy: bool = True,
+        losses: tuple[str, ...] = ("train", "test"),
+        label: str | None = "network",
+        average: bool = True,
+        logy: bool = False,
+        color: str | None = None,
+        **kwargs: Any,
     ) -> Any:
-        """Plot the seed-mean loss curves with a band of two standard errors.
+        """Plot the loss curves of the seeds (markers, a finite-size check).
+
+        The conventions of :meth:`mltheory.optim.sgf.SGFTrajectory.plot`: train
+        loss in the first house colour, test loss in the second, as
+        :meth:`DMFTResult.plot` draws the theory, so ``res.plot(ax=ax);
+        traj.plot(ax=ax)`` overlays them.
 
         Parameters
         ----------
         ax : matplotlib.axes.Axes, optional
             Axes to draw on (a new figure if None).
-        which : {"test", "train", "both"}, default="test"
-            The curve(s) to draw.
-        label : str, optional
-            Legend label prefix (default ``"simulation"``).
-        logy : bool, default=True
+        losses : tuple of {"train", "test"}, default=("train", "test")
+            Which curves.
+        label : str or None, default="network"
+            Appended to the legend entries: ``"test loss (network)"``.
+        average : bool, default=True
+            The seed mean with a +-1 standard-error band; ``False`` draws one
+            curve per seed.
+        logy : bool, default=False
             Logarithmic loss axis.
+        color : str, optional
+            One colour for all curves.
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot`.
 
         Returns
         -------
         matplotlib.axes.Axes
             The axes.
 
+        Raises
+        ------
+        ValueError
+            If ``losses`` names an unknown curve.
+
         Examples
         --------
         >>> import matplotlib
         >>> matplotlib.use("Agg")
-        >>> from mltheory.dynamics import dmft
-        >>> from mltheory.numerics import TimeGrid
-        >>> traj = dmft.simulate_dln(dmft.dln(alpha=0.5), delta=0.5,
-        ...                          grid=TimeGrid(1.0, 10), d=200,
-        ...                          key=jax.random.key(0), n_seeds=2)
-        >>> ax = traj.plot(which="both")
-        >>> len(ax.get_lines())
-        2
+        >>> from mltheory.dynamics.dmft import DLNTrajectory
+        >>> traj = DLNTrajectory(
+        ...     ts=jnp.linspace(0.0, 1.0, 3), train_loss=jnp.ones((2, 3)),
+        ...     test_loss=jnp.full((2, 3), 2.0), beta=jnp.zeros((2, 3, 5)),
+        ...     beta_star=jnp.zeros((2, 5)), conservation_error=jnp.zeros((2, 3)),
+        ...     first_bad_step=jnp.asarray([-1, -1]))
+        >>> ax = traj.plot()
+        >>> ax.get_xlabel(), len(ax.get_lines())
+        ('time t', 2)
         """
         from mltheory._src import _plotting as P
 
-        check_in(which, name="which", options=("test", "train", "both"))
+        available = {"train": self.train_loss, "test": self.test_loss}
+        for name in losses:
+            if name not in available:
+                raise ValueError(
+                    f"losses must name 'train' and/or 'test'; got {name!r}."
+                )
+        curves = {f"{n} loss": available[n] for n in losses}
         ax = P.axes_or_new(ax)
-        prefix = "simulation" if label is None else label
-        names = ("train", "test") if which == "both" else (which,)
-        ts = np.asarray(self.ts)
-        for name in names:
-            y = np.asarray(getattr(self, f"{name}_loss"))
-            mean = y.mean(axis=0)
-            se = y.std(axis=0) / math.sqrt(max(1, y.shape[0]))
-            text = prefix if len(names) == 1 else f"{prefix}, {name}"
-            P.plot_curve(ax, ts, mean, band=2 * se, label=text, kind="simulation")
-        ylabel = "loss" if which == "both" else f"{which} loss"
-        P.finish_axes(ax, xlabel="time t", ylabel=ylabel, logy=logy)
-        return ax
+        P.plot_named_curves(
+            ax,
+            self.ts,
+            curves,
+            kind="simulation",
+            label=label,
+            colors=P.LOSS_COLORS,
+            color=color,
+            average=average,
+            **kwargs,
+        )
+        return P.finish_axes(ax, xlabel="time t", ylabel="loss", logy=logy)
 
 
 def _observe(
@@ -339,10 +370,10 @@ def simulate_dln(
     >>> from mltheory.dynamics import dmft
     >>> from mltheory.numerics import TimeGrid
     >>> traj = dmft.simulate_dln(dmft.dln(alpha=0.01), delta=0.5,
-    ...                          grid=TimeGrid(2.0, 20), d=400,
+    ...                          grid=TimeGrid(2.0, 10), d=100,
     ...                          key=jax.random.key(0), n_seeds=2)
-    >>> print(f"{float(traj.conservation_error.max()):.0e}")
-    0e+00
+    >>> traj.beta.shape, float(traj.conservation_error.max()) < 1e-12
+    ((2, 11, 100), True)
     """
     model = _check_dln(model)
     delta = _check_delta(delta)

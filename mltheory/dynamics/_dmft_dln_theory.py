@@ -9,7 +9,7 @@ import dataclasses
 import functools
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import jax
@@ -50,7 +50,7 @@ __all__: list[str] = []
 
 
 def dln_escape_times(
-    beta_star: ArrayLike,
+    beta_star: ArrayLike | Sequence[float],
     *,
     alpha: float,
     parametrization: Literal["uv", "u2-v2"] = "uv",
@@ -58,7 +58,7 @@ def dln_escape_times(
     method: Literal["asymptotic", "exact"] = "asymptotic",
     fraction: float = 0.5,
 ) -> np.ndarray:
-    r"""Times at which a DLN coordinate learns its teacher value (the small-alpha heuristic).
+    r"""Compute when a DLN coordinate learns its teacher value (small-alpha heuristic).
 
     In the :math:`\delta \to \infty` limit a coordinate feels the force
     :math:`g = \beta - \beta^*` alone, so :math:`F = -\int g` obeys
@@ -130,11 +130,11 @@ def dln_escape_times(
     >>> from mltheory.dynamics import dmft
     >>> t = dmft.dln_escape_times([3.0, 1.5], alpha=0.01)
     >>> print(np.round(t, 3), np.round(np.log(4 * 3.0 / 1e-4) / 6, 3))
-    [1.95  3.671] 1.95
+    [1.949 3.667] 1.949
     """
     values = as_numpy(beta_star, name="beta_star")
     alpha = check_scalar(alpha, name="alpha", lower=0.0, lower_inclusive=False)
-    parametrization, v0 = _check_parametrization(parametrization, v0)
+    param, init_v = _check_parametrization(parametrization, v0)
     check_in(method, name="method", options=("asymptotic", "exact"))
     fraction = check_scalar(
         fraction,
@@ -144,7 +144,7 @@ def dln_escape_times(
         lower_inclusive=False,
         upper_inclusive=False,
     )
-    B, _, _, B_inv = _mirror(parametrization, v0, alpha)
+    B, _, _, B_inv = _mirror(param, init_v, alpha)
     beta0 = float(B(0.0))
     flat = values.astype(float).ravel()
     out = np.empty_like(flat)
@@ -297,10 +297,10 @@ def dln_implicit_bias_solution(
             f"rows than columns (n < d); got X of shape {Xa.shape}."
         )
     alpha = check_scalar(alpha, name="alpha", lower=0.0, lower_inclusive=False)
-    parametrization, v0 = _check_parametrization(parametrization, v0)
+    param, init_v = _check_parametrization(parametrization, v0)
     tol = check_scalar(tol, name="tol", lower=0.0, lower_inclusive=False)
     max_iter = check_scalar(max_iter, name="max_iter", kind=int, lower=1)
-    B, dB, A, _ = _mirror(parametrization, v0, alpha)
+    B, dB, A, _ = _mirror(param, init_v, alpha)
     scale = tol * max(1.0, float(np.linalg.norm(ya)))
 
     def objective(nu: np.ndarray) -> float:
@@ -412,9 +412,10 @@ def tail_rate(
     --------
     >>> from mltheory.dynamics import dmft
     >>> from mltheory.numerics import TimeGrid
-    >>> res = dmft.linear_regression_dmft(delta=4.0, grid=TimeGrid(10.0, 100))
-    >>> print(round(dmft.tail_rate(res, t_min=5.0), 2))  # (1 - 1/sqrt(4))^2 ~ 0.25
-    0.5
+    >>> lazy = dmft.dln_lazy_limit(dmft.dln(alpha=2.0), delta=4.0,
+    ...                            grid=TimeGrid(3.0, 60))
+    >>> print(round(dmft.tail_rate(lazy, t_min=1.0), 2))
+    2.82
     """
     check_in(which, name="which", options=("train", "test"))
     name = f"{which}_loss"
@@ -490,7 +491,7 @@ def dln_lazy_limit(model: DLNModel, *, delta: float, grid: TimeGrid) -> DMFTResu
     >>> from mltheory.dynamics import dmft
     >>> from mltheory.numerics import TimeGrid
     >>> lazy = dmft.dln_lazy_limit(dmft.dln(alpha=3.0), delta=0.5,
-    ...                            grid=TimeGrid(2.0, 100))
+    ...                            grid=TimeGrid(2.0, 60))
     >>> print(round(float(lazy.ts[-1]), 3), round(float(lazy.test_loss[0]), 3))
     2.0 0.05
     """
@@ -560,7 +561,7 @@ class DLNPaths:
     se: Array
 
     def crossing_times(self, fraction: float = 0.5) -> np.ndarray:
-        r"""First time :math:`E[\beta_t|\beta^*]` covers ``fraction`` of the way to :math:`\beta^*`.
+        r"""Return when :math:`E[\beta_t|\beta^*]` first covers ``fraction`` of the way.
 
         Linear interpolation between grid times; ``inf`` if never reached.
 
@@ -651,9 +652,7 @@ class DLNPaths:
             strict=True,
         ):
             s = b if (normalise and b != 0) else 1.0
-            P.plot_curve(
-                ax, ts, mean / s, band=2 * se / abs(s), label=f"beta* = {b:g}"
-            )
+            P.plot_curve(ax, ts, mean / s, band=2 * se / abs(s), label=f"beta* = {b:g}")
         ylabel = "E[beta_t | beta*] / beta*" if normalise else "E[beta_t | beta*]"
         P.finish_axes(ax, xlabel="time t", ylabel=ylabel)
         return ax
@@ -702,12 +701,12 @@ def _paths(
 def dln_coefficient_paths(
     result: DMFTResult,
     model: DLNModel,
-    beta_star: ArrayLike,
+    beta_star: ArrayLike | Sequence[float],
     *,
     key: KeyArray,
     n_samples: int = 4000,
 ) -> DLNPaths:
-    r"""Trajectories of one coordinate with a given teacher value, from a solved DMFT.
+    r"""Run one coordinate's effective process for given teacher values, from a DMFT.
 
     Given the kernels of a solution (``R_ell``, ``Gamma``, ``noise_cov``),
     the DMFT's effective process of one coordinate is closed: its factors
@@ -756,7 +755,7 @@ def dln_coefficient_paths(
     >>> model = dmft.dln(alpha=0.1, prior={0.0: 0.8, 1.0: 0.1, 2.0: 0.1})
     >>> res = dmft.solve_dmft(model, delta=4.0, grid=TimeGrid(6.0, 30),
     ...                       key=jax.random.key(0),
-    ...                       config=dmft.DMFTConfig(n_samples=2000))
+    ...                       config=dmft.DMFTConfig(n_samples=1000))
     >>> paths = dmft.dln_coefficient_paths(res, model, [1.0, 2.0],
     ...                                    key=jax.random.key(1), n_samples=500)
     >>> t1, t2 = paths.crossing_times(0.5)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from mltheory._src._typing import Array, KeyArray
+from mltheory._src._typing import Array, ArrayLike, KeyArray
 from mltheory._src._validation import (
     check_key,
     describe,
@@ -181,7 +181,13 @@ def _raise_if_diverged(
             f"the DMFT diverged at time index {idx} (t = {float(res.ts[idx]):.4g}, "
             f"iteration {iteration}): the loss became non-finite or grew by more "
             f"than {_BLOWUP:.0e}; tau = {float(res.tau):.4g} is likely above the "
-            "critical temperature, or the step is too large.",
+            "critical temperature, or the step is too large"
+            + (
+                " (or float32 arithmetic: the solver's Cholesky factors need "
+                "float64, jax.config.update('jax_enable_x64', True))."
+                if res.train_loss.dtype == jnp.float32
+                else "."
+            ),
             iteration=iteration,
             time_index=idx,
             result=res,
@@ -199,7 +205,7 @@ def solve_dmft(
     *,
     delta: float,
     tau: float = 0.0,
-    grid: TimeGrid,
+    grid: TimeGrid | ArrayLike,
     key: KeyArray,
     config: DMFTConfig | None = None,
     mesh: Mesh | None = None,
@@ -222,9 +228,11 @@ def solve_dmft(
         Aspect ratio :math:`\delta = n/d > 0`.
     tau : float, default=0.0
         Temperature :math:`\tau = \eta/B \geq 0`; ``0`` is gradient flow.
-    grid : TimeGrid
-        Uniform grid from 0; the DMFT is that of Euler–Maruyama at step
-        ``grid.dt``.
+    grid : TimeGrid or array_like of shape (K+1,)
+        A uniform grid from 0, or increasing times from 0 (a non-uniform
+        grid); the DMFT is that of Euler–Maruyama with the grid's steps. The
+        step sizes are traced: grids with the same number of steps share one
+        compilation.
     key : jax.Array
         PRNG key of all the Monte Carlo draws (same key, same result).
     config : DMFTConfig, optional
@@ -469,9 +477,7 @@ def _solve_fixed_point(
     converged = False
     out: dict[str, Array] = {}
     for it in range(1, config.max_iter + 1):
-        out = _dmft_solver.fixed_point_map(
-            key, delta, tau, sigma, R, *inputs, **static
-        )
+        out = _dmft_solver.fixed_point_map(key, delta, tau, sigma, R, *inputs, **static)
         if not bool(out["finite"]):
             res = _result(
                 model,

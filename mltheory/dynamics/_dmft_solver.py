@@ -73,6 +73,13 @@ _JITTER = 1e-6
 # (1e-10 diverged in the rich DLN regime); at 1e-8 the added noise is
 # 1e-4 of the field's scale in standard deviation.
 _JITTER_TANGENT = 1e-8
+
+
+def _tangent_jitter(dtype: Any) -> float:
+    """The tangent floor, at least 64 rounding units of ``dtype`` (float32)."""
+    return max(_JITTER_TANGENT, 64 * float(jnp.finfo(dtype).eps))
+
+
 # A conditional variance below -_PSD_TOL * scale means a non-PSD kernel.
 _PSD_TOL = 1e-8
 # Number of disjoint sample groups for batch-means standard errors.
@@ -115,7 +122,7 @@ def _cholesky_rows(cov: Array, *, tangent: bool = False) -> tuple[Array, Array]:
     size = cov.shape[0]
     diag = jnp.abs(jnp.diagonal(cov))
     scales = lax.cummax(diag) if tangent else jnp.ones_like(diag)
-    jitter = _JITTER_TANGENT if tangent else _JITTER
+    jitter = _tangent_jitter(cov.dtype) if tangent else _JITTER
 
     def body(L: Array, i: Array) -> tuple[Array, Array]:
         L, cond_var = _extend_cholesky(L, i, cov[i], cov[i, i], scales[i], jitter)
@@ -482,9 +489,7 @@ def _complete_bz(
 
 @functools.partial(
     jax.jit,
-    static_argnames=(
-        "model", "n_steps", "n_samples", "n_blocks", "response", "mesh"
-    ),
+    static_argnames=("model", "n_steps", "n_samples", "n_blocks", "response", "mesh"),
 )
 def solve_causal(
     key: KeyArray,
@@ -546,7 +551,7 @@ def solve_causal(
     tau = jnp.asarray(tau, dtype)
     independent = jnp.asarray(independent, bool)
 
-    def placed(c: dict[str, Array]) -> dict[str, Array]:
+    def placed(c: dict[str, Any]) -> dict[str, Any]:
         """The carry with its sample axes on the mesh (as is without one)."""
         if mesh is None:
             return c
@@ -591,7 +596,7 @@ def solve_causal(
     # (It needs theta^T zeta, a by-product of the Stein response only.)
     gram_recursion = _exact_response(model) and model.readout is None and not tangent
 
-    def block_step(J: int) -> Callable[..., tuple[dict[str, Array], Array]]:
+    def block_step(J: int) -> Callable[..., tuple[dict[str, Any], Array]]:
         """The step for times ``kk < J``, on histories of ``J`` times."""
         P_J, Q_J = ks + J * k, J * k
         zeta_J = draws.zeta[:, :Q_J]
@@ -599,13 +604,13 @@ def solve_causal(
         xi_J = None if linear else draws.xi[:, :P_J]
         live = jnp.arange(J)
 
-        def step(c: dict[str, Array], kk: Array) -> tuple[dict[str, Array], Array]:
+        def step(c: dict[str, Any], kk: Array) -> tuple[dict[str, Any], Array]:
             t = ts[kk]
             dt = dts_ext[kk]
             theta_k = c["theta_k"]
             prev = jnp.maximum(kk - 1, 0)  # at kk = 0 this writes zeros over zeros
             theta_hist = _put_rows(c["theta_hist"], kk, theta_k)
-            new: dict[str, Array] = {}
+            new: dict[str, Any] = {}
             if tangent:
                 dtheta_hist = _put_rows(c["dtheta_hist"], kk, c["dtheta_k"])
             # 1. Second moments of theta_k with the history and the teacher.
@@ -678,9 +683,7 @@ def solve_causal(
                     independent=independent,
                 )
                 M_k = _pad_rows(jnp.where((live <= kk)[:, None, None], M_k, 0.0), K + 1)
-                new.update(
-                    dz_prev=dz_k, dz_hist=dz_hist, ell_hist=ell_hist, L=L
-                )
+                new.update(dz_prev=dz_k, dz_hist=dz_hist, ell_hist=ell_hist, L=L)
             # 4'. The noise kernel's Cholesky rows.
             M = c["M"].at[kk].set(M_k).at[:, kk].set(jnp.swapaxes(M_k, 1, 2))
             mrows = jnp.transpose(M_k, (1, 0, 2)).reshape(k, Q)
@@ -691,7 +694,12 @@ def solve_causal(
                 if tangent:
                     m_scale = jnp.maximum(m_scale, jnp.abs(mrows[a, idx]))
                     LM, cv = _extend_cholesky(
-                        LM, idx, mrows[a], mrows[a, idx], m_scale, _JITTER_TANGENT
+                        LM,
+                        idx,
+                        mrows[a],
+                        mrows[a, idx],
+                        m_scale,
+                        _tangent_jitter(dtype),
                     )
                 else:
                     LM, cv = _extend_cholesky(LM, idx, mrows[a], mrows[a, idx])
@@ -704,6 +712,7 @@ def solve_causal(
                 # 5'-6. The tangent of every sample under the memory of its own
                 # tangent plus a unit probe kick eta_k; R[k+1, j] is the
                 # regression coefficient of the tangent on eta_j.
+                assert eta_J is not None
                 dforce = -dt * _apply_row(D_k[:J], dtheta_hist) + lax.dynamic_slice(
                     eta_J, (0, kk * k), (N, k)
                 )
@@ -731,9 +740,7 @@ def solve_causal(
                 # 6. Response row k+1 by Gaussian integration by parts on the
                 # parameter side: the kick H_j enters exactly like -dU_j.
                 bz = jnp.pad(theta_next.T @ zeta_J / N, ((0, 0), (0, Q - Q_J)))
-                cz = jax.vmap(lambda bb: _regress(gram_probe, LM, bb, (kk + 1) * k))(
-                    bz
-                )
+                cz = jax.vmap(lambda bb: _regress(gram_probe, LM, bb, (kk + 1) * k))(bz)
                 R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
             R = c["R"].at[kk + 1].set(R_next)
             if gram_recursion:
@@ -770,7 +777,7 @@ def solve_causal(
     # copying O(JN) data every step.
     ends = time_blocks(K, n_blocks)
     zeros_rows = jnp.zeros((N, k), dtype)
-    c = dict(
+    c: dict[str, Any] = dict(
         state=draws.state0,
         theta_k=_readout(model, draws.state0).astype(dtype),
         ell_prev=zeros_rows,
@@ -965,7 +972,12 @@ def _summaries_flat(
 @functools.partial(
     jax.jit,
     static_argnames=(
-        "model", "n_steps", "n_samples", "independent", "response", "mesh"
+        "model",
+        "n_steps",
+        "n_samples",
+        "independent",
+        "response",
+        "mesh",
     ),
 )
 def fixed_point_map(
@@ -1075,9 +1087,7 @@ def fixed_point_map(
     probe = draws.eta if tangent else draws.zeta
     kicks = jnp.transpose(probe.reshape(N, K + 1, k), (1, 0, 2))
 
-    def param_step(
-        carry: tuple[Array, ...], kk: Array
-    ) -> tuple[tuple[Array, ...], None]:
+    def param_step(carry: Any, kk: Array) -> tuple[Any, None]:
         # theta_k is pending and written first (see solve_causal).
         state, theta_k, theta_hist, dstate, dtheta_k, dtheta_hist = carry
         theta_hist = _put_rows(theta_hist, kk, theta_k)
@@ -1087,11 +1097,20 @@ def fixed_point_map(
         if not tangent:
             state_next = _param_step(model, t, state, force, dt)
             theta_next = _readout(model, state_next)
-            return (state_next, theta_next, theta_hist, dstate, dtheta_k, dtheta_hist), None
+            return (
+                state_next,
+                theta_next,
+                theta_hist,
+                dstate,
+                dtheta_k,
+                dtheta_hist,
+            ), None
         dtheta_hist = _put_rows(dtheta_hist, kk, dtheta_k)
         dforce = -dt * _apply_row(D[kk], dtheta_hist) + kicks[kk]
         state_next, dstate = jax.jvp(
-            lambda s, f: _param_step(model, t, s, f, dt), (state, force), (dstate, dforce)
+            lambda s, f: _param_step(model, t, s, f, dt),
+            (state, force),
+            (dstate, dforce),
         )
         theta_next, dtheta_next = jax.jvp(
             lambda s: _readout(model, s), (state_next,), (dstate,)

@@ -1,9 +1,9 @@
-"""Reproduction ``dmft-dln``: diagonal linear networks by DMFT.
+r"""Reproduction ``dmft-dln``: diagonal linear networks by DMFT.
 
 After Nishiyama & Imaizumi, "Precise Dynamics of Diagonal Linear Networks: A
 Unifying Analysis by Dynamical Mean-Field Theory" (arXiv:2510.01930). The model
 is the library's ``dln(parametrization="uv", v0="zero")`` (the paper's
-:math:`\\frac12(u^2 - v^2)` network at scale :math:`\\alpha/\\sqrt2`), gradient
+:math:`\frac12(u^2 - v^2)` network at scale :math:`\alpha/\sqrt2`), gradient
 flow, the exponential step on every grid. Four panels:
 
 1. **Lazy vs rich** (delta = 0.5, sparse teacher Bernoulli(0.1) x N(0, 1)):
@@ -96,7 +96,9 @@ def geometric_grid(t_max: float, n_steps: int, first: float, cap: float) -> np.n
     def total(r: float) -> float:
         return float(np.minimum(first * r ** np.arange(n_steps), cap).sum())
 
-    ratio = 1.0 if total(1.0) >= t_max else brentq(lambda r: total(r) - t_max, 1.0, 10.0)
+    ratio = (
+        1.0 if total(1.0) >= t_max else brentq(lambda r: total(r) - t_max, 1.0, 10.0)
+    )
     steps = np.minimum(first * ratio ** np.arange(n_steps), cap)
     steps *= t_max / steps.sum()
     return np.r_[0.0, np.cumsum(steps)]
@@ -171,7 +173,10 @@ def _lazy_rich(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check]]:
         )
     # Trade-off (panel 4): the tail rate and the final test loss rise with alpha.
     alphas = sorted(out)
-    rates = [dmft.tail_rate(out[a][0], **_window(out[a][0])) for a in alphas]
+    rates = []
+    for a in alphas:
+        t_min, t_max = _tail_window(out[a][0])
+        rates.append(dmft.tail_rate(out[a][0], t_min=t_min, t_max=t_max))
     finals = [float(out[a][0].test_loss[-1]) for a in alphas]
     checks += [
         Check.at_least(
@@ -186,11 +191,6 @@ def _lazy_rich(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check]]:
         ),
     ]
     return {"runs": out, "alphas": alphas, "rates": rates, "finals": finals}, checks
-
-
-def _window(res: Any) -> dict[str, float]:
-    t_min, t_max = _tail_window(res)
-    return {"t_min": t_min, "t_max": t_max}
 
 
 def _incremental(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check]]:
@@ -249,13 +249,15 @@ def _bias_reference(alpha: float, size: str, seed0: int) -> tuple[float, float]:
     """Mean and SE over draws of the test error of the implicit-bias interpolator."""
     sz = SIZES[size]
     d = sz["d"]
-    n = int(round(_DELTA * d))
+    n = round(_DELTA * d)
     errs = []
     for s in range(sz["draws"]):
         rng = np.random.default_rng(seed0 + s)
         X = rng.standard_normal((n, d)) / np.sqrt(d)
-        n_on = int(round(0.05 * d))
-        star = rng.permutation(np.r_[np.ones(n_on), -np.ones(n_on), np.zeros(d - 2 * n_on)])
+        n_on = round(0.05 * d)
+        star = rng.permutation(
+            np.r_[np.ones(n_on), -np.ones(n_on), np.zeros(d - 2 * n_on)]
+        )
         beta = dmft.dln_implicit_bias_solution(X, X @ star, alpha=alpha)
         errs.append(0.5 * np.mean((beta - star) ** 2))
     arr = np.asarray(errs)
@@ -263,7 +265,6 @@ def _bias_reference(alpha: float, size: str, seed0: int) -> tuple[float, float]:
 
 
 def _implicit_bias(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Check]]:
-    sz = SIZES[size]
     rho = 0.1
     l2_value = 0.5 * (1 - _DELTA) * rho
     rows = []
@@ -305,22 +306,22 @@ def _implicit_bias(key: jax.Array, size: str) -> tuple[dict[str, Any], list[Chec
                     0.2,
                 )
             )
-    got = np.asarray([r[1] for r in rows])
+    ends = np.asarray([r[1] for r in rows])
     checks += [
         Check.at_least(
             "implicit bias: L_test(end) falls as alpha falls (1 = monotone)",
-            float(np.all(np.diff(got) < 0)),
+            float(np.all(np.diff(ends) < 0)),
             1.0,
         ),
         Check.close_to(
             "implicit bias: largest alpha at the min-l2 value (1 - delta) rho / 2",
-            got[0],
+            ends[0],
             l2_value,
             0.1 * l2_value,
         ),
         Check.at_most(
             "implicit bias: smallest alpha near the min-l1 value 0 (frac. of min-l2)",
-            got[-1] / l2_value,
+            ends[-1] / l2_value,
             0.1,
         ),
     ]
@@ -332,23 +333,41 @@ def _plot_lazy_rich(res: dict[str, Any], out_dir: Path) -> Path:
     ax = axes[0, 0]
     for alpha in res["alphas"]:
         theory, sim, ts = res["runs"][alpha]
-        line = plot_curve(ax, ts, np.asarray(theory.test_loss), label=f"DMFT alpha={alpha:g}")
+        line = plot_curve(
+            ax, ts, np.asarray(theory.test_loss), label=f"DMFT alpha={alpha:g}"
+        )
         plot_curve(
             ax,
             ts,
             np.asarray(sim.test_loss).mean(0),
             kind="simulation",
-            color=line.get_color(),
+            color=str(line.get_color()),
             markevery=max(1, len(ts) // 25),
         )
-    finish_axes(ax, xlabel="time t", ylabel="test loss", logx=True, logy=True, title="lazy vs rich (markers: network)")
+    finish_axes(
+        ax,
+        xlabel="time t",
+        ylabel="test loss",
+        logx=True,
+        logy=True,
+        title="lazy vs rich (markers: network)",
+    )
     ax = axes[0, 1]
     ax.plot(res["alphas"], res["rates"], "o-", label="tail rate of the train loss")
     ax2 = ax.twinx()
     ax2.plot(res["alphas"], res["finals"], "s--", color="C1", label="final test loss")
     ax2.set_ylabel("final test loss")
     ax2.set_yscale("log")
-    finish_axes(ax, xlabel="alpha", ylabel="tail rate", logx=True, title="trade-off")
+    finish_axes(
+        ax,
+        xlabel="alpha",
+        ylabel="tail rate",
+        logx=True,
+        title="trade-off",
+        legend=False,
+    )
+    lines = ax.get_lines() + ax2.get_lines()
+    ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7, frameon=False)
     return save_figure(fig, out_dir, "dln_lazy_rich")
 
 
@@ -358,10 +377,17 @@ def _plot_incremental(res: dict[str, Any], out_dir: Path) -> Path:
     ax = axes[0, 0]
     plot_curve(ax, ts, np.asarray(res["res"].test_loss), label="DMFT")
     plot_curve(
-        ax, ts, np.asarray(res["sim"].test_loss).mean(0), kind="simulation", label="network", markevery=8
+        ax,
+        ts,
+        np.asarray(res["sim"].test_loss).mean(0),
+        kind="simulation",
+        label="network",
+        markevery=8,
     )
     plot_reference(ax, res["plateau"], axis="y", label="plateau 0.1*1.5^2/2")
-    finish_axes(ax, xlabel="time t", ylabel="test loss", logy=True, title="incremental learning")
+    finish_axes(
+        ax, xlabel="time t", ylabel="test loss", logy=True, title="incremental learning"
+    )
     res["paths"].plot(ax=axes[0, 1])
     for t in res["want"]:
         plot_reference(axes[0, 1], t)
@@ -372,14 +398,30 @@ def _plot_bias(res: dict[str, Any], out_dir: Path) -> Path:
     fig, axes = new_figure(1, 1)
     ax = axes[0, 0]
     rows = np.asarray(res["rows"])
-    ax.errorbar(rows[:, 0], rows[:, 1], yerr=2 * rows[:, 2], fmt="o-", label="DMFT, end of run")
-    ax.errorbar(rows[:, 0], rows[:, 3], yerr=2 * rows[:, 4], fmt="s", label="convex solve (finite d)")
+    ax.errorbar(
+        rows[:, 0], rows[:, 1], yerr=2 * rows[:, 2], fmt="o-", label="DMFT, end of run"
+    )
+    ax.errorbar(
+        rows[:, 0],
+        rows[:, 3],
+        yerr=2 * rows[:, 4],
+        fmt="s",
+        label="convex solve (finite d)",
+    )
     plot_reference(ax, res["l2"], axis="y", label="min-l2 value")
-    finish_axes(ax, xlabel="alpha", ylabel="test loss", logx=True, title="implicit bias (min-l1 value: 0)")
+    finish_axes(
+        ax,
+        xlabel="alpha",
+        ylabel="test loss",
+        logx=True,
+        title="implicit bias (min-l1 value: 0)",
+    )
     return save_figure(fig, out_dir, "dln_implicit_bias")
 
 
-def run(*, size: Literal["quick", "full"], key: jax.Array, out_dir: Path) -> Reproduction:
+def run(
+    *, size: Literal["quick", "full"], key: jax.Array, out_dir: Path
+) -> Reproduction:
     """Run the dmft-dln reproduction (see the module docstring)."""
     k1, k2, k3 = jax.random.split(key, 3)
     lazy, lazy_checks = _lazy_rich(k1, size)
@@ -391,7 +433,9 @@ def run(*, size: Literal["quick", "full"], key: jax.Array, out_dir: Path) -> Rep
         str(_plot_bias(bias, out_dir)),
     )
     numbers: dict[str, float] = {}
-    for alpha, rate, final in zip(lazy["alphas"], lazy["rates"], lazy["finals"], strict=True):
+    for alpha, rate, final in zip(
+        lazy["alphas"], lazy["rates"], lazy["finals"], strict=True
+    ):
         numbers[f"tail rate alpha={alpha:g}"] = rate
         numbers[f"final test loss alpha={alpha:g}"] = final
     for b, g, w in zip((3.0, 1.5), inc["got"], inc["want"], strict=True):
@@ -406,7 +450,10 @@ def run(*, size: Literal["quick", "full"], key: jax.Array, out_dir: Path) -> Rep
     numbers["rich grid: largest step"] = float(np.diff(rich).max())
     return Reproduction(
         name="dmft-dln",
-        title="Diagonal linear networks by DMFT: lazy vs rich, incremental learning, implicit bias",
+        title=(
+            "Diagonal linear networks by DMFT: lazy vs rich, incremental learning, "
+            "implicit bias"
+        ),
         figures=figures,
         checks=(*lazy_checks, *inc_checks, *bias_checks),
         numbers=numbers,

@@ -505,8 +505,10 @@ def test_closed_form_sample_side_matches_the_deterministic_recursion(tau, linear
     deterministic recursion it is within 4 SE + 2 % like the Monte Carlo side,
     and its noise kernel is within 3 % (the Monte Carlo side's is 20 %)."""
     model = dataclasses.replace(SQ, linear_noise_std=SIGMA)
-    exact = linear if tau == 0.5 else dmft.linear_regression_dmft(
-        delta=2.0, sigma=SIGMA, grid=GRID
+    exact = (
+        linear
+        if tau == 0.5
+        else dmft.linear_regression_dmft(delta=2.0, sigma=SIGMA, grid=GRID)
     )
     res = dmft.solve_dmft(
         model, delta=2.0, tau=tau, grid=GRID, key=jax.random.key(0), config=CFG
@@ -641,7 +643,7 @@ def test_bad_scalars_raise():
     ):
         dmft.linear_regression_dmft(delta=2.0, tau=3.0, grid=TimeGrid(40.0, 40))
     # A grid is a TimeGrid or increasing times from 0 (non-uniform grids).
-    with pytest.raises(TypeError, match="grid must be a mltheory.numerics.TimeGrid"):
+    with pytest.raises(TypeError, match=r"grid must be a mltheory\.numerics\.TimeGrid"):
         dmft.solve_dmft(SQ, delta=2.0, grid="fine", key=jax.random.key(0))
     with pytest.raises(ValueError, match="grid as times must be strictly increasing"):
         dmft.solve_dmft(SQ, delta=2.0, grid=[0.0, 0.5, 0.5], key=jax.random.key(0))

@@ -58,7 +58,9 @@ def test_invariant_is_conserved_along_simulate_dln(parametrization, v0):
     scheme in float64 (and decays exactly as exp(-2 lambda t) with weight decay);
     the Euler scheme does not conserve it (a negative control)."""
     grid = TimeGrid(4.0, K)
-    prior = {1.0: 0.5, 2.0: 0.5} if v0 == "alpha" and parametrization == "uv" else "sparse"
+    prior = (
+        {1.0: 0.5, 2.0: 0.5} if v0 == "alpha" and parametrization == "uv" else "sparse"
+    )
     for ridge in (0.0, 0.3):
         model = dmft.dln(
             alpha=0.5, parametrization=parametrization, v0=v0, prior=prior, ridge=ridge
@@ -187,7 +189,9 @@ def test_same_key_same_dmft_solution():
 # --- lazy limit ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("parametrization", "v0"), [("uv", "zero"), ("u2-v2", "alpha")])
+@pytest.mark.parametrize(
+    ("parametrization", "v0"), [("uv", "zero"), ("u2-v2", "alpha")]
+)
 def test_large_alpha_is_linear_regression_in_rescaled_time(parametrization, v0):
     """alpha = 4: the DLN's DMFT equals the deterministic linear-regression DMFT
     (an independent path: no Monte Carlo, no state hook) at time kappa t, with
@@ -253,15 +257,15 @@ def test_escape_times_exact_flow_and_asymptotics():
     for parametrization, v0 in (("uv", "zero"), ("u2-v2", "alpha"), ("uv", "alpha")):
         alpha = 0.05
         phi = {
-            ("uv", "zero"): lambda b: np.sqrt(alpha**4 + 4 * b**2),
-            ("u2-v2", "alpha"): lambda b: 2 * np.sqrt(alpha**4 + b**2),
+            ("uv", "zero"): lambda b, a=alpha: np.sqrt(a**4 + 4 * b**2),
+            ("u2-v2", "alpha"): lambda b, a=alpha: 2 * np.sqrt(a**4 + b**2),
             ("uv", "alpha"): lambda b: 2 * b,
         }[(parametrization, v0)]
         beta0 = alpha**2 if v0 == "alpha" and parametrization == "uv" else 0.0
         for b_star in (2.0, 0.7):
             target = beta0 + 0.5 * (b_star - beta0)
             sol = integrate.solve_ivp(
-                lambda t, y, b=b_star: [-phi(y[0]) * (y[0] - b)],
+                lambda t, y, b=b_star, f=phi: [-f(y[0]) * (y[0] - b)],
                 (0.0, 100.0),
                 [beta0],
                 events=lambda t, y, tg=target: y[0] - tg,
@@ -270,7 +274,10 @@ def test_escape_times_exact_flow_and_asymptotics():
             )
             want = sol.t_events[0][0]
             got = dmft.dln_escape_times(
-                [b_star], alpha=alpha, parametrization=parametrization, v0=v0,
+                [b_star],
+                alpha=alpha,
+                parametrization=parametrization,
+                v0=v0,
                 method="exact",
             )[0]
             assert abs(got - want) < 1e-6 * want
@@ -291,15 +298,21 @@ def test_escape_times_exact_flow_and_asymptotics():
 
 def _basis_pursuit(X, y):
     """min ||b||_1 s.t. X b = y as an LP in (b+, b-) >= 0."""
-    n, d = X.shape
+    d = X.shape[1]
     res = optimize.linprog(
-        np.ones(2 * d), A_eq=np.hstack([X, -X]), b_eq=y, bounds=(0, None), method="highs"
+        np.ones(2 * d),
+        A_eq=np.hstack([X, -X]),
+        b_eq=y,
+        bounds=(0, None),
+        method="highs",
     )
     assert res.status == 0
     return res.x[:d] - res.x[d:]
 
 
-@pytest.mark.parametrize(("parametrization", "v0"), [("uv", "zero"), ("u2-v2", "alpha")])
+@pytest.mark.parametrize(
+    ("parametrization", "v0"), [("uv", "zero"), ("u2-v2", "alpha")]
+)
 def test_implicit_bias_solution_interpolates_between_l2_and_l1(parametrization, v0):
     rng = np.random.default_rng(0)
     n, d = 40, 100
@@ -388,7 +401,11 @@ def test_trade_off_faster_tail_and_worse_test_loss_with_alpha():
         res = solve(dmft.dln(alpha=alpha), 0.5, geometric(t_max, 5 * K, 0.002, cap))
         ts, loss = np.asarray(res.ts), np.asarray(res.train_loss)
         start = ts[np.argmax(loss < 0.1 * loss[0])]
-        end = ts[np.argmax(loss < 1e-3 * loss[0])] if (loss < 1e-3 * loss[0]).any() else ts[-1]
+        end = (
+            ts[np.argmax(loss < 1e-3 * loss[0])]
+            if (loss < 1e-3 * loss[0]).any()
+            else ts[-1]
+        )
         rates.append(dmft.tail_rate(res, t_min=start, t_max=end))
         finals.append(float(res.test_loss[-1]))
     assert rates[0] < rates[1] < rates[2]
@@ -402,7 +419,9 @@ def test_tail_rate_recovers_a_known_exponential():
     ts = np.linspace(0.0, 10.0, 101)
     obj = type("R", (), {"ts": ts, "train_loss": 0.3 + 2.0 * np.exp(-0.7 * ts)})()
     assert dmft.tail_rate(obj, t_min=2.0, floor=0.3) == pytest.approx(0.7, rel=1e-10)
-    seeds = type("S", (), {"ts": ts, "test_loss": np.exp(-1.3 * ts)[None].repeat(3, 0)})()
+    seeds = type(
+        "S", (), {"ts": ts, "test_loss": np.exp(-1.3 * ts)[None].repeat(3, 0)}
+    )()
     assert dmft.tail_rate(seeds, t_min=1.0, which="test") == pytest.approx(1.3)
 
 
@@ -440,7 +459,9 @@ def test_bad_model_inputs_raise():
         dmft.dln(alpha=-1.0)
     with pytest.raises(ValueError, match="alpha must be finite"):
         dmft.dln(alpha=float("nan"))
-    with pytest.raises(ValueError, match="parametrization must be one of 'uv', 'u2-v2'"):
+    with pytest.raises(
+        ValueError, match="parametrization must be one of 'uv', 'u2-v2'"
+    ):
         dmft.dln(alpha=1.0, parametrization="uvw")
     with pytest.raises(ValueError, match="v0 must be one of 'zero', 'alpha'"):
         dmft.dln(alpha=1.0, v0="one")
@@ -464,10 +485,14 @@ def test_bad_model_inputs_raise():
         dmft.dln(alpha=1.0, ridge=-0.1)
     with pytest.raises(ValueError, match="linear_noise_std declares the loss"):
         dmft.solve_dmft(
-            dataclasses.replace(dmft.glm("square", noise_std=0.5), linear_noise_std=0.2),
-            delta=2.0, grid=TimeGrid(1.0, 4), key=jax.random.key(0),
+            dataclasses.replace(
+                dmft.glm("square", noise_std=0.5), linear_noise_std=0.2
+            ),
+            delta=2.0,
+            grid=TimeGrid(1.0, 4),
+            key=jax.random.key(0),
         )
-    with pytest.raises(ValueError, match="linear_noise_std .* needs k = k_star = 1"):
+    with pytest.raises(ValueError, match=r"linear_noise_std .* needs k = k_star = 1"):
         dataclasses.replace(dmft.two_layer(2), linear_noise_std=0.0)
 
 
@@ -477,7 +502,7 @@ def test_bad_simulation_and_theory_inputs_raise():
     kw = dict(delta=0.5, grid=grid, d=50, key=jax.random.key(0))
     with pytest.raises(TypeError, match="model must be a DLNModel"):
         dmft.simulate_dln(dmft.glm("square"), **kw)
-    with pytest.raises(ValueError, match="tau = 0.5 > 0 needs the Euler scheme"):
+    with pytest.raises(ValueError, match=r"tau = 0\.5 > 0 needs the Euler scheme"):
         dmft.simulate_dln(model, tau=0.5, **kw)
     with pytest.raises(ValueError, match="record_every must divide"):
         dmft.simulate_dln(model, record_every=3, **kw)
@@ -502,7 +527,7 @@ def test_bad_simulation_and_theory_inputs_raise():
         dmft.dln_implicit_bias_solution(X.T, [1.0, np.nan, 0.0], alpha=1.0)
     with pytest.raises(ValueError, match=r"alpha must be > 0\.0"):
         dmft.dln_implicit_bias_solution(X.T, np.ones(3), alpha=0.0)
-    with pytest.raises(ValueError, match="fraction must be < 1.0"):
+    with pytest.raises(ValueError, match=r"fraction must be < 1\.0"):
         dmft.dln_escape_times([1.0], alpha=0.1, method="exact", fraction=1.0)
     with pytest.raises(ValueError, match="method must be one of"):
         dmft.dln_escape_times([1.0], alpha=0.1, method="guess")
@@ -523,7 +548,9 @@ def test_bad_simulation_and_theory_inputs_raise():
     with pytest.raises(ValueError, match="beta_star must be 1-D"):
         dmft.dln_coefficient_paths(lin, model, [[1.0]], key=jax.random.key(0))
     with pytest.raises(ValueError, match=r"n_samples must be >= 100"):
-        dmft.dln_coefficient_paths(lin, model, [1.0], key=jax.random.key(0), n_samples=5)
+        dmft.dln_coefficient_paths(
+            lin, model, [1.0], key=jax.random.key(0), n_samples=5
+        )
 
 
 def test_implicit_bias_warns_when_no_positive_interpolator_exists():
