@@ -1100,6 +1100,8 @@ ROWS += [
         xor.train_xor,
         lambda: ((KEY, _XCFG), {}),
         Bad("key", "key", 0, TypeError),
+        Bad("key", "test_key", 5, TypeError),
+        Bad("type", "mesh", "cpu", TypeError),
         Bad("type", "config", {"d": 3}, TypeError),
         Bad("size", "n_test", 0),
         Bad("option", "on_divergence", "ignore"),
