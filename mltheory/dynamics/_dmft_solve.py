@@ -260,8 +260,10 @@ def solve_dmft(
         type, or the loss is not JAX-differentiable and no ``dloss`` is given.
     ValueError
         If ``delta`` is not a positive finite number, ``tau < 0``, the grid
-        does not start at 0, a model callable returns the wrong shape, or
-        ``config.n_samples`` is not a multiple of the mesh's size.
+        does not start at 0, a model callable returns the wrong shape, the
+        model's samplers (``sample_theta_star``, ``sample_theta0``) return
+        non-finite draws, or ``config.n_samples`` is not a multiple of the
+        mesh's size.
     DMFTDivergenceError
         If the solution becomes non-finite or the loss explodes (above the
         critical temperature, say).
@@ -378,6 +380,7 @@ def _solve(
     # The priors are drawn here, outside the compiled solver, which sees only
     # the model's dynamics (core_model): one compilation for every model with
     # the same dynamics, and for every grid with the same number of steps.
+    # draw_priors checks the draws (numeric, finite) before any solver work.
     theta_star, state0 = _dmft_solver.draw_priors(model, key, config.n_samples)
     core = _core(model)
     dtype = theta_star.dtype

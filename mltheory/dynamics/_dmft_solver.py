@@ -49,11 +49,13 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.scipy.linalg import solve_triangular
 from jax.sharding import NamedSharding, PartitionSpec
 
 from mltheory._src._typing import Array, KeyArray
+from mltheory._src._validation import is_traced
 from mltheory.dynamics._dmft_sample_linear import (
     linear_sample_init,
     linear_sample_row,
@@ -197,6 +199,29 @@ def _exact_response(model: Any) -> bool:
     return model.state_step is None and model.reg_grad is None
 
 
+def _check_samples(samples: Any, *, sampler: str) -> None:
+    """A model's sampler must return finite draws (checked on concrete draws).
+
+    Without this, a NaN teacher or initialisation surfaces much later as a
+    divergence of the solver, blamed on tau and the step.
+    """
+    if is_traced(samples):
+        return
+    values = np.asarray(samples)
+    if not np.issubdtype(values.dtype, np.number):
+        raise TypeError(
+            f"model.{sampler}(key, n) must return a numeric array; got dtype "
+            f"{values.dtype}."
+        )
+    bad = int(values.size - np.isfinite(values).sum())
+    if bad:
+        raise ValueError(
+            f"model.{sampler}(key, n) must return finite draws; got {bad} "
+            f"non-finite (NaN or inf) entr{'y' if bad == 1 else 'ies'} in "
+            f"{values.size}. Check the model's sampler (its prior)."
+        )
+
+
 def _drawn_by_caller(key: KeyArray, n: int) -> Array:
     """Placeholder sampler of :func:`core_model`: the priors are drawn outside."""
     raise RuntimeError("the DMFT solver draws the priors before compiling")
@@ -222,6 +247,8 @@ def draw_priors(model: Any, key: KeyArray, n: int) -> tuple[Array, Array]:
     keys = jax.random.split(key, 6)
     theta_star = jnp.asarray(model.sample_theta_star(keys[0], n))
     state0 = jnp.asarray(model.sample_theta0(keys[1], n))
+    _check_samples(theta_star, sampler="sample_theta_star")
+    _check_samples(state0, sampler="sample_theta0")
     dtype = jnp.result_type(theta_star.dtype, float)
     return theta_star.astype(dtype), state0.astype(dtype)
 
