@@ -5,6 +5,7 @@ Private; public through :mod:`mltheory.dynamics.dmft`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable
@@ -95,6 +96,21 @@ class DLNTrajectory:
         """Whether any seed became non-finite (a boolean array)."""
         return jnp.any(jnp.asarray(self.first_bad_step) >= 0)
 
+    def _truncate_records(self, n_keep: int) -> DLNTrajectory:
+        """The first ``n_keep`` records of every seed (the divergence policy)."""
+        return dataclasses.replace(
+            self,
+            ts=self.ts[:n_keep],
+            train_loss=self.train_loss[:, :n_keep],
+            test_loss=self.test_loss[:, :n_keep],
+            beta=self.beta[:, :n_keep],
+            conservation_error=self.conservation_error[:, :n_keep],
+        )
+
+    def _record_leaves(self) -> tuple[Array, ...]:
+        """The recorded values checked for NaN/inf by the divergence policy."""
+        return (self.train_loss, self.test_loss, self.beta, self.conservation_error)
+
     def _summary_items(self) -> list[tuple[str, str]]:
         return [
             ("seeds", str(self.train_loss.shape[0])),
@@ -129,8 +145,9 @@ class DLNTrajectory:
         label : str or None, default="network"
             Appended to the legend entries: ``"test loss (network)"``.
         average : bool, default=True
-            The seed mean with a +-1 standard-error band; ``False`` draws one
-            curve per seed.
+            The seed mean with a +-1 standard-error band (one curve per member
+            of a batch stacked by :func:`jax.vmap`); ``False`` draws one curve
+            per seed.
         logy : bool, default=False
             Logarithmic loss axis.
         color : str, optional
@@ -170,17 +187,38 @@ class DLNTrajectory:
                 raise ValueError(
                     f"losses must name 'train' and/or 'test'; got {name!r}."
                 )
-        curves = {f"{n} loss": available[n] for n in losses}
+        ts = P.as_numpy(self.ts, name="ts")
+        curves: dict[str, Any] = {}
+        for name in losses:
+            y = P.as_numpy(available[name], name=f"{name}_loss")
+            if average:  # mean over the seeds (axis -2), per batch member
+                n_seeds = y.shape[-2]
+                se = (
+                    y.std(axis=-2, ddof=1) / np.sqrt(n_seeds)
+                    if n_seeds > 1
+                    else np.zeros_like(y[..., 0, :])
+                )
+                curves[f"{name} loss"] = (y.mean(axis=-2), se)
+            else:
+                curves[f"{name} loss"] = y
+        # A batch of trajectories (stacked by jax.vmap) has one time row per
+        # member: broadcast it to the curves' shape.
+        first = next(iter(curves.values()))
+        shape = np.shape(first[0] if isinstance(first, tuple) else first)
+        x = ts
+        if ts.ndim > 1:
+            if len(shape) > ts.ndim:  # (*batch, n_seeds, n_records) curves
+                x = np.expand_dims(ts, -2)
+            x = np.broadcast_to(x, shape)
         ax = P.axes_or_new(ax)
         P.plot_named_curves(
             ax,
-            self.ts,
+            x,
             curves,
             kind="simulation",
             label=label,
             colors=P.LOSS_COLORS,
             color=color,
-            average=average,
             **kwargs,
         )
         return P.finish_axes(ax, xlabel="time t", ylabel="loss", logy=logy)

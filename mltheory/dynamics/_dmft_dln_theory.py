@@ -615,7 +615,7 @@ class DLNPaths:
             out.append(float(ts[i - 1] + w * (ts[i] - ts[i - 1])))
         return np.asarray(out)
 
-    def plot(self, ax: Any = None, *, normalise: bool = True) -> Any:
+    def plot(self, ax: Any = None, *, normalise: bool = True, **kwargs: Any) -> Any:
         r"""Plot :math:`E[\beta_t|\beta^*]` (divided by :math:`\beta^*`) for each value.
 
         Parameters
@@ -624,11 +624,21 @@ class DLNPaths:
             Axes to draw on (a new figure if None).
         normalise : bool, default=True
             Divide each path by its teacher value (0 is drawn unscaled).
+        **kwargs
+            Passed to :meth:`matplotlib.axes.Axes.plot` for every path.
 
         Returns
         -------
         matplotlib.axes.Axes
             The axes.
+
+        Raises
+        ------
+        ValueError
+            If the result is batched (stacked by :func:`jax.vmap`): pick one
+            member first.
+        TypeError
+            If called on traced values (inside :func:`jax.jit`/:func:`jax.vmap`).
 
         Examples
         --------
@@ -643,16 +653,21 @@ class DLNPaths:
         """
         from mltheory._src import _plotting as P
 
+        ts = P.members_or_error(self.ts, name="ts")
+        values = P.members_or_error(self.beta_star, name="beta_star")
+        means = P.members_or_error(self.mean, name="mean", max_ndim=2)
+        ses = P.members_or_error(self.se, name="se", max_ndim=2)
         ax = P.axes_or_new(ax)
-        ts = np.asarray(self.ts)
-        for b, mean, se in zip(
-            np.asarray(self.beta_star),
-            np.asarray(self.mean),
-            np.asarray(self.se),
-            strict=True,
-        ):
+        for b, mean, se in zip(values, means, ses, strict=True):
             s = b if (normalise and b != 0) else 1.0
-            P.plot_curve(ax, ts, mean / s, band=2 * se / abs(s), label=f"beta* = {b:g}")
+            P.plot_curve(
+                ax,
+                ts,
+                mean / s,
+                band=2 * se / abs(s),
+                label=f"beta* = {b:g}",
+                **kwargs,
+            )
         ylabel = "E[beta_t | beta*] / beta*" if normalise else "E[beta_t | beta*]"
         P.finish_axes(ax, xlabel="time t", ylabel=ylabel)
         return ax

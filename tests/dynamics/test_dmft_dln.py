@@ -15,7 +15,11 @@ import pytest
 from scipy import integrate, optimize
 
 from mltheory.dynamics import _dmft_solver, dmft
-from mltheory.exceptions import ConvergenceWarning, DivergenceError
+from mltheory.exceptions import (
+    ConvergenceWarning,
+    DivergenceError,
+    DivergenceWarning,
+)
 from mltheory.numerics import TimeGrid
 
 N_MC = 4000
@@ -89,6 +93,14 @@ def test_simulate_dln_same_key_same_runs_and_diverges_loudly():
     flagged = simulate(big, 0.5, TimeGrid(40.0, K), on_divergence="flag")
     assert bool(flagged.diverged)
     assert (np.asarray(flagged.first_bad_step) > 0).all()
+    # warn: the records before the first bad step of any seed, all finite.
+    with pytest.warns(DivergenceWarning, match="simulate_dln diverged"):
+        cut = simulate(big, 0.5, TimeGrid(40.0, K), on_divergence="warn")
+    n_keep = int(np.asarray(flagged.first_bad_step).min())
+    assert cut.ts.shape == (n_keep,)
+    assert cut.beta.shape[:2] == (SEEDS, n_keep)
+    assert cut.test_loss.shape == cut.conservation_error.shape == (SEEDS, n_keep)
+    assert np.isfinite(np.asarray(cut.beta)).all()
 
 
 # --- the DMFT against the finite-d network (spec T6 a) -------------------------
@@ -447,6 +459,99 @@ def test_coefficient_paths_reproduce_the_solver_moments():
     assert (np.abs(m - m_solver) <= 4 * se_m + 0.02 * m_solver.max()).all()
     q_solver = np.asarray(jnp.einsum("ttab->tab", res.C_theta)[:, 0, 0])
     assert (np.abs(q - q_solver) <= 0.03 * q_solver.max()).all()
+
+
+# --- figures -------------------------------------------------------------------
+
+
+def _stack(*results):
+    """Results stacked leaf by leaf, as jax.vmap over the producer stacks them."""
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *results)
+
+
+def _traced_plot(result):
+    from matplotlib.figure import Figure
+
+    def f(r):
+        r.plot(ax=Figure().add_subplot())
+        return 0.0
+
+    return jax.jit(f)(result)
+
+
+def test_dln_trajectory_plot_overlays_the_dmft():
+    from matplotlib.figure import Figure
+
+    theory = dmft.linear_regression_dmft(delta=2.0, grid=TimeGrid(2.0, 20))
+    factors = (0.97, 1.0, 1.04)  # three "seeds" around the theory
+    traj = dmft.DLNTrajectory(
+        ts=theory.ts,
+        train_loss=jnp.stack([theory.train_loss * f for f in factors]),
+        test_loss=jnp.stack([theory.test_loss * f for f in factors]),
+        beta=jnp.zeros((3, 21, 5)),
+        beta_star=jnp.zeros((3, 5)),
+        conservation_error=jnp.zeros((3, 21)),
+        first_bad_step=jnp.full(3, -1),
+    )
+    ax = Figure().add_subplot()
+    assert theory.plot(ax=ax) is ax
+    assert traj.plot(ax=ax) is ax
+    lines = ax.get_lines()
+    assert len(lines) == 4  # 2 theory lines + 2 seed means
+    assert ax.get_legend_handles_labels()[1] == [
+        "train loss (DMFT)",
+        "test loss (DMFT)",
+        "train loss (network)",
+        "test loss (network)",
+    ]
+    assert lines[0].get_color() == lines[2].get_color()
+    assert lines[1].get_color() == lines[3].get_color()
+    assert lines[2].get_marker() == "o"
+    np.testing.assert_allclose(
+        lines[3].get_ydata(), np.asarray(traj.test_loss).mean(0), rtol=1e-12
+    )
+    assert ax.get_xlabel() == "time t" and ax.get_ylabel() == "loss"
+    ax2 = traj.plot(ax=Figure().add_subplot(), average=False, losses=("test",))
+    assert len(ax2.get_lines()) == 3  # one per seed
+    with pytest.raises(ValueError, match="losses must name 'train' and/or 'test'"):
+        traj.plot(losses=("val",))
+    assert len(_stack(traj, traj).plot(average=False).get_lines()) == 12
+    assert len(_stack(traj, traj).plot().get_lines()) == 4  # seed means per member
+    with pytest.raises(TypeError, match="traced value"):
+        _traced_plot(traj)
+
+
+def test_dln_paths_plot_one_normalised_line_per_value():
+    from matplotlib.figure import Figure
+
+    ts = jnp.linspace(0.0, 2.0, 5)
+    values = jnp.asarray([0.0, 1.0, 2.0])
+    mean = values[:, None] * (1.0 - jnp.exp(-ts))[None, :] + jnp.asarray(
+        [[0.1], [0.0], [0.0]]
+    )
+    paths = dmft.DLNPaths(
+        ts=ts, beta_star=values, mean=mean, std=jnp.ones((3, 5)), se=0.01 * mean
+    )
+    ax = Figure().add_subplot()
+    assert paths.plot(ax=ax, lw=1.0) is ax
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == [
+        "beta* = 0",
+        "beta* = 1",
+        "beta* = 2",
+    ]
+    # beta* = 2 divided by 2; the zero value drawn unscaled.
+    np.testing.assert_allclose(lines[2].get_ydata(), np.asarray(mean[2]) / 2.0)
+    np.testing.assert_allclose(lines[0].get_ydata(), np.asarray(mean[0]))
+    assert lines[1].get_linewidth() == 1.0
+    assert ax.get_ylabel() == "E[beta_t | beta*] / beta*"
+    raw = paths.plot(ax=Figure().add_subplot(), normalise=False)
+    np.testing.assert_allclose(raw.get_lines()[2].get_ydata(), np.asarray(mean[2]))
+    assert raw.get_ylabel() == "E[beta_t | beta*]"
+    with pytest.raises(ValueError, match="batched result"):
+        _stack(paths, paths).plot()
+    with pytest.raises(TypeError, match="traced value"):
+        _traced_plot(paths)
 
 
 # --- bad inputs ----------------------------------------------------------------
