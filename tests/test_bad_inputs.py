@@ -2053,6 +2053,318 @@ ROWS += [
     ),
 ]
 
+# --------------------------------------------------------------------------- #
+# mltheory.generative.sona and mltheory.generative.sona_toy
+# --------------------------------------------------------------------------- #
+
+from mltheory.generative import sona, sona_toy  # noqa: E402
+
+_SH = sona.sona_init(KEY, 4, num_classes=3)
+_SH_ZERO = _SH._replace(u=jnp.zeros(4))
+_SF = np.ones((6, 4)) / 10.0
+_SY = np.arange(6) % 3
+_SPD = sona.projection_init(KEY, 4, 3)
+_SOUT = sona.sona_apply(_SH, _SF, _SY)
+_SPARAMS = sona.SonaDiscriminatorParams(
+    phi=jnp.ones((2, 4)) / 10.0, head=_SH, weighting=sona.adaptive_scales().init(3)
+)
+_SX = np.ones((6, 2))
+
+
+def _sphi(w, x):
+    return x @ w
+
+
+_TCFG = sona_toy.ToyGANConfig(
+    hidden=4, depth=1, feature_dim=2, batch_size=2, latent_dim=2
+)
+
+
+def _toy_result(batched: bool = False):
+    gen = sona_toy.init_generator(KEY, _TCFG)
+    disc = (
+        sona_toy.init_feature_extractor(KEY, _TCFG),
+        sona.projection_init(KEY, 2, 4),
+    )
+    fb = jnp.full((2,), -1) if batched else jnp.asarray(-1)
+    if batched:
+        gen, disc = jax.tree_util.tree_map(lambda a: jnp.stack([a, a]), (gen, disc))
+    return sona_toy.ToyGANResult(
+        generator=gen,
+        discriminator=disc,
+        history={},
+        first_bad_step=fb,
+        method="pd",
+        config=_TCFG,
+        steps=1,
+    )
+
+
+ROWS += [
+    Row(
+        "mltheory.generative.sona.sona_init",
+        sona.sona_init,
+        lambda: ((KEY, 4), {"num_classes": 3}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "feature_dim", 1),
+        Bad("size", "num_classes", 0),
+        Bad("rate", "init_scale", 0.0),
+        Bad("nonfinite", "init_scale", NAN),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+        Bad("none", "feature_dim", None, TypeError),
+        Bad("option", "cond_dim", 2, match="exactly one of num_classes"),
+    ),
+    Row(
+        "mltheory.generative.sona.sona_apply",
+        sona.sona_apply,
+        lambda: ((_SH, _SF, _SY), {}),
+        Bad("shape", "features", np.ones(4)),
+        Bad("shape", "features", np.ones((6, 3)), match="feature_dim = 4"),
+        Bad("nonfinite", "features", _with(_SF, NAN)),
+        Bad("complex", "features", _cplx(_SF), TypeError),
+        Bad("range", "cond", np.full(6, 3)),
+        Bad("shape", "cond", np.zeros((6, 2), np.int32)),
+        Bad("type", "params", {"u": np.ones(4)}, TypeError),
+        Bad("range", "params", _SH_ZERO, match="params.u"),
+        Bad("type", "cond_encoder", 3, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.projection_init",
+        sona.projection_init,
+        lambda: ((KEY, 4, 3), {}),
+        Bad("key", "key", 1.5, TypeError),
+        Bad("size", "feature_dim", 0),
+        Bad("size", "num_classes", 0),
+        Bad("rate", "init_scale", -1.0),
+    ),
+    Row(
+        "mltheory.generative.sona.projection_discriminator_apply",
+        sona.projection_discriminator_apply,
+        lambda: ((_SPD, _SF, _SY), {}),
+        Bad("shape", "features", np.ones((6, 5)), match="feature_dim = 4"),
+        Bad("nonfinite", "features", _with(_SF, INF)),
+        Bad("range", "y", np.full(6, -1)),
+        Bad("type", "params", _SH, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.san_projection_apply",
+        sona.san_projection_apply,
+        lambda: ((_SPD, _SF, _SY), {}),
+        Bad("shape", "features", np.ones(3)),
+        Bad("range", "y", np.full(6, 9)),
+        Bad("type", "params", None, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.san_naturalness_loss",
+        sona.san_naturalness_loss,
+        lambda: ((_SOUT, _SOUT), {}),
+        Bad("type", "out_real", np.ones(6), TypeError),
+        Bad("type", "out_fake", None, TypeError),
+        Bad("option", "kind", "wasserstein"),
+        Bad("rate", "scale", 0.0),
+        Bad("nonfinite", "scale", NAN),
+    ),
+    Row(
+        "mltheory.generative.sona.bt_conditional_loss",
+        sona.bt_conditional_loss,
+        lambda: ((np.ones(6), np.zeros(6)), {}),
+        Bad("shape", "f_real", np.ones((2, 3))),
+        Bad("nonfinite", "f_fake", _with(np.ones(6), NAN)),
+        Bad("complex", "f_real", _cplx(np.ones(6)), TypeError),
+        Bad("rate", "scale", -1.0),
+        Bad("range", "weights", -np.ones(6)),
+        Bad("shape", "weights", np.ones(2)),
+        Bad("shape", "f_fake", np.ones(5), match="same shape"),
+    ),
+    Row(
+        "mltheory.generative.sona.bt_mismatch_loss",
+        sona.bt_mismatch_loss,
+        lambda: ((np.ones(6), np.zeros(6)), {}),
+        Bad("shape", "f_matched", np.ones((6, 1))),
+        Bad("nonfinite", "f_mismatched", _with(np.ones(6), INF)),
+        Bad("rate", "scale", 0.0),
+        Bad("string", "f_matched", "abc", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.sample_mismatched",
+        sona.sample_mismatched,
+        lambda: ((KEY, _SY, 3), {}),
+        Bad("size", "num_classes", 1),
+        Bad("none", "num_classes", None),
+        Bad("range", "cond", np.full(6, 4), match="cond holds class ids"),
+        Bad("size", "cond", np.ones((1, 3)), match="cond must hold at least 2 rows"),
+        Bad("key", "key", 7, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.sona_discriminator_loss",
+        sona.sona_discriminator_loss,
+        lambda: ((_SPARAMS, _sphi, _SX, _SY, _SX, KEY), {}),
+        Bad("type", "params_D", (_SPARAMS.phi, _SH), TypeError),
+        Bad("none", "phi_apply", None, TypeError),
+        Bad("nonfinite", "x_real", _with(_SX, NAN)),
+        Bad("complex", "x_fake", _cplx(_SX), TypeError),
+        Bad("shape", "x_fake", np.ones((3, 2))),
+        Bad("range", "y", np.full(6, 3), match="class ids"),
+        Bad("key", "key", 0, TypeError),
+        Bad("option", "mismatch", "shuffle"),
+        Bad("option", "san_loss", "wgan"),
+        Bad("type", "weighting", "adaptive", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.sona_generator_loss",
+        sona.sona_generator_loss,
+        lambda: ((_SPARAMS, _sphi, _SX, _SY, _SX), {}),
+        Bad("type", "params_D", None, TypeError),
+        Bad("nonfinite", "x_fake", _with(_SX, INF)),
+        Bad("complex", "x_real", _cplx(_SX), TypeError),
+        Bad("shape", "x_real", np.ones((2, 2)), match="x_fake must have one generated"),
+        Bad("rate", "align_weight", -1.0),
+        Bad("option", "san_loss", "ls"),
+    ),
+    Row(
+        "mltheory.generative.sona.adaptive_scales",
+        sona.adaptive_scales,
+        lambda: ((), {}),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+        Bad("string", "dtype", "not-a-dtype", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.AdaptiveScales",
+        lambda dtype: sona.AdaptiveScales(dtype).init(3),
+        lambda: ((None,), {}),
+        Bad("dtype", "dtype", "int32", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.fixed_weights",
+        sona.fixed_weights,
+        lambda: (((1.0, 1.0, 1.0),), {}),
+        Bad("range", "weights", (1.0, -1.0), match=r"weights\[1\]"),
+        Bad("nonfinite", "weights", (NAN, 1.0), match=r"weights\[0\]"),
+        Bad("range", "weights", (0.0, 0.0)),
+        Bad("type", "weights", 1.0, TypeError),
+        Bad("string", "weights", "abc", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.FixedWeights",
+        sona.FixedWeights,
+        lambda: (((1.0, 1.0),), {}),
+        Bad("range", "weights", (-1.0,), match=r"weights\[0\]"),
+        Bad("none", "weights", None, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.uncertainty_weights",
+        sona.uncertainty_weights,
+        lambda: ((0.1, 10.0), {}),
+        Bad("rate", "w_min", 0.0),
+        Bad("range", "w_max", 0.01),
+        Bad("nonfinite", "w_max", INF),
+        Bad("dtype", "dtype", jnp.int32, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona.UncertaintyWeights",
+        sona.UncertaintyWeights,
+        lambda: ((0.1, 10.0), {}),
+        Bad("rate", "w_min", -1.0),
+        Bad("string", "w_max", "big", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.ToyGANConfig",
+        sona_toy.ToyGANConfig,
+        lambda: ((), {}),
+        Bad("size", "num_classes", 1),
+        Bad("size", "hidden", 0),
+        Bad("size", "batch_size", 1),
+        Bad("rate", "sigma", 0.0),
+        Bad("nonfinite", "learning_rate", NAN),
+        Bad("range", "b1", 1.0),
+        Bad("range", "ema_decay", 1.0),
+        Bad("type", "depth", 1.5, TypeError),
+        Bad("dtype", "dtype", "int32", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.train",
+        sona_toy.train,
+        lambda: ((KEY,), {"steps": 2, "config": _TCFG}),
+        Bad("key", "key", 0, TypeError),
+        Bad("option", "method", "acgan"),
+        Bad("size", "steps", 0),
+        Bad("range", "eval_every", 3),
+        Bad("size", "eval_samples", 0),
+        Bad("option", "mismatch", "shuffle"),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("type", "config", {"hidden": 4}, TypeError),
+        Bad("type", "weighting", 1.0, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.evaluate",
+        sona_toy.evaluate,
+        lambda: ((_toy_result(), KEY), {}),
+        Bad("type", "result", {"generator": None}, TypeError),
+        Bad("key", "key", 3, TypeError),
+        Bad("size", "n", 0),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.generate",
+        sona_toy.generate,
+        lambda: ((_toy_result(), KEY, 4), {}),
+        Bad("type", "result", None, TypeError),
+        Bad("range", "result", _toy_result(batched=True), match="batched"),
+        Bad("size", "n", -1),
+        Bad("key", "key", "seed", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.sample_data",
+        sona_toy.sample_data,
+        lambda: ((KEY, 4), {}),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n", 0),
+        Bad("type", "config", 3, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.mode_centers",
+        sona_toy.mode_centers,
+        lambda: ((), {}),
+        Bad("type", "config", "ring", TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.init_generator",
+        sona_toy.init_generator,
+        lambda: ((KEY,), {}),
+        Bad("key", "key", None, TypeError),
+        Bad("type", "config", {}, TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.init_feature_extractor",
+        sona_toy.init_feature_extractor,
+        lambda: ((KEY,), {}),
+        Bad("key", "key", 1, TypeError),
+        Bad("type", "config", [], TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.feature_apply",
+        sona_toy.feature_apply,
+        lambda: ((sona_toy.init_feature_extractor(KEY, _TCFG), np.ones((3, 2))), {}),
+        Bad("shape", "x", np.ones((3, 3))),
+        Bad("shape", "x", np.ones(2)),
+        Bad("nonfinite", "x", _with(np.ones((3, 2)), NAN)),
+        Bad("complex", "x", _cplx(np.ones((3, 2))), TypeError),
+        Bad("type", "params", [(1.0, 2.0)], TypeError),
+    ),
+    Row(
+        "mltheory.generative.sona_toy.generator_apply",
+        sona_toy.generator_apply,
+        lambda: (
+            (sona_toy.init_generator(KEY, _TCFG), np.ones((3, 2)), np.zeros(3, int), 4),
+            {},
+        ),
+        Bad("shape", "z", np.ones(3)),
+        Bad("nonfinite", "z", _with(np.ones((3, 2)), NAN)),
+        Bad("shape", "y", np.zeros(2, int)),
+        Bad("size", "num_classes", 0),
+        Bad("type", "params", {"w": 1}, TypeError),
+    ),
+]
+
 # Public names that take no user input to validate: result containers built
 # by the library (validated where they are made), exceptions and warnings.
 # --------------------------------------------------------------------------- #
@@ -2234,7 +2546,427 @@ ROWS += [
     ),
 ]
 
+# --------------------------------------------------------------------------- #
+# mltheory.numerics (functional data)
+# --------------------------------------------------------------------------- #
+
+_FG = numerics.make_grid(8)
+_FW = numerics.quadrature_weights(_FG)
+_FB = numerics.sine_basis(_FG, 3)
+_FV = np.outer(np.arange(1.0, 5.0), np.sin(np.pi * np.asarray(_FG)))
+_FZ = np.zeros((3, 2))
+_FF = np.array([[1, 0], [0, 1]])
+_FC = np.ones(4)
+_FX = np.linspace(0.0, 1.0, 18).reshape(6, 3) ** 2
+
+ROWS += [
+    Row(
+        "mltheory.numerics.make_grid",
+        numerics.make_grid,
+        lambda: ((8,), {}),
+        Bad("size", "n_points", 1),
+        Bad("type", "n_points", 2.5, TypeError),
+        Bad("range", "domain", (1.0, 0.0)),
+        Bad("nonfinite", "domain", (0.0, NAN), match=r"domain\[1\]"),
+        Bad("option", "kind", "gauss"),
+    ),
+    Row(
+        "mltheory.numerics.quadrature_weights",
+        numerics.quadrature_weights,
+        lambda: ((_FG,), {}),
+        Bad("range", "grid", np.array([0.0, 0.5, 0.2])),
+        Bad("nonfinite", "grid", np.array([0.0, NAN, 1.0])),
+        Bad("complex", "grid", _cplx(_FG), TypeError),
+        Bad("none", "grid", None, TypeError),
+        Bad("shape", "grid", np.ones((2, 2))),
+        Bad("option", "rule", "gauss"),
+    ),
+    *[
+        Row(
+            f"mltheory.numerics.{name}",
+            getattr(numerics, name),
+            lambda: ((_FG, 3), {}),
+            Bad("size", "n_basis", 0),
+            Bad("range", "n_basis", 20),
+            Bad("type", "n_basis", 2.5, TypeError),
+            Bad("shape", "grid", np.ones((2, 2))),
+            Bad("range", "grid", np.array([0.0, 0.0, 1.0])),
+            Bad("nonfinite", "grid", _with(_FG, NAN)),
+            Bad("range", "domain", (0.5, 1.0), match=r"inside domain"),
+        )
+        for name in ("sine_basis", "fourier_basis", "legendre_basis")
+    ],
+    Row(
+        "mltheory.numerics.bspline_basis",
+        numerics.bspline_basis,
+        lambda: ((_FG, 4), {}),
+        Bad("range", "n_basis", 3),
+        Bad("size", "order", 0),
+        Bad("shape", "weights", np.ones(3)),
+        Bad("type", "orthonormalize", "yes", TypeError),
+        Bad("nonfinite", "grid", _with(_FG, INF)),
+    ),
+    Row(
+        "mltheory.numerics.make_basis",
+        numerics.make_basis,
+        lambda: (("sine", _FG, 3), {}),
+        Bad("option", "kind", "wavelet"),
+        Bad("size", "n_basis", 0),
+        Bad("shape", "grid", np.ones((2, 2))),
+    ),
+    Row(
+        "mltheory.numerics.project",
+        numerics.project,
+        lambda: ((_FV, _FB, _FW), {}),
+        Bad("shape", "basis", np.ones(8)),
+        Bad("shape", "values", np.ones((2, 2, 8))),
+        Bad("nonfinite", "values", _with(_FV, NAN)),
+        Bad("complex", "values", _cplx(_FV), TypeError),
+        Bad("range", "weights", -np.ones(8)),
+        Bad("option", "method", "galerkin"),
+        Bad("none", "values", None, TypeError),
+    ),
+    Row(
+        "mltheory.numerics.reconstruct",
+        numerics.reconstruct,
+        lambda: ((np.ones((4, 3)), _FB), {}),
+        Bad("shape", "coefficients", np.ones((4, 2))),
+        Bad("nonfinite", "coefficients", _with(np.ones((4, 3)), NAN)),
+        Bad("shape", "basis", np.ones(3)),
+        Bad("complex", "coefficients", _cplx(np.ones((4, 3))), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.fpca",
+        numerics.fpca,
+        lambda: ((_FV, _FW), {}),
+        Bad("shape", "values", np.ones(8)),
+        Bad("nonfinite", "values", _with(_FV, NAN)),
+        Bad("shape", "weights", np.ones(3)),
+        Bad("size", "n_components", 0),
+        Bad("range", "var_explained", 1.5),
+        Bad("complex", "values", _cplx(_FV), TypeError),
+    ),
+    Row(
+        "mltheory.numerics.FunctionalData",
+        numerics.FunctionalData,
+        lambda: ((_FV, _FG), {}),
+        Bad("shape", "values", np.ones((4, 5))),
+        Bad("nonfinite", "values", _with(_FV, NAN)),
+        Bad("complex", "values", _cplx(_FV), TypeError),
+        Bad("range", "grid", np.ones(8)),
+        Bad("range", "weights", -np.ones(8)),
+    ),
+    *[
+        Row(
+            f"mltheory.numerics.{name}",
+            getattr(numerics, name),
+            lambda: ((_FZ, _FF), {}),
+            Bad("shape", "z", np.ones(2)),
+            Bad("nonfinite", "z", _with(_FZ, NAN)),
+            Bad("complex", "z", _cplx(_FZ), TypeError),
+            Bad("dtype", "freqs", _FF + 0.5),
+            Bad("shape", "freqs", np.ones((2, 3), int)),
+        )
+        for name in ("trig_features", "trig_features_grad")
+    ],
+    *[
+        Row(
+            f"mltheory.numerics.{name}",
+            getattr(numerics, name),
+            lambda: ((_FZ, _FF, _FC), {}),
+            Bad("shape", "coef", np.ones(3)),
+            Bad("nonfinite", "coef", _with(_FC, NAN)),
+            Bad("shape", "z", np.ones(2)),
+            Bad("dtype", "freqs", _FF + 0.5),
+            Bad("complex", "coef", _cplx(_FC), TypeError),
+        )
+        for name in ("trig_series", "trig_series_grad", "trig_series_hess")
+    ],
+    Row(
+        "mltheory.numerics.logsumexp_ctransform",
+        numerics.logsumexp_ctransform,
+        lambda: ((_FX, np.zeros(6), _FX + 1.0, 0.1), {}),
+        Bad("shape", "X", np.ones(3)),
+        Bad("shape", "f", np.zeros(5)),
+        Bad("shape", "Y", np.ones((6, 2))),
+        Bad("nonfinite", "f", _with(np.zeros(6), NAN)),
+        Bad("rate", "eps", -1.0),
+        Bad("nonfinite", "eps", NAN),
+        Bad("range", "weights", -np.ones(6)),
+        Bad("size", "chunk_size", 0),
+        Bad("complex", "X", _cplx(_FX), TypeError),
+    ),
+]
+
+# --------------------------------------------------------------------------- #
+# mltheory.stats.ot
+# --------------------------------------------------------------------------- #
+
+from mltheory.stats import ot  # noqa: E402
+
+_OX = np.linspace(-1.0, 1.0, 18).reshape(6, 3) ** 3
+_OY = _OX + 1.0
+_OG = ot.GammaSmoothness([1.0, 4.0])
+_ON = _with(_OX, NAN)
+_OS = np.eye(3)
+_OM = np.zeros(3)
+
+
+def _fit_sieve(X, Y, gamma, T=1.0, **kwargs):
+    return ot.GammaSieveOTMap(gamma, T, **kwargs).fit(X, Y)
+
+
+def _fit_gaussian(X, Y, n_components=None, reg=1e-8, **kwargs):
+    return ot.GaussianOTMap(n_components, reg, **kwargs).fit(X, Y)
+
+
+def _fit_projected(X, Y, n_components=2, inner="gaussian", **kwargs):
+    return ot.ProjectedOTMap(n_components, inner, **kwargs).fit(X, Y)
+
+
+_OT_SAMPLES = (
+    Bad("shape", "X", np.ones(3)),
+    Bad("shape", "Y", _OY[:, :2]),
+    Bad("nonfinite", "X", _ON),
+    Bad("nonfinite", "Y", _with(_OY, INF)),
+    Bad("size", "X", _OX[:1]),
+    Bad("complex", "X", _cplx(_OX), TypeError),
+    Bad("none", "Y", None, TypeError),
+)
+
+ROWS += [
+    Row(
+        "mltheory.stats.ot.GammaSmoothness",
+        ot.GammaSmoothness,
+        lambda: (([1.0, 4.0],), {}),
+        Bad("range", "a", [-1.0, 2.0]),
+        Bad("range", "a", [2.0, 1.0], match="non-decreasing"),
+        Bad("nonfinite", "a", [NAN]),
+        Bad("none", "a", None, TypeError),
+        Bad("string", "a", "abc", TypeError),
+        Bad("complex", "a", [1.0 + 1j], TypeError),
+        Bad("range", "a", lambda i: float(i), match=r"sum_i 1/a_i"),
+        Bad("option", "kind", "hyperbolic"),
+        Bad("size", "max_dim", 0),
+        Bad("type", "max_dim", 2.5, TypeError),
+    ),
+    Row(
+        "mltheory.stats.ot.GammaSmoothness",
+        lambda T, max_features=4096: _OG.frequency_set(T, max_features),
+        lambda: ((8.0,), {}),
+        Bad("nonfinite", "T", NAN),
+        Bad("size", "max_features", 2, match=r"max_features = 2"),
+    ),
+    Row(
+        "mltheory.stats.ot.GammaSieveOTMap",
+        _fit_sieve,
+        lambda: ((_OX, _OY, _OG), {}),
+        *_OT_SAMPLES,
+        Bad("type", "gamma", [1.0], TypeError),
+        Bad("rate", "T", -1.0),
+        Bad("option", "T", "best"),
+        Bad("nonfinite", "T", NAN),
+        Bad("rate", "rho", -1.0),
+        Bad("rate", "eps", 0.0),
+        Bad("type", "include_quadratic", "yes", TypeError),
+        Bad("option", "tail", "linear"),
+        Bad("size", "cv", 1),
+        Bad("size", "max_features", 0),
+        Bad("size", "maxiter", 0),
+        Bad("rate", "tol", -1.0),
+        Bad("type", "random_state", "a", TypeError),
+        Bad("range", "margin", -0.1),
+        Bad("type", "convexify", "no", TypeError),
+        Bad("option", "basis", "wavelet"),
+        Bad("size", "n_basis", 0),
+    ),
+    Row(
+        "mltheory.stats.ot.fit_gamma_sieve_map",
+        ot.fit_gamma_sieve_map,
+        lambda: ((_OX, _OY, _OG), {"T": 1.0}),
+        *_OT_SAMPLES,
+        Bad("none", "gamma", None, TypeError),
+        Bad("size", "cv", 0),
+        Bad("option", "tail", "linear"),
+        Bad("rate", "eps", -1.0),
+        Bad("type", "maxiter", 2.5, TypeError),
+    ),
+    Row(
+        "mltheory.stats.ot.GaussianOTMap",
+        _fit_gaussian,
+        lambda: ((_OX, _OY), {}),
+        *_OT_SAMPLES,
+        Bad("size", "n_components", 0),
+        Bad("range", "n_components", 4),
+        Bad("rate", "reg", -1.0),
+        Bad("nonfinite", "reg", NAN),
+        Bad("option", "tail", "linear"),
+    ),
+    Row(
+        "mltheory.stats.ot.ProjectedOTMap",
+        _fit_projected,
+        lambda: ((_OX, _OY), {}),
+        *_OT_SAMPLES,
+        Bad("option", "inner", "sinkhorn"),
+        Bad("size", "n_components", 0),
+        Bad("option", "n_components", "best"),
+        Bad("rate", "epsilon", -1.0),
+        Bad("option", "extension", "2nn"),
+        Bad("size", "k", 0),
+        Bad("size", "cv", 1),
+        Bad("type", "gamma", [1.0], TypeError),
+        Bad("rate", "reg", -1.0),
+    ),
+    Row(
+        "mltheory.stats.ot.gaussian_ot_map",
+        ot.gaussian_ot_map,
+        lambda: ((_OM, _OS, _OM, 2.0 * _OS), {}),
+        Bad("shape", "mean_src", np.zeros(2)),
+        Bad("range", "cov_src", -_OS),
+        Bad("range", "cov_tgt", _OS + np.triu(np.ones((3, 3)), 1)),
+        Bad("nonfinite", "mean_tgt", _with(_OM, NAN)),
+        Bad("complex", "cov_src", _cplx(_OS), TypeError),
+        Bad("rate", "reg", -1.0),
+        Bad("shape", "cov_tgt", np.eye(2), match="same dimension"),
+    ),
+    Row(
+        "mltheory.stats.ot.gaussian_w2_squared",
+        ot.gaussian_w2_squared,
+        lambda: ((None, _OS, None, 2.0 * _OS), {}),
+        Bad("range", "cov_src", -_OS),
+        Bad("shape", "mean_src", np.zeros(2)),
+        Bad("nonfinite", "cov_tgt", _with(_OS, NAN)),
+        Bad("shape", "cov_tgt", np.ones(3), match="both be matrices"),
+    ),
+    Row(
+        "mltheory.stats.ot.commuting_gaussian_map",
+        ot.commuting_gaussian_map,
+        lambda: (([1.0, 0.5], [2.0, 0.5]), {}),
+        Bad("range", "lam_src", [0.0, 1.0]),
+        Bad("shape", "lam_tgt", [1.0]),
+        Bad("shape", "mean_src", [0.0]),
+        Bad("nonfinite", "lam_src", [1.0, NAN]),
+        Bad("complex", "lam_tgt", [1.0 + 1j, 1.0], TypeError),
+    ),
+    Row(
+        "mltheory.stats.ot.truncation_bias",
+        ot.truncation_bias,
+        lambda: (([1.0, 0.5], [4.0, 1.0], 1), {}),
+        Bad("range", "lam_src", [-1.0, 1.0]),
+        Bad("range", "ratio", [-1.0, 1.0]),
+        Bad("range", "D", 5),
+        Bad("type", "D", 1.5, TypeError),
+        Bad("shape", "ratio", [1.0]),
+        Bad("nonfinite", "lam_src", [NAN, 1.0]),
+    ),
+    Row(
+        "mltheory.stats.ot.l2_map_error",
+        ot.l2_map_error,
+        lambda: ((lambda x: x, lambda x: x + 1.0, _OX), {}),
+        Bad("shape", "X_eval", np.ones(3)),
+        Bad("nonfinite", "X_eval", _ON),
+        Bad("none", "T_hat", None, TypeError),
+        Bad("shape", "T_hat", lambda x: x[:, :2]),
+        Bad("range", "weights", -np.ones(3)),
+        Bad("shape", "weights", np.ones(2)),
+    ),
+    Row(
+        "mltheory.stats.ot.empirical_ot_assignment",
+        ot.empirical_ot_assignment,
+        lambda: ((_OX, _OY), {}),
+        Bad("shape", "X", np.ones(3)),
+        Bad("shape", "Y", _OY[:4], match="same number of samples"),
+        Bad("nonfinite", "X", _ON),
+        Bad("complex", "Y", _cplx(_OY), TypeError),
+    ),
+    Row(
+        "mltheory.stats.ot.entropic_map",
+        ot.entropic_map,
+        lambda: ((_OX, _OY), {}),
+        Bad("shape", "X", np.ones(3)),
+        Bad("nonfinite", "Y", _with(_OY, NAN)),
+        Bad("rate", "epsilon", -1.0),
+        Bad("nonfinite", "epsilon", NAN),
+        Bad("size", "max_iter", 0),
+        Bad("rate", "tol", 0.0),
+    ),
+    *[
+        Row(
+            f"mltheory.stats.ot.{name}",
+            getattr(ot, name),
+            lambda: ((100, _OG), {}),
+            Bad("range", "n", 0),
+            Bad("nonfinite", "n", NAN),
+            Bad("none", "gamma", None, TypeError),
+            Bad("type", "gamma", [1.0], TypeError),
+        )
+        for name in ("rate", "optimal_budget", "optimal_dim")
+    ],
+    Row(
+        "mltheory.stats.ot.rate",
+        ot.rate,
+        lambda: ((100, _OG), {}),
+        Bad("option", "kind", "minimax"),
+    ),
+    Row(
+        "mltheory.stats.ot.datasets.make_gaussian_process_pair",
+        ot.datasets.make_gaussian_process_pair,
+        lambda: ((5,), {"n_coefficients": 3}),
+        Bad("size", "n", 1),
+        Bad("size", "n_coefficients", 0),
+        Bad("range", "lam", [-1.0, 1.0, 1.0]),
+        Bad("range", "ratio", [-1.0, 1.0, 1.0]),
+        Bad("shape", "ratio", [1.0]),
+        Bad("size", "n_grid", 3),
+        Bad("option", "basis", "wavelet"),
+        Bad("range", "random_state", -1),
+        Bad("shape", "mean_src", [0.0]),
+    ),
+    Row(
+        "mltheory.stats.ot.datasets.make_gamma_smooth_pair",
+        ot.datasets.make_gamma_smooth_pair,
+        lambda: ((5,), {}),
+        Bad("size", "n", 0),
+        Bad("rate", "alpha", 0.0),
+        Bad("size", "J0", 0),
+        Bad("range", "J0", 40),
+        Bad("range", "c", 2.0, match="must be convex"),
+        Bad("nonfinite", "eta", NAN),
+        Bad("size", "n_coefficients", 0),
+        Bad("option", "basis", "wavelet"),
+        Bad("type", "random_state", 1.5, TypeError),
+    ),
+]
+
 NO_INPUT: dict[str, str] = {
+    "mltheory.numerics.FPCAResult": "result container made by fpca",
+    "mltheory.stats.ot.EntropicMap": (
+        "result container made (and validated) by entropic_map; its calls check "
+        "their points (tests/stats/test_ot.py)"
+    ),
+    "mltheory.stats.ot.OTMapResult": (
+        "result container made by fit_gamma_sieve_map; transform/potential check "
+        "their points (tests/stats/test_ot.py)"
+    ),
+    "mltheory.stats.ot.datasets.OTPair": "result container made by the datasets",
+    **{
+        f"mltheory.generative.sona.{name}": (
+            "parameter or state container (a pytree), validated by every function "
+            "that takes it"
+        )
+        for name in (
+            "SonaHeadParams",
+            "ProjectionHeadParams",
+            "SonaDiscriminatorParams",
+            "ScalesState",
+            "UncertaintyState",
+        )
+    },
+    "mltheory.generative.sona.SonaOutput": "result container",
+    "mltheory.generative.sona.SanOutput": "result container",
+    "mltheory.generative.sona.LossWeighting": "a protocol (an interface), not called",
+    "mltheory.generative.sona_toy.ToyGANResult": "result container made by train",
+    "mltheory.generative.sona_toy.ToyGANMetrics": "result container made by evaluate",
     "mltheory.exceptions.ConvergenceWarning": "a warning class",
     "mltheory.stats.bandits.BanditInstance": (
         "instance container made (and validated) by make_instance and "

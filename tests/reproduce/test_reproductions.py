@@ -21,7 +21,9 @@ EXPECTED = {
     "shuffled": (9, 3),
     "bandits": (10, 3),
     "masked-samplers": (12, 3),
+    "ot-maps": (16, 3),
     "xor": (20, 4),
+    "sona": (13, 3),
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
