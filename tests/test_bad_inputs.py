@@ -2418,6 +2418,135 @@ ROWS += [
 ]
 
 # --------------------------------------------------------------------------- #
+# mltheory.dynamics.dmft: diagonal linear networks
+# --------------------------------------------------------------------------- #
+
+
+def _dmft():
+    from mltheory.dynamics import dmft
+
+    return dmft
+
+
+class _Curve:
+    """Anything with ts and loss fields, for tail_rate."""
+
+    ts = np.linspace(0.0, 1.0, 5)
+    train_loss = np.exp(-np.linspace(0.0, 1.0, 5))
+    test_loss = train_loss
+
+
+_XD = np.arange(15.0).reshape(3, 5) / 10.0 + np.eye(3, 5)
+_YD = np.array([1.0, -0.5, 0.2])
+
+ROWS += [
+    Row(
+        "mltheory.dynamics.dmft.dln",
+        lambda **kw: _dmft().dln(**kw),
+        lambda: ((), {"alpha": 1.0}),
+        Bad("range", "alpha", 0.0),
+        Bad("range", "alpha", -1.0),
+        Bad("nonfinite", "alpha", NAN),
+        Bad("string", "alpha", "1", TypeError),
+        Bad("complex", "alpha", 1 + 1j, TypeError),
+        Bad("option", "parametrization", "uvw"),
+        Bad("option", "v0", "one"),
+        Bad("option", "scheme", "rk4"),
+        Bad("option", "prior", "laplace"),
+        Bad("law", "prior", {0.0: 0.5, 1.0: 0.6}),
+        Bad("shape", "prior", lambda key, n: jnp.zeros((n, 2))),
+        Bad("type", "prior", 3, TypeError),
+        Bad("range", "sparsity", 1.5),
+        Bad("range", "sigma", -0.1),
+        Bad("range", "ridge", -1.0),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.simulate_dln",
+        lambda model, **kw: _dmft().simulate_dln(model, **kw),
+        lambda: (
+            (_dmft().dln(alpha=1.0),),
+            {"delta": 0.5, "grid": GRID, "d": 50, "key": KEY},
+        ),
+        Bad("type", "model", "dln", TypeError),
+        Bad("range", "delta", -1.0),
+        Bad("nonfinite", "delta", NAN),
+        Bad("rate", "tau", -0.5),
+        Bad("size", "d", 0),
+        Bad("size", "n_seeds", 0),
+        Bad("size", "record_every", 3),
+        Bad("option", "on_divergence", "ignore"),
+        Bad("key", "key", 0, TypeError),
+        Bad("shape", "grid", [0.0, 1.0, 0.5]),
+        Bad("type", "grid", "fine", TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.dln_escape_times",
+        lambda beta_star, **kw: _dmft().dln_escape_times(beta_star, **kw),
+        lambda: (([1.0, 2.0],), {"alpha": 0.1}),
+        Bad("nonfinite", "beta_star", [np.inf]),
+        Bad("string", "beta_star", "a", TypeError),
+        Bad("complex", "beta_star", [1 + 1j], TypeError),
+        Bad("range", "alpha", -1.0),
+        Bad("option", "method", "guess"),
+        Bad("option", "parametrization", "x"),
+        Bad("range", "fraction", 1.5),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.dln_implicit_bias_solution",
+        lambda X, y, **kw: _dmft().dln_implicit_bias_solution(X, y, **kw),
+        lambda: ((_XD, _YD), {"alpha": 1.0}),
+        Bad("shape", "X", np.ones(3)),
+        Bad("shape", "y", np.ones(4)),
+        Bad("nonfinite", "X", _with(_XD, NAN)),
+        Bad("nonfinite", "y", _with(_YD, INF)),
+        Bad("complex", "X", _cplx(_XD), TypeError),
+        Bad("range", "alpha", 0.0),
+        Bad("rate", "tol", 0.0),
+        Bad("size", "max_iter", 0),
+        Bad("option", "v0", "x"),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.tail_rate",
+        lambda result, **kw: _dmft().tail_rate(result, **kw),
+        lambda: ((_Curve(),), {"t_min": 0.0}),
+        Bad("type", "result", object(), TypeError),
+        Bad("nonfinite", "t_min", NAN),
+        Bad("nonfinite", "floor", INF),
+        Bad("range", "floor", 10.0),
+        Bad("option", "which", "val"),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.dln_lazy_limit",
+        lambda model, **kw: _dmft().dln_lazy_limit(model, **kw),
+        lambda: ((_dmft().dln(alpha=2.0),), {"delta": 0.5, "grid": GRID}),
+        Bad("type", "model", "dln", TypeError),
+        Bad("range", "model", _dmft().dln(alpha=2.0, ridge=0.1)),
+        Bad("range", "delta", 0.0),
+        Bad("type", "grid", [0.0, 1.0], TypeError),
+    ),
+    Row(
+        "mltheory.dynamics.dmft.dln_coefficient_paths",
+        lambda result, model, beta_star, **kw: _dmft().dln_coefficient_paths(
+            result, model, beta_star, **kw
+        ),
+        lambda: (
+            (
+                _dmft().linear_regression_dmft(delta=2.0, grid=GRID),
+                _dmft().dln(alpha=1.0),
+                [1.0],
+            ),
+            {"key": KEY},
+        ),
+        Bad("type", "result", object(), TypeError),
+        Bad("type", "model", "dln", TypeError),
+        Bad("shape", "beta_star", [[1.0]]),
+        Bad("nonfinite", "beta_star", [NAN]),
+        Bad("key", "key", 0, TypeError),
+        Bad("size", "n_samples", 5),
+    ),
+]
+
+# --------------------------------------------------------------------------- #
 # mltheory.numerics (functional data)
 # --------------------------------------------------------------------------- #
 
@@ -2857,6 +2986,12 @@ NO_INPUT: dict[str, str] = {
         "problem container made (and validated) by spiked_covariance"
     ),
     "mltheory.optim.sgf.SGFTrajectory": "result container",
+    "mltheory.dynamics.dmft.DLNModel": (
+        "model container made (and validated) by dln, also validated in "
+        "__post_init__ as an SGFModel"
+    ),
+    "mltheory.dynamics.dmft.DLNTrajectory": "result container",
+    "mltheory.dynamics.dmft.DLNPaths": "result container",
     "mltheory.generative.SampleResult": "result container",
     "mltheory.generative.PositionPolicy": "a typing.Protocol (an interface)",
     "mltheory.generative.TokenRule": "a typing.Protocol (an interface)",

@@ -118,6 +118,15 @@ class XORTrajectory:
         """Whether the run became non-finite (per seed when vmapped)."""
         return self.first_bad_step >= 0
 
+    def _record_leaves(self) -> tuple[Any, ...]:
+        """Recorded values checked for NaN/inf by the divergence policy.
+
+        The network and its losses only: the diagnostics use NaN/inf as
+        documented sentinels (``rho`` is inf for ``d = 2``; a block spread is
+        NaN for a block of fewer than two neurons), which are not divergence.
+        """
+        return (self.params, self.train_loss, self.test_loss)
+
     @property
     def final_params(self) -> XORParams:
         """The network at the last record (per seed when vmapped)."""

@@ -59,6 +59,20 @@ ENTRIES: dict[str, Entry] = {
             ),
         ),
         Entry(
+            name="dmft-dln",
+            module="mltheory.reproduce._dmft_dln",
+            title=(
+                "Diagonal linear networks by DMFT: lazy vs rich, incremental "
+                "learning, implicit bias"
+            ),
+            description=(
+                "DMFT loss curves against finite-d networks from alpha = 0.01 to 3, "
+                "two-plateau incremental learning against the escape-time "
+                "heuristic, the long-time test loss against the hyperbolic-entropy "
+                "interpolator, and the rate/generalisation trade-off"
+            ),
+        ),
+        Entry(
             name="specgd",
             module="mltheory.reproduce._specgd",
             title="Spectral gradient descent vs gradient descent in phase retrieval",

@@ -97,6 +97,15 @@ def _key(key: Any) -> Array:
     return numerics.as_key(key)
 
 
+def _best_arm(t: int, scores: np.ndarray) -> int:
+    """The first arm with the largest score; FloatingPointError if one is not finite."""
+    if not np.all(np.isfinite(scores)):
+        raise FloatingPointError(
+            f"the scores of round {t} are not finite: {np.asarray(scores).tolist()}."
+        )
+    return int(np.argmax(scores))
+
+
 # --------------------------------------------------------------------------- #
 # base class
 # --------------------------------------------------------------------------- #
@@ -429,11 +438,16 @@ class _ExploreThenCommit(_Policy):
         -------
         int
             The chosen arm.
+
+        Raises
+        ------
+        FloatingPointError
+            If a score of round ``t`` is not finite.
         """
         t, x = self._check_round(t, contexts)
         if t < self._T0:
             return int(self._arms[t])
-        return int(np.argmax(self.scores(t, x)))
+        return _best_arm(t, self.scores(t, x))
 
     def scores(self, t: int, contexts: ArrayLike) -> np.ndarray:
         r"""The fitted estimates :math:`\hat f_i(X_i(t))` (after the commit).
@@ -920,8 +934,13 @@ class LinUCB(_Policy):
         -------
         int
             The chosen arm.
+
+        Raises
+        ------
+        FloatingPointError
+            If a score of round ``t`` is not finite.
         """
-        return int(np.argmax(self.scores(t, contexts)))
+        return _best_arm(t, self.scores(t, contexts))
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
         """Add the observed reward to the pulled arm's regression.
@@ -954,6 +973,17 @@ def _kernel_rows(kernel: _Kernel, A: Array, B: Array) -> Array:
 def _kernel_diag(kernel: _Kernel, A: Array) -> Array:
     """``out[i, j] = k(A[i, j], A[i, j])`` (symmetric path): (K, n, d) -> (K, n)."""
     return jax.vmap(jax.vmap(lambda x: kernel(x[None, :])[0, 0]))(A)
+
+
+def _empty_posteriors(K: int, T: int) -> tuple[np.ndarray, ...]:
+    """Per-arm posterior storage of the numba engine for T rounds.
+
+    The packed Cholesky pool (grown by the engine when full), each arm's row
+    starts in it, its point count, ``L^{-1} y`` and the work vector ``z``.
+    """
+    pool = np.empty(max(16, T * T // (2 * K)))
+    rows = np.zeros((K, T), dtype=np.int64)
+    return pool, rows, np.zeros(K, dtype=np.int64), np.zeros((K, T)), np.zeros((K, T))
 
 
 class _SequentialKernel(_Policy):
@@ -990,13 +1020,9 @@ class _SequentialKernel(_Policy):
         for r in range(R):
             ctx = jnp.swapaxes(contexts[r], 0, 1)  # (K, T, d)
             u, rand_arms = self._random(keys[r], T, K)
-            pool = np.empty(max(16, T * T // (2 * K)))
+            pool, rows, counts, w, z = _empty_posteriors(K, T)
             used = 0
-            rows = np.zeros((K, T), dtype=np.int64)
             hist = np.zeros((K, T), dtype=np.int64)
-            counts = np.zeros(K, dtype=np.int64)
-            w = np.zeros((K, T))
-            z = np.zeros((K, T))
             for t0 in range(0, T, B):
                 stop = min(t0 + B, T)
                 # pad the block to B rounds: one compiled shape per (B, T)
@@ -1018,13 +1044,9 @@ class _SequentialKernel(_Policy):
     # protocol (same numba helpers, kernel values computed per round)
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
         self._u, self._rand_arms = self._random(key, T, K)
-        self._pool = np.empty(max(16, T * T // (2 * K)))
+        self._pool, self._rows, self._counts, self._w, self._z = _empty_posteriors(K, T)
         self._used = 0
-        self._rows = np.zeros((K, T), dtype=np.int64)
         self._hist = np.zeros((K, T, d))
-        self._counts = np.zeros(K, dtype=np.int64)
-        self._w = np.zeros((K, T))
-        self._z = np.zeros((K, T))
         self._kxx = np.zeros(K)
         self._last_t = -1
 
@@ -1086,14 +1108,25 @@ class _SequentialKernel(_Policy):
         numpy.ndarray of shape (K,)
             The UCB index (the posterior mean for :class:`EpsilonGreedy`).
         """
+        t, x = self._check_round(t, contexts)
+        return self._rank(t, x)[1]
+
+    def _rank(
+        self, t: int, x: Array, u: float = 1.0, random_arm: int = 0
+    ) -> tuple[int, np.ndarray]:
+        """The chosen arm (-1: a score is not finite) and the scores.
+
+        ``u >= 1`` never takes the epsilon-greedy random arm.
+        """
         from mltheory.stats import _bandit_engine as engine
 
-        t, x = self._check_round(t, contexts)
         mean, var = self._posterior(t, x)
         coef, delta, eps_c = self._coef()
         out = np.empty(mean.shape[0])
-        engine.choose(self._mode, t, mean, var, coef, delta, eps_c, 1.0, 0, out)
-        return out
+        arm = engine.choose(
+            self._mode, t, mean, var, coef, delta, eps_c, u, random_arm, out
+        )
+        return int(arm), out
 
     def select(self, t: int, contexts: ArrayLike) -> int:
         """Choose the arm for round ``t`` (ties: lowest index).
@@ -1109,22 +1142,15 @@ class _SequentialKernel(_Policy):
         -------
         int
             The chosen arm.
-        """
-        from mltheory.stats import _bandit_engine as engine
 
+        Raises
+        ------
+        FloatingPointError
+            If a score of round ``t`` is not finite.
+        """
         t, x = self._check_round(t, contexts)
-        mean, var = self._posterior(t, x)
-        coef, delta, eps_c = self._coef()
-        out = np.empty(mean.shape[0])
-        arm = engine.choose(
-            self._mode, t, mean, var, coef, delta, eps_c,
-            float(self._u[t]), int(self._rand_arms[t]), out,
-        )  # fmt: skip
-        if arm < 0:
-            raise FloatingPointError(
-                f"the scores of round {t} are not finite: {out.tolist()}."
-            )
-        return int(arm)
+        arm, out = self._rank(t, x, float(self._u[t]), int(self._rand_arms[t]))
+        return _best_arm(t, out) if arm < 0 else arm
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
         """Add the observed point to the pulled arm's posterior (O(n^2)).

@@ -284,6 +284,27 @@ def _check_policy(policy: Any) -> _Policy:
     return policy  # type: ignore[no-any-return]
 
 
+_INSTANCE_OPTIONS = ("reward", "context", "cov_spectrum", "noise_sd", "shared")
+
+
+def _check_instance_kwargs(instance_kwargs: Any) -> dict[str, Any]:
+    """The make_instance options of run_many, with their names checked."""
+    if instance_kwargs is None:
+        return {}
+    if not isinstance(instance_kwargs, dict):
+        raise TypeError(
+            "instance_kwargs must be a dict of make_instance options; got "
+            f"{describe(instance_kwargs)}."
+        )
+    unknown = sorted(str(k) for k in instance_kwargs if k not in _INSTANCE_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"instance_kwargs may hold only {', '.join(_INSTANCE_OPTIONS)} (T, K "
+            f"and d are run_many's own arguments); got {', '.join(unknown)}."
+        )
+    return instance_kwargs
+
+
 def _records(
     actions: np.ndarray, means: np.ndarray, noise: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -530,7 +551,7 @@ def run_many(
             f"got {describe(policy)}. Step your own policy with run_bandit."
         )
     n_reps = check_scalar(n_reps, name="n_reps", kind=int, lower=1)
-    config = _instance_config(T, K, d, **(instance_kwargs or {}))
+    config = _instance_config(T, K, d, **_check_instance_kwargs(instance_kwargs))
     T, K, d = config["T"], config["K"], config["d"]
     check_in(on_divergence, name="on_divergence", options=("raise", "warn", "flag"))
     if chunk_size is None:

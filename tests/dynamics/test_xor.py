@@ -732,6 +732,19 @@ def test_divergence_raise_warn_flag(key):
     assert cut.test_error.shape[1] <= n_keep
 
 
+def test_diagnostic_sentinels_are_not_divergence(key):
+    # d = 2 has no noise coordinates (rho = inf) and 4 neurons leave blocks
+    # with fewer than two members (within-block spread NaN): documented
+    # sentinels, while the network and its losses stay finite.
+    cfg = xor.XORConfig(d=2, width=4, batch_size=16, steps=20, record_every=10)
+    traj = xor.train_xor(key, cfg, n_test=64)
+    assert int(traj.first_bad_step) == -1 and not bool(traj.diverged)
+    assert traj.steps.shape == (3,)
+    assert np.all(np.isinf(traj.rho))
+    assert np.isnan(traj.within_block_spread).any()
+    assert np.all(np.isfinite(traj.params.W)) and np.all(np.isfinite(traj.train_loss))
+
+
 # --------------------------------------------------------------------------- #
 # Plots
 # --------------------------------------------------------------------------- #

@@ -16,6 +16,7 @@ EXPECTED = {
     "numerics": (12, 3),
     "fast-slow": (9, 3),
     "dmft-sgf": (12, 3),
+    "dmft-dln": (19, 3),
     "specgd": (9, 4),
     "shuffled": (9, 3),
     "bandits": (10, 3),

@@ -430,6 +430,14 @@ def test_non_finite_scores_raise_or_are_flagged():
     with pytest.warns(DivergenceWarning, match="round 10"):
         cut = B.run_bandit(pol, inst, on_divergence="warn")
     assert cut.regret.shape == (10,) and cut.first_bad_step == 10
+    # stepping the protocol by hand: the same round, as an error. The linear
+    # kernel value k(x, x) = 1e400 overflows too: the posterior variance
+    # inf - inf is NaN and must not be clipped to 0 (a finite, wrong score).
+    for policy in (pol, B.LinUCB(), B.GPUCB("linear")):
+        with pytest.raises(FloatingPointError, match="scores of round 10 are not"):
+            _step(policy, inst)
+    gp = B.run_bandit(B.GPUCB("linear"), inst, on_divergence="flag")
+    assert gp.first_bad_step == 10
 
 
 def test_plots_draw_labelled_curves(inst):
@@ -656,6 +664,14 @@ def test_runner_bad_inputs(inst):
         B.run_many(B.LinUCB(), n_reps=1, T=T, K=K, d=D, executor=4)
     with pytest.raises(TypeError, match="seed_or_key"):
         B.run_bandit(B.LinUCB(), inst, key="zero")
+    with pytest.raises(TypeError, match=r"instance_kwargs may hold only .*got d, foo"):
+        B.run_many(
+            B.LinUCB(), n_reps=1, T=T, K=K, d=D, instance_kwargs={"foo": 1, "d": 2}
+        )
+    with pytest.raises(TypeError, match="instance_kwargs must be a dict"):
+        B.run_many(
+            B.LinUCB(), n_reps=1, T=T, K=K, d=D, instance_kwargs=[("shared", True)]
+        )
 
 
 def test_lenient_regret_bad_inputs():
