@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 _KERNELS = ("rbf", "matern32", "matern52", "linear", "polynomial", "inner_product")
+Notes = dict[str, np.ndarray]  # per-replication notes of a vectorised run
 _TIME_BLOCK = 512  # rounds per batched kernel product (explore-then-commit)
 _SEQ_BLOCK = 256  # rounds per block of kernel rows (sequential kernel policies)
 
@@ -177,14 +178,21 @@ class _Policy:
     def _explore_rounds(self, T: int, K: int) -> int | None:
         return None
 
-    def _check_actions(self, actions: np.ndarray, K: int, stacklevel: int) -> None:
-        """Warn about what a finished run's actions (..., T) reveal (hook)."""
+    def _check_run(
+        self, actions: np.ndarray, notes: Notes, K: int, stacklevel: int
+    ) -> None:
+        """Warn about a finished run: its actions (..., T) and notes (hook)."""
         return None
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Actions (R, T) and first bad round (R,) for a batch of instances."""
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
+        """Actions (R, T), first bad round (R,) and notes for a batch of instances.
+
+        The notes are per-replication arrays (R,) that the runner reads after
+        all chunks are done (:meth:`_check_run`), so that one warning covers
+        the whole batch.
+        """
         raise NotImplementedError
 
     def _config(self) -> tuple[Any, ...]:
@@ -384,9 +392,12 @@ class _ExploreThenCommit(_Policy):
     def _explore_rounds(self, T: int, K: int) -> int | None:
         return self.explore_length(T, K)
 
-    def _check_actions(self, actions: np.ndarray, K: int, stacklevel: int) -> None:
+    def _check_run(
+        self, actions: np.ndarray, notes: Notes, K: int, stacklevel: int
+    ) -> None:
         T0 = self.explore_length(np.shape(actions)[-1], K)
         _warn_unexplored(actions[..., :T0], K, stacklevel=stacklevel + 1)
+        self._warn_fit(notes, stacklevel=stacklevel + 1)
 
     # estimator hooks: pure JAX, vmappable
     def _fit(
@@ -399,17 +410,21 @@ class _ExploreThenCommit(_Policy):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
         T, K = means.shape[1:]
         T0 = self.explore_length(T, K)
         actions, bad, fit_ok, params = _etc_simulate(
             self, T0, contexts, means, noise, keys
         )
         self._raise_if_not_psd(contexts, means, noise, keys, fit_ok, T0)
-        self._after_fit(params)
-        return actions, bad
+        return actions, bad, self._fit_notes(params)
 
-    def _after_fit(self, params: Any) -> None:
+    def _fit_notes(self, params: Any) -> Notes:
+        """What the fit has to report, per replication (hook)."""
+        return {}
+
+    def _warn_fit(self, notes: Notes, *, stacklevel: int) -> None:
+        """Warn about the fits from their notes (hook)."""
         return None
 
     def _raise_if_not_psd(self, *args: Any) -> None:
@@ -485,7 +500,7 @@ class _ExploreThenCommit(_Policy):
                     "the Gram matrix of an arm is not positive semi-definite; use a "
                     "positive definite kernel."
                 )
-            self._after_fit(self._params)
+            self._warn_fit(self._fit_notes(self._params), stacklevel=2)
         return np.asarray(_etc_predict_jit(self, self._params, x[None])[0])
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
@@ -680,8 +695,11 @@ class KernelInterpolationETC(_ExploreThenCommit):
         Xs, alphas, ok, refit = jax.vmap(fit_arm)(jnp.arange(K))
         return (Xs, alphas, jnp.any(refit)), jnp.all(ok)
 
-    def _after_fit(self, params: Any) -> None:
-        refit = np.asarray(params[2])
+    def _fit_notes(self, params: Any) -> Notes:
+        return {"refit": np.atleast_1d(np.asarray(params[2]))}
+
+    def _warn_fit(self, notes: Notes, *, stacklevel: int) -> None:
+        refit = notes["refit"]
         if refit.any():
             warnings.warn(
                 "an explored Gram matrix was ill-conditioned (condition number above "
@@ -690,7 +708,7 @@ class KernelInterpolationETC(_ExploreThenCommit):
                 f"the fit is a near-ridgeless ridge fit ({int(refit.sum())} of "
                 f"{refit.size} replication(s)).",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=stacklevel + 1,
             )
 
     def _predict(self, params: Any, contexts: Array) -> Array:
@@ -893,11 +911,11 @@ class LinUCB(_Policy):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
         actions, bad = _linucb_simulate(
             contexts, means, noise, alpha=self.alpha, lam=self.lam
         )
-        return np.asarray(actions), np.asarray(bad)
+        return np.asarray(actions), np.asarray(bad), {}
 
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
         self._state = _linucb_init(K, d, self.lam, jnp.result_type(float))
@@ -1007,7 +1025,7 @@ class _SequentialKernel(_Policy):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
         from mltheory.stats import _bandit_engine as engine
 
         R, T, K, _ = contexts.shape
@@ -1039,7 +1057,7 @@ class _SequentialKernel(_Policy):
                 if bad >= 0:
                     bads[r] = bad
                     break
-        return actions, bads
+        return actions, bads, {}
 
     # protocol (same numba helpers, kernel values computed per round)
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
@@ -1443,10 +1461,10 @@ class RandomPolicy(_RewardBlind):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
         T, K = means.shape[1:]
         actions = np.asarray(_random_arms(keys, T, K))
-        return actions, np.full(actions.shape[0], -1)
+        return actions, np.full(actions.shape[0], -1), {}
 
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
         self._arms = np.asarray(_random_arms(key[None], T, K)[0])
@@ -1508,9 +1526,9 @@ class OraclePolicy(_RewardBlind):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
         actions = np.argmax(np.asarray(means), axis=-1)
-        return actions, np.full(actions.shape[0], -1)
+        return actions, np.full(actions.shape[0], -1), {}
 
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
         if self.means is None or self.means.shape[0] < T or self.means.shape[1] != K:

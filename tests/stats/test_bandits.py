@@ -644,9 +644,16 @@ def test_ill_conditioned_gram_warns_and_falls_back_to_a_tiny_ridge():
     X = np.ones((20, 2, 3))
     inst = B.instance_from_arrays(X, np.tile([0.0, 1.0], (20, 1)))
     pol = B.KernelInterpolationETC(T0=6, explore="round_robin", jitter=0.0)
-    with pytest.warns(RuntimeWarning, match="ill-conditioned"):
+    with pytest.warns(RuntimeWarning, match="ill-conditioned") as caught:
         run = B.run_bandit(pol, inst)
     assert np.all(run.actions[6:] == 1)
+    assert caught[0].filename == __file__  # points at the caller
+    # run_many: one warning for the whole batch, whatever the chunking (1-D
+    # contexts make exp(x x') Grams of 10 points singular to rounding)
+    etc = B.KernelInterpolationETC(T0=30, jitter=0.0)
+    batch, msgs = _recorded(B.run_many, etc, n_reps=4, T=60, K=3, d=1, chunk_size=2)
+    assert len(msgs) == 1 and "of 4 replication(s)" in msgs[0], msgs
+    assert batch.actions.shape == (4, 60)
 
 
 def test_runner_bad_inputs(inst):
