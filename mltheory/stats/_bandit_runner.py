@@ -6,6 +6,7 @@ import math
 from concurrent.futures import Executor
 from typing import Any, Literal, TypeVar
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -426,14 +427,14 @@ def run_bandit(
     if isinstance(pol, _Policy):
         pol._check_horizon(T, K)
         explore = pol._explore_rounds(T, K)
-        actions, bad = pol._simulate(
+        actions, bad, notes = pol._simulate(
             instance.contexts[None],
             instance.means[None],
             instance.noise[None],
             k[None],
         )
         actions, first_bad = actions[0], int(bad[0])
-        pol._check_actions(actions, K, stacklevel=2)
+        pol._check_run(actions, notes, K, stacklevel=2)
     else:
         actions, first_bad = _python_loop(pol, instance, k), -1
     means = np.asarray(instance.means)
@@ -454,14 +455,15 @@ def run_bandit(
 
 def _run_chunk(
     pol: _Policy, inst_keys: Any, pol_keys: Any, config: dict[str, Any]
-) -> tuple[np.ndarray, ...]:
+) -> tuple[Any, ...]:
     contexts, means, noise = _draw_instances(jnp.asarray(inst_keys), **config)
     _check_means_finite(means, "reward")
-    actions, bad = pol._simulate(contexts, means, noise, jnp.asarray(pol_keys))
+    actions, bad, notes = pol._simulate(contexts, means, noise, jnp.asarray(pol_keys))
     rewards, regret, cumulative = _records(
         np.asarray(actions, np.int64), np.asarray(means), np.asarray(noise)
     )
-    return np.asarray(actions, np.int64), rewards, regret, cumulative, np.asarray(bad)
+    records = (np.asarray(actions, np.int64), rewards, regret, cumulative)
+    return (*records, np.asarray(bad), notes)
 
 
 def run_many(
@@ -565,16 +567,15 @@ def run_many(
     pol._check_horizon(T, K)
     keys = numerics.split_keys(numerics.as_key(key), (n_reps, 2))
 
-    def job(chunk: Any) -> tuple[np.ndarray, ...]:
+    def job(chunk: Any) -> tuple[Any, ...]:
         return _run_chunk(pol, chunk[:, 0], chunk[:, 1], config)
 
-    actions, rewards, regret, cumulative, bad = (
-        np.asarray(a)
-        for a in parallel.sweep(
-            job, keys, executor=executor, chunk_size=chunk_size, show_progress=False
-        )
+    *records, notes = parallel.sweep(
+        job, keys, executor=executor, chunk_size=chunk_size, show_progress=False
     )
-    pol._check_actions(actions, K, stacklevel=2)
+    actions, rewards, regret, cumulative, bad = (np.asarray(a) for a in records)
+    # once for the whole batch (chunks may have run on other threads)
+    pol._check_run(actions, jax.tree.map(np.asarray, notes), K, stacklevel=2)
     batch = BanditRunBatch(
         actions=actions,
         rewards=rewards,

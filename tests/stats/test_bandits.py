@@ -430,6 +430,14 @@ def test_non_finite_scores_raise_or_are_flagged():
     with pytest.warns(DivergenceWarning, match="round 10"):
         cut = B.run_bandit(pol, inst, on_divergence="warn")
     assert cut.regret.shape == (10,) and cut.first_bad_step == 10
+    # stepping the protocol by hand: the same round, as an error. The linear
+    # kernel value k(x, x) = 1e400 overflows too: the posterior variance
+    # inf - inf is NaN and must not be clipped to 0 (a finite, wrong score).
+    for policy in (pol, B.LinUCB(), B.GPUCB("linear")):
+        with pytest.raises(FloatingPointError, match="scores of round 10 are not"):
+            _step(policy, inst)
+    gp = B.run_bandit(B.GPUCB("linear"), inst, on_divergence="flag")
+    assert gp.first_bad_step == 10
 
 
 def test_plots_draw_labelled_curves(inst):
@@ -636,9 +644,16 @@ def test_ill_conditioned_gram_warns_and_falls_back_to_a_tiny_ridge():
     X = np.ones((20, 2, 3))
     inst = B.instance_from_arrays(X, np.tile([0.0, 1.0], (20, 1)))
     pol = B.KernelInterpolationETC(T0=6, explore="round_robin", jitter=0.0)
-    with pytest.warns(RuntimeWarning, match="ill-conditioned"):
+    with pytest.warns(RuntimeWarning, match="ill-conditioned") as caught:
         run = B.run_bandit(pol, inst)
     assert np.all(run.actions[6:] == 1)
+    assert caught[0].filename == __file__  # points at the caller
+    # run_many: one warning for the whole batch, whatever the chunking (1-D
+    # contexts make exp(x x') Grams of 10 points singular to rounding)
+    etc = B.KernelInterpolationETC(T0=30, jitter=0.0)
+    batch, msgs = _recorded(B.run_many, etc, n_reps=4, T=60, K=3, d=1, chunk_size=2)
+    assert len(msgs) == 1 and "of 4 replication(s)" in msgs[0], msgs
+    assert batch.actions.shape == (4, 60)
 
 
 def test_runner_bad_inputs(inst):
