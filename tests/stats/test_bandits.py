@@ -472,8 +472,16 @@ def test_plots_draw_labelled_curves(inst):
 _RUN_FIELDS = ("actions", "rewards", "regret", "cumulative_regret", "first_bad_step")
 
 
-def test_policy_equality_shares_compiled_code():
+def test_policy_equality_shares_compiled_code(inst):
     assert B.LinUCB(alpha=1.0) == B.LinUCB(alpha=1.0)
+    # LinUCB's alpha and lam are traced: a sweep over them compiles once
+    from mltheory.stats import _bandit_policies as P
+
+    B.run_bandit(B.LinUCB(alpha=0.3, lam=2.0), inst)
+    size = P._linucb_simulate._cache_size()
+    for alpha, lam in ((0.9, 1.0), (2.0, 0.5)):
+        B.run_bandit(B.LinUCB(alpha=alpha, lam=lam), inst)
+    assert P._linucb_simulate._cache_size() == size
     assert hash(B.KernelInterpolationETC()) == hash(B.KernelInterpolationETC())
     assert B.KernelUCB(kernel_params=LS) != B.GPUCB(kernel_params=LS)
 
