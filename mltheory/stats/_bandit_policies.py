@@ -392,6 +392,14 @@ class _ExploreThenCommit(_Policy):
     def _explore_rounds(self, T: int, K: int) -> int | None:
         return self.explore_length(T, K)
 
+    def _explore_repr(self) -> str:
+        length = (
+            f"explore_frac={self.explore_frac}"
+            if self.explore_frac is not None
+            else f"T0={self.T0}"
+        )
+        return f"{length}, explore={self.explore!r}"
+
     def _check_run(
         self, actions: np.ndarray, notes: Notes, K: int, stacklevel: int
     ) -> None:
@@ -645,7 +653,15 @@ class KernelInterpolationETC(_ExploreThenCommit):
         self.jitter = check_scalar(jitter, name="jitter", lower=0.0)
 
     def _config_repr(self) -> str:
-        return f"kernel={self.kernel!r}, T0={self.T0}, ridge={self.ridge}"
+        shape = (
+            f"h={getattr(self.h, '__name__', self.h)!s}"
+            if self.kernel == "inner_product"
+            else f"lengthscale2={self.lengthscale2}"
+        )
+        return (
+            f"kernel={self.kernel!r}, {shape}, {self._explore_repr()}, "
+            f"ridge={self.ridge}, jitter={self.jitter}"
+        )
 
     def _config(self) -> tuple[Any, ...]:
         return (
@@ -788,7 +804,7 @@ class LinearInterpolationETC(_ExploreThenCommit):
     """
 
     def _config_repr(self) -> str:
-        return f"T0={self.T0}"
+        return self._explore_repr()
 
     def _config(self) -> tuple[Any, ...]:
         return (self.T0, self.explore_frac, self.explore)

@@ -474,6 +474,20 @@ def test_plots_draw_labelled_curves(inst):
         stacked.plot()
     assert batch[1].regret.shape == (T,)
     assert "RandomPolicy" in repr(batch)
+    # every option that changes the policy shows in its repr
+    assert repr(
+        B.KernelInterpolationETC("rbf", lengthscale2=3.0, explore_frac=0.2)
+    ) == (
+        "KernelInterpolationETC(kernel='rbf', lengthscale2=3.0, explore_frac=0.2, "
+        "explore='uniform', ridge=0.0, jitter=1e-10)"
+    )
+    assert repr(B.KernelInterpolationETC(T0=30, explore="round_robin")) == (
+        "KernelInterpolationETC(kernel='inner_product', h=exp, T0=30, "
+        "explore='round_robin', ridge=0.0, jitter=1e-10)"
+    )
+    assert repr(B.LinearInterpolationETC()) == (
+        "LinearInterpolationETC(T0=None, explore='uniform')"
+    )
 
 
 _RUN_FIELDS = ("actions", "rewards", "regret", "cumulative_regret", "first_bad_step")
