@@ -807,7 +807,7 @@ class LinearInterpolationETC(_ExploreThenCommit):
 # --------------------------------------------------------------------------- #
 # LinUCB (lax.scan, vmapped over replications)
 # --------------------------------------------------------------------------- #
-def _linucb_scores(state: tuple[Array, Array], x: Array, alpha: float) -> Array:
+def _linucb_scores(state: tuple[Array, Array], x: Array, alpha: Any) -> Array:
     Ainv, b = state
     v = jnp.einsum("kij,kj->ki", Ainv, x)
     width = jnp.sqrt(jnp.maximum(jnp.sum(x * v, axis=1), 0.0))
@@ -827,15 +827,17 @@ def _linucb_update(
     return Ainv.at[arm].set(A), b.at[arm].add(y * x)
 
 
-def _linucb_init(K: int, d: int, lam: float, dtype: Any) -> tuple[Array, Array]:
+def _linucb_init(K: int, d: int, lam: Any, dtype: Any) -> tuple[Array, Array]:
     eye = jnp.eye(d, dtype=dtype) / lam
     return jnp.broadcast_to(eye, (K, d, d)), jnp.zeros((K, d), dtype)
 
 
-@functools.partial(jax.jit, static_argnames=("alpha", "lam"))
+@jax.jit
 def _linucb_simulate(
-    contexts: Array, means: Array, noise: Array, *, alpha: float, lam: float
+    contexts: Array, means: Array, noise: Array, alpha: Array, lam: Array
 ) -> tuple[Array, Array]:
+    """Actions and first bad round of a batch (alpha, lam traced: one compile)."""
+
     def one(ctx: Array, mu: Array, xi: Array) -> tuple[Array, Array]:
         T, K, d = ctx.shape
 
@@ -857,7 +859,7 @@ def _linucb_simulate(
     return jax.vmap(one)(contexts, means, noise)
 
 
-_linucb_scores_jit = jax.jit(_linucb_scores, static_argnames=("alpha",))
+_linucb_scores_jit = jax.jit(_linucb_scores)
 _linucb_update_jit = jax.jit(_linucb_update)
 
 
@@ -912,8 +914,13 @@ class LinUCB(_Policy):
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
     ) -> tuple[np.ndarray, np.ndarray, Notes]:
+        dtype = contexts.dtype
         actions, bad = _linucb_simulate(
-            contexts, means, noise, alpha=self.alpha, lam=self.lam
+            contexts,
+            means,
+            noise,
+            jnp.asarray(self.alpha, dtype),
+            jnp.asarray(self.lam, dtype),
         )
         return np.asarray(actions), np.asarray(bad), {}
 
@@ -936,7 +943,8 @@ class LinUCB(_Policy):
             :math:`x_i^\top\hat\theta_i + \alpha\sqrt{x_i^\top A_i^{-1} x_i}`.
         """
         t, x = self._check_round(t, contexts)
-        return np.asarray(_linucb_scores_jit(self._state, x, self.alpha))
+        alpha = jnp.asarray(self.alpha, x.dtype)
+        return np.asarray(_linucb_scores_jit(self._state, x, alpha))
 
     def select(self, t: int, contexts: ArrayLike) -> int:
         """Choose the arm with the largest UCB index (ties: lowest index).

@@ -261,9 +261,11 @@ def _plot_regret(
         ax, t, curve, band=band, label=label, kind="simulation", **kwargs
     )
     if explore_rounds:
-        plotting.plot_reference(
-            ax, explore_rounds, axis="x", color=str(line.get_color()), linewidth=1
-        )
+        from matplotlib.colors import to_hex
+
+        # the curve's colour may be an RGB(A) tuple: str() of it is no colour
+        color = to_hex(line.get_color(), keep_alpha=True)
+        plotting.plot_reference(ax, explore_rounds, axis="x", color=color, linewidth=1)
     return plotting.finish_axes(ax, xlabel="round t", ylabel=ylabel)
 
 

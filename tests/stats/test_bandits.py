@@ -441,6 +441,8 @@ def test_non_finite_scores_raise_or_are_flagged():
 
 
 def test_plots_draw_labelled_curves(inst):
+    from matplotlib.colors import to_rgb, to_rgba
+
     batch = B.run_many(B.RandomPolicy(), n_reps=3, T=T, K=K, d=D)
     ax = batch.plot()
     # the mean curve and its 2 SE band; no commit line for a non-ETC policy
@@ -455,12 +457,17 @@ def test_plots_draw_labelled_curves(inst):
     curve, commit = ax.lines[1], ax.lines[2]
     np.testing.assert_allclose(curve.get_ydata(), run.cumulative_regret)
     assert list(commit.get_xdata()) == [30, 30]
-    assert commit.get_color() == curve.get_color()
+    assert to_rgba(commit.get_color()) == to_rgba(curve.get_color())
     labels = [t.get_text() for t in ax.get_legend().texts]
     assert labels == ["RandomPolicy (3 reps)", "KernelInterpolationETC"]
-    ax = run.plot(label="mine")
+    ax = run.plot(label="mine", color=(0.1, 0.2, 0.3))  # an RGB tuple colour
     assert ax.get_ylabel() == "cumulative regret R(t)"
     assert [t.get_text() for t in ax.get_legend().texts] == ["mine"]
+    np.testing.assert_allclose(to_rgb(ax.lines[0].get_color()), (0.1, 0.2, 0.3))
+    # the commit line takes the curve's colour (through hex: 1/255 rounding)
+    np.testing.assert_allclose(
+        to_rgb(ax.lines[1].get_color()), (0.1, 0.2, 0.3), atol=1 / 255
+    )
     assert len(batch.plot(band=0).collections) == 0
     stacked = B.BanditRun(*(np.stack([getattr(run, f)] * 2) for f in _RUN_FIELDS))
     with pytest.raises(ValueError, match=r"BanditRun\.plot draws one run"):
@@ -472,8 +479,16 @@ def test_plots_draw_labelled_curves(inst):
 _RUN_FIELDS = ("actions", "rewards", "regret", "cumulative_regret", "first_bad_step")
 
 
-def test_policy_equality_shares_compiled_code():
+def test_policy_equality_shares_compiled_code(inst):
     assert B.LinUCB(alpha=1.0) == B.LinUCB(alpha=1.0)
+    # LinUCB's alpha and lam are traced: a sweep over them compiles once
+    from mltheory.stats import _bandit_policies as P
+
+    B.run_bandit(B.LinUCB(alpha=0.3, lam=2.0), inst)
+    size = P._linucb_simulate._cache_size()
+    for alpha, lam in ((0.9, 1.0), (2.0, 0.5)):
+        B.run_bandit(B.LinUCB(alpha=alpha, lam=lam), inst)
+    assert P._linucb_simulate._cache_size() == size
     assert hash(B.KernelInterpolationETC()) == hash(B.KernelInterpolationETC())
     assert B.KernelUCB(kernel_params=LS) != B.GPUCB(kernel_params=LS)
 
