@@ -397,6 +397,15 @@ def test_lenient_regret_monotone_with_end_values():
         # 0 already at Delta = max_t r_t (a round with r_t = Delta is forgiven)
         at_max = B.lenient_regret(r, r.max(axis=1), kind=kind)
         np.testing.assert_array_equal(np.diagonal(at_max), 0.0)
+    # a float32 regret keeps its dtype (Delta is compared in float32)
+    r32 = r.astype(np.float32)
+    L32 = B.lenient_regret(r32, deltas, kind="hinge")
+    assert L32.dtype == np.float32
+    # each of the 200 terms carries float32 rounding (~6e-8 x max r ~ 2e-7)
+    np.testing.assert_allclose(
+        L32, B.lenient_regret(r, deltas, kind="hinge"), rtol=1e-5, atol=1e-4
+    )
+    assert B.lenient_regret(r, deltas).dtype == np.float64
     ind = B.lenient_regret(r, deltas)
     hinge = B.lenient_regret(r, deltas, kind="hinge")
     assert np.all(hinge <= ind + 1e-12)
