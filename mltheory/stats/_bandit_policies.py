@@ -470,7 +470,7 @@ class _ExploreThenCommit(_Policy):
         t, x = self._check_round(t, contexts)
         if t < self._T0:
             return int(self._arms[t])
-        return _best_arm(t, self.scores(t, x))
+        return _best_arm(t, self._committed_scores(x, stacklevel=3))
 
     def scores(self, t: int, contexts: ArrayLike) -> np.ndarray:
         r"""The fitted estimates :math:`\hat f_i(X_i(t))` (after the commit).
@@ -493,8 +493,12 @@ class _ExploreThenCommit(_Policy):
                 f"scores exist only after the exploration phase: t must be >= T0 = "
                 f"{self._T0}; got t = {t}."
             )
+        return self._committed_scores(x, stacklevel=3)
+
+    def _committed_scores(self, x: Array, *, stacklevel: int) -> np.ndarray:
+        """Fit at the first call (warnings at ``stacklevel`` above here), then score."""
         if self._params is None:
-            _warn_unexplored(self._arms, x.shape[0], stacklevel=2)
+            _warn_unexplored(self._arms, x.shape[0], stacklevel=stacklevel)
             self._params, ok = _etc_fit_jit(
                 self,
                 jnp.asarray(self._X, x.dtype),
@@ -508,7 +512,7 @@ class _ExploreThenCommit(_Policy):
                     "the Gram matrix of an arm is not positive semi-definite; use a "
                     "positive definite kernel."
                 )
-            self._warn_fit(self._fit_notes(self._params), stacklevel=2)
+            self._warn_fit(self._fit_notes(self._params), stacklevel=stacklevel)
         return np.asarray(_etc_predict_jit(self, self._params, x[None])[0])
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:

@@ -633,11 +633,17 @@ def test_non_psd_gram_is_reported_with_its_min_eigenvalue(inst):
 
 
 def _recorded(fn, *args, **kwargs):
-    """fn's result and the messages of the RuntimeWarnings it raised."""
+    """fn's result and the messages of the RuntimeWarnings it raised.
+
+    Each must point at the caller in this file (its stacklevel), not inside
+    the library, whether fn is a runner or a protocol loop (_step).
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = fn(*args, **kwargs)
-    return out, [str(w.message) for w in caught if w.category is RuntimeWarning]
+    mine = [w for w in caught if w.category is RuntimeWarning]
+    assert [w.filename for w in mine] == [__file__] * len(mine)
+    return out, [str(w.message) for w in mine]
 
 
 def test_unexplored_arm_warning_fires_exactly_when_an_arm_is_missed(inst):
