@@ -325,63 +325,6 @@ def _pad_rows(x: Array, n_rows: int) -> Array:
     return jnp.pad(x, pad)
 
 
-def _next_gram_row(
-    c: dict[str, Array],
-    kk: Array,
-    theta_next: Array,
-    theta_star: Array,
-    G_k: Array,
-    D_k: Array,
-    bz: Array,
-    LM: Array,
-    *,
-    dt: float,
-    a: float,
-) -> dict[str, Array]:
-    """Gram row of theta_{k+1} with theta_0..theta_k, by linearity (no pass).
-
-    theta_{k+1} = a theta_k - dt theta* G_k^T - dt sum_i theta_i D_k[i]^T
-    - zeta LM_k^T, so theta_{k+1}^T theta_j / N = a C[k, j] - dt G_k m_j^T
-    - dt sum_i D_k[i] C[i, j] - LM_k BZ[j]^T with m_j = theta_j^T theta* / N
-    and BZ[j] = theta_j^T zeta / N.
-    """
-    n = theta_next.shape[0]
-    k, Q = bz.shape
-    n_times = c["Ctt"].shape[0]
-    lm_rows = lax.dynamic_slice(LM, (kk * k, 0), (k, Q))
-    row = (
-        a * c["Ctt"][kk]
-        - dt * jnp.einsum("as,jbs->jab", G_k, c["mst"])
-        - dt * jnp.einsum("iab,ijbc->jac", D_k, c["Ctt"])
-        - jnp.einsum("aq,jbq->jab", lm_rows, c["BZ"])
-    )
-    row = jnp.where((jnp.arange(n_times) <= kk)[:, None, None], row, 0.0)
-    # out of range at the last step: JAX drops out-of-bounds updates
-    row = row.at[kk + 1].set(theta_next.T @ theta_next / n)
-    Ctt = c["Ctt"].at[kk + 1].set(row).at[:, kk + 1].set(jnp.swapaxes(row, 1, 2))
-    mst = c["mst"].at[kk + 1].set(theta_next.T @ theta_star / n)
-    return dict(Ctt=Ctt, mst=mst, BZ=c["BZ"].at[kk + 1].set(bz))
-
-
-def _complete_bz(
-    c: dict[str, Array], zeta: Array, begin: int, J: int, *, k: int, n_prev: int
-) -> Array:
-    """Fill BZ[j] = theta_j^T zeta / N, j <= begin, in the columns block J adds.
-
-    Within a block, BZ rows are computed on that block's columns only; the
-    Gram recursion needs every column a later noise row can touch.
-    """
-    n = zeta.shape[0]
-    lo, hi = n_prev, J * k
-    if hi <= lo:
-        return c["BZ"]
-    cols = zeta[:, lo:hi]
-    from_hist = (c["theta_hist"] @ cols / n).reshape(J, k, hi - lo)
-    pending = c["theta_k"].T @ cols / n  # theta_begin, not yet in the history
-    blocks = from_hist.at[begin].set(pending)
-    return c["BZ"].at[:J, :, lo:hi].set(blocks)
-
-
 @functools.partial(
     jax.jit,
     static_argnames=("model", "n_steps", "dt", "n_samples", "n_blocks", "mesh"),
@@ -429,14 +372,35 @@ def solve_causal(
             return c
         out = dict(c)
         for name in ("state", "theta_k", "dz_prev", "ell_prev"):
-            out[name] = on_samples(c[name], mesh)
+            if name in c:
+                out[name] = on_samples(c[name], mesh)
         for name in ("theta_hist", "dz_hist", "ell_hist"):
-            out[name] = on_samples(c[name], mesh, dim=1)
+            if name in c:
+                out[name] = on_samples(c[name], mesh, dim=1)
         return out
 
     theta_star = draws.theta_star
     gram_xi = _gram_cholesky(draws.xi)
-    gram_zeta = _gram_cholesky(draws.zeta)
+    # A linear parameter side (no state_step, readout or reg_grad) makes
+    # theta_{k+1} = decay theta_k - dt theta* G_k^T - dt sum_i theta_i D_k[i]^T
+    # - zeta LM_k^T a fixed linear combination of the columns of the basis
+    # B = (theta_0, theta*, zeta). The parameter side is then carried as the
+    # coefficients F_k (theta_k = B F_k, an (m, k) matrix, m = k + k* + Q) and
+    # every sample average it needs is F^T S F with the basis Gram S = B^T B/N,
+    # computed once: the three O(J N) passes a step of the parameter side
+    # (memory term, noise, response) become O(J m k^2) work on small arrays,
+    # and theta is formed per sample only once, at the end. Exact up to
+    # rounding.
+    coef_side = _exact_response(model) and model.readout is None
+    decay = 1.0 - dt * model.ridge
+    if coef_side:
+        basis = (jnp.asarray(draws.state0, dtype), theta_star, draws.zeta)
+        S = _basis_gram(basis) / N
+        m_dim = S.shape[0]
+        i_star, i_zeta = slice(k, k + ks), slice(k + ks, m_dim)
+        gram_zeta, _ = _cholesky_rows(S[i_zeta, i_zeta])
+    else:
+        gram_zeta = _gram_cholesky(draws.zeta)
 
     # Teacher rows of the sample-side Cholesky factor.
     L = jnp.eye(P, dtype=dtype)
@@ -449,31 +413,31 @@ def solve_causal(
         bad = bad | _psd_violation(cv, cov_star[a, a])
     w_star = draws.xi[:, :ks] @ L[:ks, :ks].T
 
-    # A linear parameter side (no state_step, readout or reg_grad) makes
-    # theta_{k+1} a known linear combination of theta_k, theta*, the history
-    # and dU_k, so its Gram row with the history follows from earlier Gram
-    # rows, overlaps and theta_j^T zeta (already computed for the response):
-    # one pass over the O(J N) history a step fewer. Exact up to rounding.
-    gram_recursion = _exact_response(model) and model.readout is None
-    decay = 1.0 - dt * model.ridge
-
     def block_step(J: int) -> Callable[..., tuple[dict[str, Array], Array]]:
         """The step for times ``kk < J``, on histories of ``J`` times."""
         P_J, Q_J = ks + J * k, J * k
-        xi_J, zeta_J = draws.xi[:, :P_J], draws.zeta[:, :Q_J]
+        xi_J = draws.xi[:, :P_J]
+        # Only a nonlinear parameter side reads zeta in the loop.
+        zeta_J = draws.zeta[:, : (k if coef_side else Q_J)]
         live = jnp.arange(J)
 
         def step(c: dict[str, Array], kk: Array) -> tuple[dict[str, Array], Array]:
             t = kk.astype(dtype) * dt
-            theta_k = c["theta_k"]
             prev = jnp.maximum(kk - 1, 0)  # at kk = 0 this writes zeros over zeros
-            theta_hist = _put_rows(c["theta_hist"], kk, theta_k)
             dz_hist = _put_rows(c["dz_hist"], prev, c["dz_prev"])
             ell_hist = _put_rows(c["ell_hist"], prev, c["ell_prev"])
             # 1. Extend the sample-side factor by the k rows of w_k.
-            if gram_recursion:
-                rows = _flat_row(c["mst"][kk], c["Ctt"][kk])
+            if coef_side:
+                # Row kk of the Gram of theta: F_kk^T S F_j = (S F_kk)^T F_j.
+                sf_k = c["SF"][kk]
+                cov_time = jnp.einsum("ma,jmb->jab", sf_k, c["F"][: K + 1])
+                cov_time = jnp.where(
+                    (jnp.arange(K + 1) <= kk)[:, None, None], cov_time, 0.0
+                )
+                rows = _flat_row(sf_k[i_star].T, cov_time)
             else:
+                theta_k = c["theta_k"]
+                theta_hist = _put_rows(c["theta_hist"], kk, theta_k)
                 cov_time = _cross_row(theta_k, theta_hist) / N
                 cov_time = jnp.where((live <= kk)[:, None, None], cov_time, 0.0)
                 rows = _flat_row(theta_k.T @ theta_star / N, _pad_rows(cov_time, K + 1))
@@ -526,32 +490,38 @@ def solve_causal(
                 idx = kk * k + a
                 LM, cv = _extend_cholesky(LM, idx, mrows[a], mrows[a, idx])
                 psd_bad = psd_bad | _psd_violation(cv, mrows[a, idx])
-            dU = zeta_J @ lax.dynamic_slice(LM, (kk * k, 0), (k, Q_J)).T
-            # 5. Parameter side: theta_{k+1}.
-            memory = _apply_row(D_k[:J], theta_hist)
-            force = -dt * (theta_star @ G_k.T + memory) - dU
-            state_next = _param_step(model, t, c["state"], force, dt)
-            theta_next = _readout(model, state_next)
-            # 6. Response row k+1 by Gaussian integration by parts on the
-            # parameter side: the kick H_j enters exactly like -dU_j.
-            bz = jnp.pad(theta_next.T @ zeta_J / N, ((0, 0), (0, Q - Q_J)))
+            lm_rows = lax.dynamic_slice(LM, (kk * k, 0), (k, Q))
+            # 5. Parameter side: theta_{k+1}; 6. its products with zeta, for
+            # the response row k+1 by Gaussian integration by parts on the
+            # parameter side (the kick H_j enters exactly like -dU_j).
+            new: dict[str, Array] = {}
+            if coef_side:
+                memory = jnp.einsum("imb,iab->ma", c["F"][: K + 1], D_k)
+                f_next = decay * c["F"][kk] - dt * memory
+                f_next = f_next.at[i_star].add(-dt * G_k.T).at[i_zeta].add(-lm_rows.T)
+                sf_next = S @ f_next
+                bz = sf_next[i_zeta].T  # theta_{k+1}^T zeta / N
+                finite = jnp.all(jnp.isfinite(f_next))
+                new.update(F=c["F"].at[kk + 1].set(f_next))
+                new.update(SF=c["SF"].at[kk + 1].set(sf_next))
+            else:
+                dU = zeta_J @ lm_rows[:, :Q_J].T
+                memory = _apply_row(D_k[:J], theta_hist)
+                force = -dt * (theta_star @ G_k.T + memory) - dU
+                state_next = _param_step(model, t, c["state"], force, dt)
+                theta_next = _readout(model, state_next)
+                bz = jnp.pad(theta_next.T @ zeta_J / N, ((0, 0), (0, Q - Q_J)))
+                finite = jnp.all(jnp.isfinite(theta_next))
+                new.update(state=state_next, theta_k=theta_next, theta_hist=theta_hist)
             cz = jax.vmap(lambda bb: _regress(gram_zeta, LM, bb, (kk + 1) * k))(bz)
             R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
             R = c["R"].at[kk + 1].set(R_next)
-            grams = {}
-            if gram_recursion:
-                grams = _next_gram_row(
-                    c, kk, theta_next, theta_star, G_k, D_k, bz, LM, dt=dt, a=decay
-                )
-            finite = jnp.all(jnp.isfinite(theta_next)) & jnp.all(jnp.isfinite(ell_k))
+            finite = finite & jnp.all(jnp.isfinite(ell_k))
             now_bad = psd_bad | ~finite
             bad_idx = jnp.where((c["bad"] < 0) & now_bad, kk, c["bad"])
-            new = dict(
-                state=state_next,
-                theta_k=theta_next,
+            new.update(
                 dz_prev=dz_k,
                 ell_prev=ell_k,
-                theta_hist=theta_hist,
                 dz_hist=dz_hist,
                 ell_hist=ell_hist,
                 L=L,
@@ -561,7 +531,6 @@ def solve_causal(
                 R=R,
                 M=M,
                 bad=bad_idx,
-                **grams,
             )
             return placed(new), losses
 
@@ -575,11 +544,8 @@ def solve_causal(
     ends = time_blocks(K, n_blocks)
     zeros_rows = jnp.zeros((N, k), dtype)
     c = dict(
-        state=draws.state0,
-        theta_k=_readout(model, draws.state0),
         dz_prev=zeros_rows,
         ell_prev=zeros_rows,
-        theta_hist=_history(ends[0], N, k, dtype),
         dz_hist=_history(ends[0], N, k, dtype),
         ell_hist=_history(ends[0], N, k, dtype),
         L=L,
@@ -590,33 +556,47 @@ def solve_causal(
         M=jnp.zeros((K + 1, K + 1, k, k), dtype),
         bad=jnp.full((), -1),
     )
-    if gram_recursion:
-        theta0 = c["theta_k"]
-        c["Ctt"] = (
-            jnp.zeros((K + 1, K + 1, k, k), dtype).at[0, 0].set(theta0.T @ theta0 / N)
-        )
-        c["mst"] = jnp.zeros((K + 1, k, ks), dtype).at[0].set(theta0.T @ theta_star / N)
-        c["BZ"] = jnp.zeros((K + 1, k, Q), dtype)
+    if coef_side:
+        # theta_0 = B F_0 with F_0 = (I_k, 0, 0); one spare row for theta_{K+1}.
+        f0 = jnp.zeros((m_dim, k), dtype).at[:k].set(jnp.eye(k, dtype=dtype))
+        c["F"] = jnp.zeros((K + 2, m_dim, k), dtype).at[0].set(f0)
+        c["SF"] = jnp.zeros((K + 2, m_dim, k), dtype).at[0].set(S @ f0)
+    else:
+        c["state"] = draws.state0
+        c["theta_k"] = _readout(model, draws.state0)
+        c["theta_hist"] = _history(ends[0], N, k, dtype)
     losses_blocks = []
     begin = 0
     for J in ends:
         for name in ("theta_hist", "dz_hist", "ell_hist"):
-            c[name] = _pad_rows(c[name], J * k)
+            if name in c:
+                c[name] = _pad_rows(c[name], J * k)
         c = placed(c)
-        if gram_recursion:
-            c["BZ"] = _complete_bz(c, draws.zeta, begin, J, k=k, n_prev=begin * k)
         c, losses_b = lax.scan(block_step(J), c, jnp.arange(begin, J))
         losses_blocks.append(losses_b)
         begin = J
     losses = jnp.concatenate(losses_blocks)
     ell_hist = _put_rows(c["ell_hist"], K, c["ell_prev"])
-    out = _summaries_flat(c["theta_hist"], ell_hist, k, theta_star, losses)
+    if coef_side:
+        out = _summaries_coef(
+            c["F"][: K + 1], c["SF"][: K + 1], basis, ell_hist, theta_star, losses
+        )
+        f_last = c["F"][K]
+        theta_final = on_samples(
+            basis[0] @ f_last[:k]
+            + basis[1] @ f_last[k : k + ks]
+            + basis[2] @ f_last[k + ks :],
+            mesh,
+        )
+    else:
+        out = _summaries_flat(c["theta_hist"], ell_hist, k, theta_star, losses)
+        theta_final = c["theta_hist"][K * k :].T
     out.update(
         R=c["R"][: K + 1],
         D=c["D"],
         G=c["G"],
         M=c["M"][:K, :K],
-        theta_final=c["theta_hist"][K * k :].T,
+        theta_final=theta_final,
         bad=jnp.where(bad & (c["bad"] < 0), 0, c["bad"]),
         psd_bad=bad,
     )
@@ -655,16 +635,8 @@ def _summaries_flat(
     """
     n = theta_star.shape[0]
     J = theta_hist.shape[0] // k
-
-    def blocks(gram: Array) -> Array:
-        return jnp.transpose(gram.reshape(J, k, J, k), (0, 2, 1, 3))
-
-    C = blocks(theta_hist @ theta_hist.T / n)
+    C = _blocks(theta_hist @ theta_hist.T / n, k)
     m = (theta_hist @ theta_star / n).reshape(J, k, -1)
-    C_ell = blocks(ell_hist @ ell_hist.T / n)
-    rho = theta_star.T @ theta_star / n
-    train = losses.mean(axis=1)
-    train_se = losses.std(axis=1) / jnp.sqrt(n)
     # Equal-time moments of _N_GROUPS disjoint sample groups, for batch-means
     # standard errors of functions of the moments (the test loss).
     g = _N_GROUPS
@@ -677,13 +649,82 @@ def _summaries_flat(
     return dict(
         C=C,
         m=m,
-        C_ell=C_ell,
-        rho=rho,
-        train=train,
-        train_se=train_se,
         C_groups=C_groups,
         m_groups=m_groups,
         rho_groups=rho_groups,
+        **_sample_summaries(ell_hist, k, theta_star, losses),
+    )
+
+
+def _blocks(gram: Array, k: int) -> Array:
+    """A (J k, J k) Gram -> (J, J, k, k) blocks."""
+    J = gram.shape[0] // k
+    return jnp.transpose(gram.reshape(J, k, J, k), (0, 2, 1, 3))
+
+
+def _sample_summaries(
+    ell_hist: Array, k: int, theta_star: Array, losses: Array
+) -> dict[str, Array]:
+    """C_ell, rho and the train loss with its standard error."""
+    n = theta_star.shape[0]
+    return dict(
+        C_ell=_blocks(ell_hist @ ell_hist.T / n, k),
+        rho=theta_star.T @ theta_star / n,
+        train=losses.mean(axis=1),
+        train_se=losses.std(axis=1) / jnp.sqrt(n),
+    )
+
+
+def _basis_gram(parts: tuple[Array, ...], groups: int = 0) -> Array:
+    """The Gram B^T B of B = [parts...] (columns side by side), block by block.
+
+    Without forming B (a copy of every part). With ``groups`` > 0, the Grams
+    of that many consecutive, equal groups of rows (a leftover is dropped):
+    shape (groups, m, m).
+    """
+    if groups:
+        size = parts[0].shape[0] // groups
+        return jnp.stack(
+            [
+                _basis_gram(tuple(p[i * size : (i + 1) * size] for p in parts))
+                for i in range(groups)
+            ]
+        )
+    rows = [jnp.concatenate([a.T @ b for b in parts], axis=1) for a in parts]
+    return jnp.concatenate(rows, axis=0)
+
+
+def _summaries_coef(
+    F: Array,
+    SF: Array,
+    basis: tuple[Array, ...],
+    ell_hist: Array,
+    theta_star: Array,
+    losses: Array,
+) -> dict[str, Array]:
+    """:func:`_summaries_flat` for theta_t = B F_t (basis B, SF_t = S F_t).
+
+    Every moment of theta is F^T (B^T B / N) F: no (J k, N) history of theta
+    is formed. The batch-means groups use the Gram of each group's rows of B.
+    """
+    n, k = theta_star.shape[0], F.shape[2]
+    ks = theta_star.shape[1]
+    star = slice(k, k + ks)
+    C = jnp.einsum("tma,smb->tsab", F, SF)
+    m = jnp.transpose(SF[:, star, :], (0, 2, 1))
+    g = _N_GROUPS
+    S_groups = _basis_gram(basis, groups=g) / (n // g)
+    SgF = jnp.einsum("gml,tlb->gtmb", S_groups, F)
+    C_groups = jnp.einsum("tma,gtmb->gtab", F, SgF)
+    m_groups = jnp.einsum("tma,gms->gtas", F, S_groups[:, :, star])
+    rho_groups = S_groups[:, star, star]
+    return dict(
+        C=C,
+        m=m,
+        C_groups=C_groups,
+        m_groups=m_groups,
+        rho_groups=rho_groups,
+        **_sample_summaries(ell_hist, k, theta_star, losses),
     )
 
 
