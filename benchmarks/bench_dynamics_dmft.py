@@ -120,15 +120,21 @@ CASES = {
 
 def _peak_memory(K=200, N=10_000, blocks=1):
     """Compiled peak memory of the causal solver (bytes) and the K*K*N size."""
+    import jax.numpy as jnp
+
     from mltheory.dynamics import _dmft_solver
 
+    key = jax.random.key(0)
+    star, state0 = _dmft_solver.draw_priors(MODEL, key, N)
     compiled = _dmft_solver.solve_causal.lower(
-        jax.random.key(0),
+        key,
         2.0,
         0.5,
-        model=MODEL,
+        star,
+        state0,
+        jnp.full(K, 4.0 / K),
+        model=_dmft_solver.core_model(MODEL),
         n_steps=K,
-        dt=4.0 / K,
         n_samples=N,
         n_blocks=blocks,
     ).compile()

@@ -107,6 +107,14 @@ def check_solve_dmft():
         dmft.solve_dmft(
             model, config=dmft.DMFTConfig(n_samples=1002), mesh=mesh, **kwargs
         )
+    # A diagonal linear network: the state hook, the closed-form sample side and
+    # the tangent response, on a non-uniform grid.
+    dln = dmft.dln(alpha=0.3)
+    dln_kwargs = dict(delta=0.5, grid=[0.0, 0.1, 0.3, 0.6, 1.0], key=jax.random.key(1))
+    plain = dmft.solve_dmft(dln, config=config, **dln_kwargs)
+    sharded = dmft.solve_dmft(dln, config=config, mesh=mesh, **dln_kwargs)
+    for name in ("C_theta", "R_theta", "R_ell", "noise_cov", "train_loss", "test_loss"):
+        _close(getattr(plain, name), getattr(sharded, name), 1e-10)
 
 
 def check_sgf_simulators():

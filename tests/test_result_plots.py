@@ -516,6 +516,8 @@ def test_every_listed_result_type_has_plot():
         sgf.SGFTrajectory,
         pr.PRTrajectory,
         dmft.DMFTResult,
+        dmft.DLNTrajectory,
+        dmft.DLNPaths,
         fast_slow.FastSlowTrajectory,
         fast_slow.PhaseDiagram,
         fast_slow.ScalingLaw,

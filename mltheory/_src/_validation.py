@@ -36,6 +36,7 @@ __all__ = [
     "check_in",
     "check_key",
     "check_on_divergence",
+    "check_probabilities",
     "check_scalar",
     "check_same_tree",
     "check_shape",
@@ -535,3 +536,40 @@ def renamed_arguments(mapping: Mapping[str, str]) -> Iterator[None]:
         if new == text:
             raise
         raise type(err)(new) from err
+
+
+def check_probabilities(x: Any, *, name: str, axis: int = -1) -> None:
+    """Check that concrete ``x`` holds probability vectors along ``axis``.
+
+    Entries must be >= 0 and each vector must sum to 1 within
+    ``sqrt(eps)`` of its dtype (1.5e-8 in float64, 3.5e-4 in float32).
+    Skipped for tracers (the check needs values; under :func:`jax.jit` the
+    caller's docstring says so).
+
+    Raises
+    ------
+    ValueError
+        If an entry is negative or a vector does not sum to 1; the message
+        gives the worst value.
+    """
+    if is_traced(x):
+        return
+    arr = np.asarray(x)
+    if arr.size == 0:
+        return
+    dtype = arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.float64
+    tol = float(np.sqrt(np.finfo(dtype).eps))
+    low = float(arr.min())
+    if low < 0:
+        raise ValueError(
+            f"{name} must be a probability vector (entries >= 0, summing to 1); "
+            f"got a negative entry {low:.4g}."
+        )
+    sums = arr.sum(axis=axis, dtype=np.float64)
+    worst = float(np.max(np.abs(sums - 1.0)))
+    if worst > tol:
+        raise ValueError(
+            f"{name} must be a probability vector summing to 1 along axis {axis} "
+            f"(within {tol:.1e}); got sums in [{float(sums.min()):.6g}, "
+            f"{float(sums.max()):.6g}]."
+        )

@@ -8,8 +8,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mltheory._src._validation import (
+    as_numpy,
     check_scalar,
     describe,
     is_traced,
@@ -66,6 +68,42 @@ def _check_grid(grid: Any) -> TimeGrid:
     if grid.t0 != 0.0:
         raise ValueError(f"grid must start at t0 = 0; got t0 = {grid.t0}.")
     return grid
+
+
+def _grid_steps(grid: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(ts, dts)`` of a TimeGrid from 0, or of increasing times from 0.
+
+    A non-uniform grid is a 1-D array of at least two finite times, the first
+    0, strictly increasing; ``dts`` are its K increments.
+    """
+    if isinstance(grid, TimeGrid):
+        grid = _check_grid(grid)
+        ts = np.linspace(0.0, grid.t_max, grid.n_steps + 1)
+        return ts, np.full(grid.n_steps, grid.dt)
+    if is_traced(grid):
+        raise TypeError(
+            "grid must be concrete (a TimeGrid or an array of times), not traced."
+        )
+    if isinstance(grid, str) or not hasattr(grid, "__len__"):
+        raise TypeError(
+            "grid must be a mltheory.numerics.TimeGrid or a 1-D array of "
+            f"increasing times starting at 0; got {describe(grid)}."
+        )
+    ts = as_numpy(grid, name="grid", ndim=1).astype(float)
+    if ts.shape[0] < 2:
+        raise ValueError(
+            f"grid as times must hold at least 2 times; got shape {ts.shape}."
+        )
+    if ts[0] != 0.0:
+        raise ValueError(f"grid as times must start at 0; got ts[0] = {ts[0]}.")
+    dts = np.diff(ts)
+    if not (dts > 0).all():
+        i = int(np.argmax(dts <= 0))
+        raise ValueError(
+            f"grid as times must be strictly increasing; got ts[{i}] = {ts[i]} >= "
+            f"ts[{i + 1}] = {ts[i + 1]}."
+        )
+    return ts, dts
 
 
 # model -> dtypes it passed _check_callables in; weak, so that the cache keeps
@@ -129,12 +167,38 @@ def _trace_callables(model: SGFModel, dtype: Any) -> None:
             f"sample_theta0(key, n) must return shape (n, k) = (3, {k}); got "
             f"shape {tuple(init.shape)}."
         )
+    if model.linear_noise_std is not None:
+        _check_linear_loss(model, dtype)
     if model.reg_grad is not None:
         h = jax.eval_shape(model.reg_grad, t, r)
         if tuple(h.shape) != (k,):
             raise ValueError(
                 f"reg_grad(t, theta_row) must return shape ({k},); got shape "
                 f"{tuple(h.shape)}."
+            )
+
+
+def _check_linear_loss(model: SGFModel, dtype: Any) -> None:
+    """The loss must be 0.5 (r - r* - sigma eps)^2 when linear_noise_std is set."""
+    sigma = float(model.linear_noise_std)  # type: ignore[arg-type]
+    points = np.asarray(
+        [[0.3, -1.2, 0.7], [-2.0, 0.5, -1.5], [1.1, 1.1, 0.0]], dtype=float
+    )
+    for r, rs, e in points:
+        got = float(
+            model.loss(
+                jnp.full((1,), r, dtype),
+                jnp.full((1,), rs, dtype),
+                jnp.asarray(e, dtype),
+            )
+        )
+        want = 0.5 * (r - rs - sigma * e) ** 2
+        tol = 1e3 * float(jnp.finfo(dtype).eps) * max(1.0, abs(want))
+        if not abs(got - want) <= tol:
+            raise ValueError(
+                "linear_noise_std declares the loss 0.5 * (r - r_star - "
+                f"{sigma} * eps)^2, but loss({r}, {rs}, {e}) = {got:.6g} (expected "
+                f"{want:.6g}); leave linear_noise_std unset for other losses."
             )
 
 

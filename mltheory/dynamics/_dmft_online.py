@@ -187,8 +187,8 @@ def online_limit(
     TypeError
         If ``model``, ``grid`` or ``key`` has the wrong type.
     ValueError
-        If ``tau < 0``, ``n_samples < 100`` or the model's parameter side is
-        not linear.
+        If ``tau < 0``, ``n_samples < 100``, the model's parameter side is
+        not linear, or its samplers return non-finite draws.
     DMFTDivergenceError
         If the moments blow up (above the critical temperature).
 
@@ -235,6 +235,8 @@ def online_limit(
     k1, k2 = jax.random.split(key)
     star = jnp.asarray(model.sample_theta_star(k1, n_samples))
     init = jnp.asarray(model.sample_theta0(k2, n_samples))
+    _dmft_solver._check_samples(star, sampler="sample_theta_star")
+    _dmft_solver._check_samples(init, sampler="sample_theta0")
     rho = star.T @ star / n_samples
     C0 = init.T @ init / n_samples
     dtype = rho.dtype

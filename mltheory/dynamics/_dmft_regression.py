@@ -5,7 +5,9 @@ Private; public through :mod:`mltheory.dynamics.dmft`.
 
 from __future__ import annotations
 
+import math
 import warnings
+from typing import Literal
 
 import jax.numpy as jnp
 import numpy as np
@@ -13,13 +15,15 @@ import numpy as np
 from mltheory._src._typing import ArrayLike
 from mltheory._src._validation import (
     as_numpy,
+    check_on_divergence,
     check_scalar,
     is_traced,
 )
 from mltheory.dynamics import _dmft_linear
 from mltheory.dynamics._dmft_checks import _check_delta, _check_grid, _check_tau
 from mltheory.dynamics._dmft_solve import _raise_if_diverged
-from mltheory.dynamics._dmft_types import DMFTResult
+from mltheory.dynamics._dmft_types import _BLOWUP, DMFTResult
+from mltheory.exceptions import DivergenceError, DivergenceWarning
 from mltheory.numerics import TimeGrid
 
 __all__: list[str] = []
@@ -189,6 +193,7 @@ def linear_regression_mp(
     theta0_var: float = 0.0,
     dt: float | None = None,
     n_nodes: int = 400,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Train and test loss of gradient flow on linear regression by MP quadrature.
 
@@ -220,6 +225,15 @@ def linear_regression_mp(
         :func:`linear_regression_dmft` with ``tau=0`` on that grid.
     n_nodes : int, default=400
         Gauss–Chebyshev nodes on the continuous part of the law.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        Gradient descent with ``dt`` diverges when :math:`\Delta(s_+ +
+        \lambda) > 2` (:math:`s_+ = (1 + \delta^{-1/2})^2`, the top of the
+        spectrum): its losses then grow geometrically. When a loss becomes
+        non-finite or grows by more than :math:`10^{10}` (the DMFT's
+        criterion): raise :class:`~mltheory.exceptions.DivergenceError`
+        naming the first such time and the stability limit of ``dt``; warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the losses
+        before it; or return them as they are.
 
     Returns
     -------
@@ -235,7 +249,16 @@ def linear_regression_mp(
     ValueError
         If ``delta <= 0``, ``delta == 1`` (the law has no density bound), a
         time is negative or non-finite, ``dt <= 0``, ``sigma``/``ridge``/
-        ``theta0_var`` are negative, ``rho <= 0`` or ``n_nodes < 2``.
+        ``theta0_var`` are negative, ``rho <= 0``, ``n_nodes < 2`` or
+        ``on_divergence`` is unknown.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the losses explode (``dt`` beyond
+        the stability limit).
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the losses explode.
 
     See Also
     --------
@@ -284,13 +307,45 @@ def linear_regression_mp(
     if dt is not None:
         dt = check_scalar(dt, name="dt", lower=0.0, lower_inclusive=False)
     n_nodes = check_scalar(n_nodes, name="n_nodes", kind=int, lower=2)
-    return _dmft_linear.mp_losses(
-        delta=delta,
-        sigma=sigma,
-        ridge=ridge,
-        rho=rho,
-        theta0_var=theta0_var,
-        ts=times,
-        dt=dt,
-        n_nodes=n_nodes,
+    check_on_divergence(on_divergence)
+    with np.errstate(over="ignore", invalid="ignore"):
+        train, test = _dmft_linear.mp_losses(
+            delta=delta,
+            sigma=sigma,
+            ridge=ridge,
+            rho=rho,
+            theta0_var=theta0_var,
+            ts=times,
+            dt=dt,
+            n_nodes=n_nodes,
+        )
+    scale = _BLOWUP * max(1.0, abs(float(train[0])) if np.isfinite(train[0]) else 1.0)
+    exploded = ~np.isfinite(train) | ~np.isfinite(test) | (np.abs(train) > scale)
+    if on_divergence == "flag" or not exploded.any():
+        return train, test
+    idx = int(np.argmax(exploded))
+    top = (1.0 + 1.0 / math.sqrt(delta)) ** 2 + ridge
+    cause = (
+        f"gradient descent with dt = {dt:.4g} is unstable: dt * (s_max + ridge) = "
+        f"{dt * top:.4g} > 2 with s_max = (1 + delta**-0.5)**2; use dt < "
+        f"{2.0 / top:.4g}"
+        if dt is not None and dt * top > 2.0
+        else "the losses grew without bound"
     )
+    where = (
+        f"at ts[{idx}] = {times[idx]:.6g} the train loss is {train[idx]:.4g} "
+        f"(non-finite or more than {_BLOWUP:.0e} times its start)"
+    )
+    if on_divergence == "raise":
+        raise DivergenceError(
+            f"linear_regression_mp diverged: {where}. Likely cause: {cause}. Pass "
+            "on_divergence='warn' to get the losses before it with a "
+            "DivergenceWarning, or on_divergence='flag' to get them as they are."
+        )
+    warnings.warn(
+        f"linear_regression_mp diverged: {where}; returning the {idx} losses "
+        f"before it. Likely cause: {cause}.",
+        DivergenceWarning,
+        stacklevel=2,
+    )
+    return train[:idx], test[:idx]

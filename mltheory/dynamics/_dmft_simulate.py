@@ -10,7 +10,7 @@ import functools
 import math
 import warnings
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +19,7 @@ from mltheory._src._typing import Array, KeyArray
 from mltheory._src._validation import (
     check_in,
     check_key,
+    check_on_divergence,
     check_scalar,
 )
 from mltheory.dynamics._dmft_checks import (
@@ -30,7 +31,7 @@ from mltheory.dynamics._dmft_checks import (
 )
 from mltheory.dynamics._dmft_solve import _test_curve
 from mltheory.dynamics._dmft_types import SGFModel
-from mltheory.numerics import TimeGrid
+from mltheory.numerics import TimeGrid, handle_divergence
 from mltheory.optim.sgf import SGFTrajectory, simulate_sgd, simulate_sgf
 
 __all__: list[str] = []
@@ -77,6 +78,7 @@ def simulate(
     batch_size: int = 1,
     sampling: Literal["with_replacement", "epoch_shuffle"] = "with_replacement",
     record_every: int = 1,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGFTrajectory:
     r"""Simulate the finite-size system a DMFT describes: data, teacher, SGF or SGD.
 
@@ -118,6 +120,13 @@ def simulate(
         earlier versions used ``"epoch_shuffle"``.)
     record_every : int, default=1
         Record every this many grid steps.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If a seed's parameters become NaN/inf: raise
+        :class:`~mltheory.exceptions.DivergenceError` naming the seed and the
+        first bad step, warn :class:`~mltheory.exceptions.DivergenceWarning`
+        and return the records before the earliest bad step (all seeds), or
+        return the trajectories as they are, with ``first_bad_step`` per seed
+        (see :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
@@ -130,9 +139,18 @@ def simulate(
         If ``model``, ``grid`` or ``key`` has the wrong type.
     ValueError
         If ``delta``/``tau`` are invalid, ``d < 1``, ``n_seeds < 1``,
-        ``algorithm`` or ``sampling`` is unknown, the model has a custom
-        ``state_step``, or
-        (SGD) ``tau = 0`` or the grid step is not a whole number of SGD steps.
+        ``algorithm``, ``sampling`` or ``on_divergence`` is unknown, the model
+        has a custom ``state_step``, or (SGD) ``tau = 0`` or the grid step is
+        not a whole number of SGD steps.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if a seed's parameters became
+        non-finite.
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if a seed's parameters became
+        non-finite.
 
     See Also
     --------
@@ -142,7 +160,7 @@ def simulate(
     Examples
     --------
     >>> from mltheory.dynamics import dmft
-    >>> from mltheory.numerics import TimeGrid
+    >>> from mltheory.numerics import TimeGrid, handle_divergence
     >>> traj = dmft.simulate(dmft.glm("square", noise_std=0.5), delta=2.0,
     ...                      tau=0.0, grid=TimeGrid(2.0, 20), d=1000,
     ...                      key=jax.random.key(0), n_seeds=8, record_every=5)
@@ -158,6 +176,7 @@ def simulate(
     n_seeds = check_scalar(n_seeds, name="n_seeds", kind=int, lower=1)
     check_in(algorithm, name="algorithm", options=("sgf", "sgd"))
     check_in(sampling, name="sampling", options=("with_replacement", "epoch_shuffle"))
+    check_on_divergence(on_divergence)
     if model.state_step is not None:
         raise ValueError(
             "simulate supports models without a custom state_step; got "
@@ -204,6 +223,7 @@ def simulate(
                 reg_grad=reg,
                 record_every=record_every,
                 theta_star=star,
+                on_divergence="flag",
             )
         return simulate_sgd(
             kn,
@@ -220,6 +240,7 @@ def simulate(
             sampling=sampling,
             record_every=sgd_every,
             theta_star=star,
+            on_divergence="flag",
         )
 
     with warnings.catch_warnings():
@@ -228,7 +249,34 @@ def simulate(
         traj = jax.vmap(one)(jax.random.split(key, n_seeds))
     rho = jnp.full((ks, ks), jnp.nan)
     test = _simulated_test_loss(model, traj, d, key, rho)
-    return dataclasses.replace(traj, test_loss=test)
+    traj = dataclasses.replace(traj, test_loss=test)
+    step: dict[str, Any]
+    if algorithm == "sgf":
+        step = dict(record_every=record_every, dt=grid.dt, n_steps=grid.n_steps)
+        cause = (
+            f"the SGF step dt = {grid.dt:.4g} is beyond the stability limit of "
+            "Euler-Maruyama for this model at this size (use more grid steps)"
+        )
+    else:
+        step = dict(
+            record_every=sgd_every,
+            dt=lr / d,
+            n_steps=sgd_every * (grid.n_steps // record_every),
+            step_name="SGD step",
+        )
+        cause = (
+            f"the SGD learning rate lr = tau * batch_size = {lr:.4g} is beyond "
+            "SGD's stability limit for this model (use a smaller tau)"
+        )
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,
+        what=f"dmft.simulate(algorithm={algorithm!r})",
+        cause=cause,
+        member_label=lambda i: f"seed {i[0]} of {n_seeds}",
+        stacklevel=3,
+        **step,
+    )
 
 
 @functools.lru_cache(maxsize=64)

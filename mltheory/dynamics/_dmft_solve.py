@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh
 
-from mltheory._src._typing import Array, KeyArray
+from mltheory._src._typing import Array, ArrayLike, KeyArray
 from mltheory._src._validation import (
     check_key,
     describe,
@@ -26,9 +26,9 @@ from mltheory.dynamics import _dmft_solver
 from mltheory.dynamics._dmft_checks import (
     _check_callables,
     _check_delta,
-    _check_grid,
     _check_model,
     _check_tau,
+    _grid_steps,
     _warn_stability,
 )
 from mltheory.dynamics._dmft_types import (
@@ -128,7 +128,7 @@ def _result(
     model: SGFModel,
     out: dict[str, Array],
     *,
-    grid: TimeGrid,
+    ts: np.ndarray,
     delta: Any,
     tau: Any,
     residuals: Array,
@@ -139,7 +139,7 @@ def _result(
     test, test_se = _test_loss_and_se(model, out)
     dtype = out["C"].dtype
     return DMFTResult(
-        ts=grid.ts.astype(dtype),
+        ts=jnp.asarray(ts, dtype),
         C_theta=out["C"],
         m=out["m"],
         rho=out["rho"],
@@ -181,7 +181,13 @@ def _raise_if_diverged(
             f"the DMFT diverged at time index {idx} (t = {float(res.ts[idx]):.4g}, "
             f"iteration {iteration}): the loss became non-finite or grew by more "
             f"than {_BLOWUP:.0e}; tau = {float(res.tau):.4g} is likely above the "
-            "critical temperature, or the step is too large.",
+            "critical temperature, or the step is too large"
+            + (
+                " (or float32 arithmetic: the solver's Cholesky factors need "
+                "float64, jax.config.update('jax_enable_x64', True))."
+                if res.train_loss.dtype == jnp.float32
+                else "."
+            ),
             iteration=iteration,
             time_index=idx,
             result=res,
@@ -199,7 +205,7 @@ def solve_dmft(
     *,
     delta: float,
     tau: float = 0.0,
-    grid: TimeGrid,
+    grid: TimeGrid | ArrayLike,
     key: KeyArray,
     config: DMFTConfig | None = None,
     mesh: Mesh | None = None,
@@ -222,9 +228,11 @@ def solve_dmft(
         Aspect ratio :math:`\delta = n/d > 0`.
     tau : float, default=0.0
         Temperature :math:`\tau = \eta/B \geq 0`; ``0`` is gradient flow.
-    grid : TimeGrid
-        Uniform grid from 0; the DMFT is that of Euler–Maruyama at step
-        ``grid.dt``.
+    grid : TimeGrid or array_like of shape (K+1,)
+        A uniform grid from 0, or increasing times from 0 (a non-uniform
+        grid); the DMFT is that of Euler–Maruyama with the grid's steps. The
+        step sizes are traced: grids with the same number of steps share one
+        compilation.
     key : jax.Array
         PRNG key of all the Monte Carlo draws (same key, same result).
     config : DMFTConfig, optional
@@ -252,8 +260,10 @@ def solve_dmft(
         type, or the loss is not JAX-differentiable and no ``dloss`` is given.
     ValueError
         If ``delta`` is not a positive finite number, ``tau < 0``, the grid
-        does not start at 0, a model callable returns the wrong shape, or
-        ``config.n_samples`` is not a multiple of the mesh's size.
+        does not start at 0, a model callable returns the wrong shape, the
+        model's samplers (``sample_theta_star``, ``sample_theta0``) return
+        non-finite draws, or ``config.n_samples`` is not a multiple of the
+        mesh's size.
     DMFTDivergenceError
         If the solution becomes non-finite or the loss explodes (above the
         critical temperature, say).
@@ -323,7 +333,7 @@ def solve_dmft(
     model = _check_model(model)
     delta = _check_delta(delta)
     tau = _check_tau(tau)
-    grid = _check_grid(grid)
+    grid_steps = _grid_steps(grid)
     key = check_key(key)
     config = DMFTConfig() if config is None else config
     if not isinstance(config, DMFTConfig):
@@ -331,7 +341,9 @@ def solve_dmft(
     _check_mesh(mesh, config)
     _check_callables(model)
     _warn_stability(model, tau)
-    return _solve(model, delta, tau, grid, key, config, independent=False, mesh=mesh)
+    return _solve(
+        model, delta, tau, grid_steps, key, config, independent=False, mesh=mesh
+    )
 
 
 def _check_mesh(mesh: Any, config: DMFTConfig) -> None:
@@ -357,28 +369,42 @@ def _solve(
     model: SGFModel,
     delta: Any,
     tau: Any,
-    grid: TimeGrid,
+    grid: tuple[np.ndarray, np.ndarray] | TimeGrid,
     key: KeyArray,
     config: DMFTConfig,
     *,
     independent: bool,
     mesh: Mesh | None = None,
 ) -> DMFTResult:
+    ts, dts = _grid_steps(grid) if isinstance(grid, TimeGrid) else grid
+    # The priors are drawn here, outside the compiled solver, which sees only
+    # the model's dynamics (core_model): one compilation for every model with
+    # the same dynamics, and for every grid with the same number of steps.
+    # draw_priors checks the draws (numeric, finite) before any solver work.
+    theta_star, state0 = _dmft_solver.draw_priors(model, key, config.n_samples)
+    core = _core(model)
+    dtype = theta_star.dtype
+    inputs = (theta_star, state0, jnp.asarray(dts, dtype))
+    response = config.response
+    if response is None:
+        response = "stein" if model.linear_noise_std is None else "tangent"
     static = dict(
-        model=model,
-        n_steps=grid.n_steps,
-        dt=grid.dt,
+        model=core,
+        n_steps=dts.shape[0],
         n_samples=config.n_samples,
         independent=independent,
+        response=response,
         mesh=mesh,
     )
-    blocks = _time_blocks(config, n_steps=grid.n_steps, k=model.k)
+    blocks = _time_blocks(config, n_steps=dts.shape[0], k=model.k)
     if config.method == "causal":
-        out = _dmft_solver.solve_causal(key, delta, tau, n_blocks=blocks, **static)
+        out = _dmft_solver.solve_causal(
+            key, delta, tau, *inputs, n_blocks=blocks, **static
+        )
         res = _result(
-            model,
+            core,
             out,
-            grid=grid,
+            ts=ts,
             delta=delta,
             tau=tau,
             residuals=jnp.zeros(0),
@@ -388,7 +414,22 @@ def _solve(
         )
         _raise_if_diverged(res, bad_index=out["bad"], psd_bad=out["psd_bad"])
         return res
-    return _solve_fixed_point(model, delta, tau, grid, key, config, static, blocks)
+    return _solve_fixed_point(
+        core, delta, tau, ts, key, config, static, blocks, inputs, model
+    )
+
+
+def _core(model: SGFModel) -> SGFModel:
+    """The model's dynamics, cached per model (hash-equal for equal dynamics)."""
+    try:
+        return _core_cached(model)
+    except TypeError:  # an unhashable field
+        return _dmft_solver.core_model(model)  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=256)
+def _core_cached(model: SGFModel) -> SGFModel:
+    return _dmft_solver.core_model(model)  # type: ignore[no-any-return]
 
 
 # Below this size a solve is shorter than the extra compilation of blocks.
@@ -406,11 +447,13 @@ def _solve_fixed_point(
     model: SGFModel,
     delta: Any,
     tau: Any,
-    grid: TimeGrid,
+    ts: np.ndarray,
     key: KeyArray,
     config: DMFTConfig,
     static: dict[str, Any],
     blocks: int,
+    inputs: tuple[Array, Array, Array],
+    full_model: SGFModel,
 ) -> DMFTResult:
     if is_traced(delta) or is_traced(tau):
         raise TypeError(
@@ -420,8 +463,15 @@ def _solve_fixed_point(
     # Warm start: the causal pass with an independent key (any start works;
     # a degenerate one such as frozen zero parameters makes the first
     # regressions ill-posed). The iteration then uses `key` throughout.
+    start_key = jax.random.fold_in(key, 1)
     start = _dmft_solver.solve_causal(
-        jax.random.fold_in(key, 1), delta, tau, n_blocks=blocks, **static
+        start_key,
+        delta,
+        tau,
+        *_dmft_solver.draw_priors(full_model, start_key, config.n_samples),
+        inputs[2],
+        n_blocks=blocks,
+        **static,
     )
     sigma = _dmft_solver.flat_sigma(start["C"], start["m"], start["rho"])
     R = start["R"]
@@ -430,12 +480,12 @@ def _solve_fixed_point(
     converged = False
     out: dict[str, Array] = {}
     for it in range(1, config.max_iter + 1):
-        out = _dmft_solver.fixed_point_map(key, delta, tau, sigma, R, **static)
+        out = _dmft_solver.fixed_point_map(key, delta, tau, sigma, R, *inputs, **static)
         if not bool(out["finite"]):
             res = _result(
                 model,
                 out,
-                grid=grid,
+                ts=ts,
                 delta=delta,
                 tau=tau,
                 residuals=jnp.asarray(residuals),
@@ -460,7 +510,7 @@ def _solve_fixed_point(
     res = _result(
         model,
         out,
-        grid=grid,
+        ts=ts,
         delta=delta,
         tau=tau,
         residuals=jnp.asarray(residuals),

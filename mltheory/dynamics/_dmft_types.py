@@ -138,13 +138,24 @@ class SGFModel:
     state_step : callable, optional
         ``state_step(t, state_row, force_row, dt) -> state_row``: a custom
         parameter-side step for reparametrised models (the hook for diagonal
-        linear networks); ``force_row`` is the data force times ``dt``, of
-        shape ``(k,)``. Default: ``theta - dt (ridge theta + h) + force``.
+        linear networks, :func:`dln`); ``force_row`` is the data force times
+        ``dt`` (plus the noise increment), of shape ``(k,)``, and ``dt`` the
+        step (a traced scalar: grids may be non-uniform). Default: ``theta -
+        dt (ridge theta + h) + force``.
     readout : callable, optional
         ``readout(state_row) -> (k,)``: the effective parameter of a state
         (used with ``state_step``). Default: the identity.
     name : str, default="custom"
         A label for reprs and plots.
+    linear_noise_std : float, optional
+        Declares the loss to be the square loss of a linear teacher with
+        label-noise level :math:`\sigma` = ``linear_noise_std``,
+        :math:`\ell = r - r^* - \sigma\varepsilon` (``k = k_star = 1``;
+        checked on a few points). The causal solver then computes the sample
+        side in closed form (second-moment recursions given the parameter-side
+        kernels, exact for any ``tau``) and samples only the parameter side:
+        no Monte Carlo error from the sample side and about half the work. The
+        fixed-point method keeps the Monte Carlo sample side.
 
     See Also
     --------
@@ -180,11 +191,19 @@ class SGFModel:
     state_step: Callable[..., Array] | None = None
     readout: Callable[[Array], Array] | None = None
     name: str = "custom"
+    linear_noise_std: float | None = None
 
     def __post_init__(self) -> None:
         check_scalar(self.k, name="k", kind=int, lower=1)
         check_scalar(self.k_star, name="k_star", kind=int, lower=1)
         check_scalar(self.ridge, name="ridge", lower=0.0)
+        if self.linear_noise_std is not None:
+            check_scalar(self.linear_noise_std, name="linear_noise_std", lower=0.0)
+            if self.k != 1 or self.k_star != 1:
+                raise ValueError(
+                    "linear_noise_std (a closed-form sample side) needs k = "
+                    f"k_star = 1; got k = {self.k}, k_star = {self.k_star}."
+                )
         for name in ("loss", "sample_theta_star", "sample_theta0"):
             check_callable(getattr(self, name), name=name)
         for name in ("dloss", "reg_grad", "test_loss", "state_step", "readout"):
@@ -222,6 +241,21 @@ class DMFTConfig:
         (``delta`` and ``tau`` are traced). ``None`` picks 4 when
         :math:`(K+1)^2 N k \ge 4 \cdot 10^8` and 1 otherwise. The result
         does not depend on it beyond rounding.
+    response : {"stein", "tangent"} or None, default=None
+        How the parameter-side response :math:`R_\theta` is measured.
+        ``"stein"``: Gaussian integration by parts, a regression of
+        :math:`\theta` on the inputs of the field :math:`U` itself; the
+        field's Cholesky factor then needs a floor on conditional variances
+        (:math:`10^{-6}`), which at long horizons, once :math:`M = O(\Delta^2
+        E\ell^2)` falls below it, adds noise the DMFT does not contain (a drift
+        of the loss). ``"tangent"``: a forward-mode tangent of every sample
+        driven by an independent Gaussian probe :math:`\eta`, regressed on
+        :math:`\eta` (exact for a linear parameter side, unbiased in
+        general), so the field is sampled with its own covariance (a floor
+        of :math:`10^{-8}` times its scale); about 25 % more work. ``None``
+        picks ``"tangent"`` for models with a closed-form sample side
+        (``linear_noise_std``, e.g. :func:`dln`) and ``"stein"`` otherwise
+        (the solver's original method, kept as the default there).
 
     Raises
     ------
@@ -229,7 +263,8 @@ class DMFTConfig:
         If an integer option is not an integer.
     ValueError
         If ``n_samples < 100``, ``method`` is unknown, ``damping`` is not in
-        ``(0, 1]``, ``tol <= 0``, ``max_iter < 1`` or ``time_blocks < 1``.
+        ``(0, 1]``, ``tol <= 0``, ``max_iter < 1``, ``time_blocks < 1`` or
+        ``response`` is unknown.
 
     Warns
     -----
@@ -253,6 +288,7 @@ class DMFTConfig:
     tol: float = 1e-6
     max_iter: int = 200
     time_blocks: int | None = None
+    response: Literal["stein", "tangent"] | None = None
 
     def __post_init__(self) -> None:
         n = check_scalar(self.n_samples, name="n_samples", kind=int, lower=100)
@@ -271,6 +307,8 @@ class DMFTConfig:
         check_scalar(self.max_iter, name="max_iter", kind=int, lower=1)
         if self.time_blocks is not None:
             check_scalar(self.time_blocks, name="time_blocks", kind=int, lower=1)
+        if self.response is not None:
+            check_in(self.response, name="response", options=("stein", "tangent"))
 
 
 @pytree_dataclass

@@ -93,6 +93,10 @@ class FastSlowTrajectory(DivergedMixin):
         default_factory=lambda: np.asarray(-1, np.int32)
     )
 
+    def _record_leaves(self) -> tuple[Array, ...]:
+        """The recorded values checked for NaN/inf by the divergence policy."""
+        return (self.m, self.a, self.loss)
+
     def _summary_items(self) -> dict[str, Any]:
         return {
             "horizon": self.t[..., -1],
@@ -270,6 +274,10 @@ class PopulationTrajectory(DivergedMixin):
     first_bad_step: Any = dataclasses.field(
         default_factory=lambda: np.asarray(-1, np.int32)
     )
+
+    def _record_leaves(self) -> tuple[Array, ...]:
+        """The recorded values checked for NaN/inf by the divergence policy."""
+        return (self.m, self.a, self.F, self.loss)
 
 
 def _field_sa(t: Array, y: tuple[Array, Array], args: Any) -> tuple[Array, Array]:

@@ -113,6 +113,10 @@ class PhaseDiagram(DivergedMixin):
         """A grid has no record axis: diverged points keep a NaN drop."""
         return self
 
+    def _record_leaves(self) -> tuple[()]:
+        """No record axis (a diverged point's drop is NaN by design)."""
+        return ()
+
     def plot(self, ax: Axes | None = None, *, colorbar: bool = True) -> Axes:
         """Plot the phase diagram with its predicted boundary.
 

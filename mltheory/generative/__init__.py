@@ -10,7 +10,7 @@ exact conditionals and a tiny transformer with a K/V cache) hold the theory
 and the test models.
 """
 
-from mltheory.generative import theory, toy
+from mltheory.generative import sona, sona_toy, theory, toy
 from mltheory.generative._caching import CachedDenoiser, partial_cache_sample
 from mltheory.generative._policies import (
     BetaTokens,
@@ -58,6 +58,8 @@ __all__ = [
     "partial_cache_sample",
     "position_scores",
     "reveal_counts",
+    "sona",
+    "sona_toy",
     "theory",
     "toy",
 ]

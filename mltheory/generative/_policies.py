@@ -22,7 +22,7 @@ from jax import lax
 
 from mltheory._src._pytree import pytree_dataclass, static_field
 from mltheory._src._typing import Array, ArrayLike, KeyArray
-from mltheory._src._validation import check_in, describe
+from mltheory._src._validation import as_array, check_in, describe, is_traced
 from mltheory.numerics import gumbel_topk
 
 __all__ = [
@@ -194,7 +194,10 @@ def position_scores(
     Raises
     ------
     ValueError
-        If ``score`` is unknown, or ``score="moment"`` without ``beta``.
+        If ``score`` is unknown, ``score="moment"`` without ``beta``, or
+        ``log_probs`` holds NaN or ``+inf`` (``-inf`` is a probability 0).
+    TypeError
+        If ``log_probs`` is not numeric, or is complex.
 
     See Also
     --------
@@ -209,7 +212,19 @@ def position_scores(
     [0.  0.8]
     """
     check_in(score, name="score", options=list(SCORE_NAMES))
-    lp = jnp.asarray(log_probs)
+    # -inf is a valid log-probability (a token of probability 0); NaN/+inf not
+    lp = as_array(
+        log_probs,
+        name="log_probs",
+        min_ndim=1,
+        shape_hint="(..., V)",
+        allow_nonfinite=True,
+    )
+    if not is_traced(lp) and bool(jnp.any(jnp.isnan(lp) | (lp == jnp.inf))):
+        raise ValueError(
+            "log_probs must hold log-probabilities (finite or -inf); got NaN or "
+            "+inf entries."
+        )
     if score == "moment" and beta is None:
         raise ValueError("score='moment' needs beta (>= 1); got beta=None.")
     return _scores(lp, score, beta)
@@ -362,6 +377,8 @@ class Moment:
     ValueError
         If ``beta < 1`` (without ``allow_beta_below_one``), ``beta <= 0`` or
         NaN.
+    TypeError
+        If ``allow_beta_below_one`` is not a bool.
 
     See Also
     --------
@@ -382,6 +399,11 @@ class Moment:
 
     def __post_init__(self) -> None:
         """Validate ``beta``."""
+        if not isinstance(self.allow_beta_below_one, bool | np.bool_):
+            raise TypeError(
+                "allow_beta_below_one must be a bool; got "
+                f"{describe(self.allow_beta_below_one)}."
+            )
         lower = 0.0 if self.allow_beta_below_one else 1.0
         _check_field(
             self.beta,

@@ -23,6 +23,7 @@ from jax import lax
 
 from mltheory._src._typing import Array, ArrayLike
 from mltheory._src._validation import (
+    as_array,
     check_callable,
     check_in,
     check_scalar,
@@ -124,9 +125,13 @@ def mask_schedule(
     Raises
     ------
     ValueError
-        If ``schedule`` is an unknown name (the valid ones are listed).
+        If ``schedule`` is an unknown name (the valid ones are listed),
+        ``ratio`` or ``total`` holds NaN/inf, or (eager calls; under
+        :func:`jax.jit` values are not checked) ``ratio`` lies outside
+        :math:`[0, 1]` or ``total <= 0``.
     TypeError
-        If ``schedule`` is neither a string nor a callable.
+        If ``schedule`` is neither a string nor a callable, or ``ratio`` or
+        ``total`` is not numeric.
 
     See Also
     --------
@@ -149,8 +154,18 @@ def mask_schedule(
     0.7071
     """
     schedule = _check_schedule(schedule)
-    r = jnp.asarray(ratio, dtype=jnp.result_type(float))
-    tot = jnp.asarray(total, dtype=r.dtype)
+    r = as_array(ratio, name="ratio", allow_empty=True)
+    tot = as_array(total, name="total", dtype=r.dtype)
+    if not is_traced(r) and r.size and (float(r.min()) < 0 or float(r.max()) > 1):
+        raise ValueError(
+            f"ratio must lie in [0, 1] (the progress of the sampler); got values "
+            f"in [{float(r.min())}, {float(r.max())}]."
+        )
+    if not is_traced(tot) and tot.size and float(tot.min()) <= 0:
+        raise ValueError(
+            f"total must be > 0 (the number of masked positions); got "
+            f"{float(tot.min())}."
+        )
     return jnp.clip(_gamma(schedule, r, tot), 1e-6, 1.0)
 
 

@@ -22,7 +22,12 @@ from jax import lax
 
 from mltheory._src._pytree import pytree_dataclass, static_field
 from mltheory._src._typing import Array, ArrayLike, KeyArray
-from mltheory._src._validation import check_float_dtype, check_key, check_scalar
+from mltheory._src._validation import (
+    check_float_dtype,
+    check_key,
+    check_scalar,
+    describe,
+)
 
 __all__ = ["TinyTransformer", "TransformerConfig", "train_tiny_transformer"]
 
@@ -511,7 +516,8 @@ def train_tiny_transformer(
     ValueError
         If ``steps`` or ``batch_size`` is < 1, or ``learning_rate <= 0``.
     TypeError
-        If ``data`` has no ``sample`` method.
+        If ``model`` is not a :class:`TinyTransformer` or ``data`` has no
+        ``sample`` method.
 
     Examples
     --------
@@ -531,8 +537,15 @@ def train_tiny_transformer(
     lr = check_scalar(
         learning_rate, name="learning_rate", lower=0.0, lower_inclusive=False
     )
+    if not isinstance(model, TinyTransformer):
+        raise TypeError(
+            "model must be a TinyTransformer (e.g. TinyTransformer.init(key, "
+            f"config)); got {describe(model)}."
+        )
     if not callable(getattr(data, "sample", None)):
-        raise TypeError(f"data must have a sample(key, n) method; got {data!r}.")
+        raise TypeError(
+            f"data must have a sample(key, n) method; got {describe(data)}."
+        )
 
     params, losses = _train(
         model.params,

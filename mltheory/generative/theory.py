@@ -40,6 +40,7 @@ from mltheory._src._validation import (
     as_numpy,
     check_in,
     check_key,
+    check_probabilities,
     check_scalar,
     describe,
 )
@@ -223,13 +224,7 @@ def moment_scores(
 
 def _check_probs(probs: Any, name: str = "probs") -> np.ndarray:
     p = as_numpy(probs, name=name, ndim=2, shape_hint="(m, V)")
-    if (p < 0).any():
-        raise ValueError(f"{name} must be non-negative; got a minimum of {p.min()}.")
-    sums = p.sum(axis=1)
-    if not np.allclose(sums, 1.0, atol=1e-8):
-        raise ValueError(
-            f"{name} rows must sum to 1; got row sums in [{sums.min()}, {sums.max()}]."
-        )
+    check_probabilities(p, name=f"each row of {name}", axis=1)
     return p
 
 
@@ -971,6 +966,8 @@ def _check_pair(p: Any, q: Any) -> tuple[Array, Array]:
         raise ValueError(
             f"p and q must have the same shape; got {a.shape} and {b.shape}."
         )
+    check_probabilities(a, name="p")
+    check_probabilities(b, name="q")
     return a, b
 
 
@@ -992,7 +989,9 @@ def total_variation(p: ArrayLike, q: ArrayLike) -> Array:
     Raises
     ------
     ValueError
-        If the shapes differ or an entry is NaN/inf.
+        If the shapes differ, an entry is NaN/inf, or (eager calls; under
+        :func:`jax.jit` values are not checked) ``p`` or ``q`` is not a law:
+        a negative entry, or a sum other than 1 along the last axis.
 
     See Also
     --------
@@ -1026,7 +1025,9 @@ def kl_divergence(p: ArrayLike, q: ArrayLike) -> Array:
     Raises
     ------
     ValueError
-        If the shapes differ or an entry is NaN/inf.
+        If the shapes differ, an entry is NaN/inf, or (eager calls; under
+        :func:`jax.jit` values are not checked) ``p`` or ``q`` is not a law:
+        a negative entry, or a sum other than 1 along the last axis.
 
     See Also
     --------

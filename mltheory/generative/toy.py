@@ -28,7 +28,13 @@ from jax import lax
 
 from mltheory._src._pytree import pytree_dataclass, static_field
 from mltheory._src._typing import Array, ArrayLike, KeyArray
-from mltheory._src._validation import as_array, check_key, check_scalar
+from mltheory._src._validation import (
+    as_array,
+    check_key,
+    check_scalar,
+    describe,
+    is_traced,
+)
 from mltheory.generative._transformer import (
     TinyTransformer,
     TransformerConfig,
@@ -100,6 +106,37 @@ def _check_tokens_mask(tokens: Any, mask: Any, length: int) -> tuple[Array, Arra
     return toks.astype(jnp.int32), msk.astype(bool)
 
 
+def _check_sequences(x: Any, *, name: str, vocab: int, length: int | None) -> Array:
+    """Integer sequences of shape (..., L) with tokens in [0, V)."""
+    want = "L" if length is None else str(length)
+    try:
+        arr = None if isinstance(x, str | bytes) or x is None else jnp.asarray(x)
+    except TypeError:
+        arr = None
+    if arr is None or not jnp.issubdtype(arr.dtype, jnp.integer):
+        raise TypeError(
+            f"{name} must be an integer array of token ids, shape (..., {want}); "
+            f"got {describe(x)}."
+        )
+    if (
+        arr.ndim < 1
+        or arr.shape[-1] == 0
+        or (length is not None and arr.shape[-1] != length)
+    ):
+        raise ValueError(
+            f"{name} must have shape (..., {want}) (sequences of length "
+            f"{want}); got shape {tuple(arr.shape)}."
+        )
+    if not is_traced(arr) and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0 or hi >= vocab:
+            raise ValueError(
+                f"{name} must hold token ids in [0, {vocab}) (the vocabulary); got "
+                f"values in [{lo}, {hi}]."
+            )
+    return arr
+
+
 @pytree_dataclass
 class JointTableModel:
     r"""An explicit joint law over :math:`V^L` sequences (tiny :math:`L, V`).
@@ -117,7 +154,8 @@ class JointTableModel:
     ------
     ValueError
         If ``probs`` has negative or non-finite entries, a zero sum, unequal
-        axis lengths, or more than :math:`10^6` entries.
+        axis lengths, or more than :math:`10^6` entries; or ``length`` or
+        ``vocab`` is given and disagrees with ``probs``.
 
     See Also
     --------
@@ -157,6 +195,15 @@ class JointTableModel:
         values = np.asarray(arr)
         if (values < 0).any() or values.sum() <= 0:
             raise ValueError("probs must be non-negative with a positive sum.")
+        for field_name, given, actual in (
+            ("length", self.length, len(shape)),
+            ("vocab", self.vocab, int(shape[0])),
+        ):
+            if given not in (0, actual):
+                raise ValueError(
+                    f"{field_name} must match probs (shape {shape} gives "
+                    f"{field_name} = {actual}) or be left unset; got {given}."
+                )
         object.__setattr__(self, "probs", arr / jnp.sum(arr))
         object.__setattr__(self, "length", len(shape))
         object.__setattr__(self, "vocab", int(shape[0]))
@@ -215,8 +262,16 @@ class JointTableModel:
         -------
         jax.Array of shape (...)
             :math:`\log p(x)`.
+
+        Raises
+        ------
+        TypeError
+            If ``x`` is not an integer array.
+        ValueError
+            If ``x`` does not end in an axis of length :math:`L`, or (eager
+            calls) holds a token outside :math:`[0, V)`.
         """
-        x = jnp.asarray(x)
+        x = _check_sequences(x, name="x", vocab=self.vocab, length=self.length)
         flat_index = jnp.ravel_multi_index(
             tuple(jnp.moveaxis(x, -1, 0)), (self.vocab,) * self.length, mode="clip"
         )
@@ -388,8 +443,16 @@ class MarkovChainModel:
         -------
         jax.Array of shape (...)
             :math:`\log p(x)`.
+
+        Raises
+        ------
+        TypeError
+            If ``x`` is not an integer array.
+        ValueError
+            If ``x`` does not end in an axis of length :math:`L`, or (eager
+            calls) holds a token outside :math:`[0, V)`.
         """
-        x = jnp.asarray(x)
+        x = _check_sequences(x, name="x", vocab=int(self.init.shape[-1]), length=None)
         lp = jnp.log(self.init)[x[..., 0]]
         return lp + jnp.sum(jnp.log(self.trans)[x[..., :-1], x[..., 1:]], axis=-1)
 

@@ -12,6 +12,9 @@ needs, written once, jitted and tested against independent references:
   rank-one Cholesky updates;
 * linear assignment, one problem or a batch;
 * kernel (Gram) matrices;
+* functional data on a grid: grids, quadrature weights, sine/Fourier/Legendre/
+  B-spline bases, projection, FPCA, trigonometric features and the chunked
+  log-sum-exp c-transform of optimal transport;
 * Gumbel noise, Gumbel top-k with per-row counts, and key helpers;
 * a fixed-step loop with records (:func:`scan_with_records`) for simulators
   and trainers;
@@ -26,6 +29,8 @@ from mltheory.numerics._assignment import *
 from mltheory.numerics._assignment import __all__ as _assignment_all
 from mltheory.numerics._divergence import *
 from mltheory.numerics._divergence import __all__ as _divergence_all
+from mltheory.numerics._functional import *
+from mltheory.numerics._functional import __all__ as _functional_all
 from mltheory.numerics._gaussian import *
 from mltheory.numerics._gaussian import __all__ as _gaussian_all
 from mltheory.numerics._integrate import *
@@ -45,6 +50,7 @@ __all__ = sorted(
     [
         *_assignment_all,
         *_divergence_all,
+        *_functional_all,
         *_gaussian_all,
         *_integrate_all,
         *_kernels_all,

@@ -29,6 +29,8 @@ the first ``ceil(n / r)``.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -285,6 +287,69 @@ def _default_truncate(result: Any, n_keep: int, axis: int, n_records: int) -> An
     return jax.tree_util.tree_map_with_path(cut, result)
 
 
+def _record_leaves(result: Any, n_records: int | None, axis: int) -> list[Any] | None:
+    """The recorded arrays of ``result`` (record axis at ``axis``), or None."""
+    hook = getattr(result, "_record_leaves", None)
+    if hook is not None:
+        return [leaf for leaf in jax.tree_util.tree_leaves(hook()) if leaf is not None]
+    try:
+        length = _n_records(result, n_records, axis)
+    except TypeError:
+        return None
+    out = []
+    for path, leaf in jax.tree_util.tree_flatten_with_path(result)[0]:
+        shape = jnp.shape(leaf)
+        if not _is_first_bad_path(path) and len(shape) > axis and shape[axis] == length:
+            out.append(leaf)
+    return out
+
+
+@functools.partial(jax.jit, static_argnames=("batch_ndim",))
+def _first_bad_record_jit(leaves: tuple[Array, ...], batch_ndim: int) -> Array:
+    """Per member, the first record index with NaN/inf (a big value if none)."""
+    best: Array | None = None
+    for leaf in leaves:
+        ok = jnp.isfinite(leaf).reshape(*leaf.shape[: batch_ndim + 1], -1).all(axis=-1)
+        bad = jnp.logical_not(ok)
+        idx = jnp.where(bad.any(axis=-1), jnp.argmax(bad, axis=-1), _BIG)
+        best = idx if best is None else jnp.minimum(best, idx)
+    assert best is not None
+    return best
+
+
+def _first_bad_record(
+    result: Any, batch_shape: tuple[int, ...], n_records: int | None
+) -> np.ndarray | None:
+    """Per member, the first record index holding a non-finite value (-1: none).
+
+    Reduced on the device (one small jitted reduction per result layout), so
+    only an integer per member comes back to the host.
+    """
+    axis = len(batch_shape)
+    leaves = _record_leaves(result, n_records, axis)
+    if leaves is None:
+        return None
+    usable = []
+    for leaf in leaves:
+        if is_traced(leaf):
+            return None
+        dtype = getattr(leaf, "dtype", None)
+        shape = jnp.shape(leaf)
+        if (
+            dtype is None
+            or not jnp.issubdtype(dtype, jnp.inexact)
+            or len(shape) <= axis
+            or tuple(shape[:axis]) != batch_shape
+            or shape[axis] == 0
+        ):
+            continue
+        usable.append(jnp.asarray(leaf))
+    if not usable:
+        return np.full(batch_shape, -1, np.int64)
+    best = np.asarray(_first_bad_record_jit(tuple(usable), batch_ndim=axis))
+    return np.where(best == _BIG, -1, best).astype(np.int64)
+
+
 def _n_records(result: Any, n_records: int | None, axis: int) -> int:
     if n_records is not None:
         return int(n_records)
@@ -369,10 +434,11 @@ def handle_divergence(
     Returns
     -------
     result
-        ``result`` itself (no divergence, ``"flag"``, or a traced
-        ``first_bad_step``), or for ``"warn"`` a copy truncated to its finite
-        records; ``first_bad_step`` is kept, so ``result.diverged`` still
-        says that the run diverged.
+        ``result`` itself (no divergence, or a traced ``first_bad_step``);
+        with ``"flag"``, ``result`` with ``first_bad_step`` lowered to the
+        first non-finite record if that comes first; for ``"warn"`` a copy
+        truncated to its finite records. ``first_bad_step`` is kept, so
+        ``result.diverged`` still says that the run diverged.
 
     Raises
     ------
@@ -405,6 +471,14 @@ def handle_divergence(
     ``n_records`` (default: ``result.ts``'s length on that axis) is cut to
     its first ``n_keep`` entries; other leaves (parameters, final states,
     summaries) are left alone.
+
+    **Recorded values count.** A recorded value can become non-finite while
+    the state is still finite (the loss of a huge state overflows), so the
+    first record holding NaN/inf also counts, as the step of that record
+    (record ``k`` is step ``k * record_every``): ``first_bad_step`` of the
+    returned result is the earlier of the two, whatever the option. The
+    recorded arrays are those of the optional hook ``_record_leaves()`` (a
+    pytree), or else the leaves on the record axis, as for truncation.
 
     **From steps to records and times.** With first bad step :math:`n`,
     record cadence :math:`r` and step :math:`\Delta t`, the finite records
@@ -465,14 +539,27 @@ def handle_divergence(
             f"handle_divergence needs a result with a first_bad_step field; got "
             f"a {type(result).__name__}."
         )
-    if policy == "flag" or is_traced(first_bad):
-        return result
-    fb = np.asarray(first_bad)
-    if fb.size == 0 or not (fb >= 0).any():
+    if is_traced(first_bad):
         return result
     r = check_scalar(record_every, name="record_every", kind=int, lower=1)
+    fb = np.asarray(first_bad).astype(np.int64)
+    # A recorded value can overflow while the state is still finite (a loss
+    # of a huge state): the first non-finite record counts as well.
+    rec = _first_bad_record(result, fb.shape, n_records)
+    if rec is not None:
+        from_records = np.where(rec >= 0, rec * r, -1)
+        both = np.where(fb < 0, from_records, fb)
+        both = np.where(
+            (fb >= 0) & (from_records >= 0), np.minimum(fb, from_records), both
+        )
+        if not np.array_equal(both, fb):
+            fb = both
+            result = dataclasses.replace(  # type: ignore[type-var]
+                result, first_bad_step=jnp.asarray(fb, jnp.int32)
+            )
+    if policy == "flag" or fb.size == 0 or not (fb >= 0).any():
+        return result
 
-    fb = fb.astype(np.int64)
     bad = np.where(fb >= 0, fb, np.iinfo(np.int64).max)
     flat = int(np.argmin(bad))
     step = int(bad.reshape(-1)[flat])
@@ -492,9 +579,10 @@ def handle_divergence(
 
     if policy == "raise":
         raise DivergenceError(
-            f"{what} diverged: the state first became non-finite (NaN or inf) "
-            f"{where}. Likely cause: {cause}. Pass on_divergence='warn' to get "
-            "the finite records with a DivergenceWarning, or on_divergence="
+            f"{what} diverged: a state or recorded value first became non-finite "
+            f"(NaN or inf) {where}. Likely cause: {cause}. Pass "
+            "on_divergence='warn' to get the finite records with a "
+            "DivergenceWarning, or on_divergence="
             "'flag' to get the result as is (see result.first_bad_step and "
             "result.diverged)."
         )
@@ -509,8 +597,8 @@ def handle_divergence(
             result, n_keep, axis, _n_records(result, n_records, axis)
         )
     warnings.warn(
-        f"{what} diverged: the state first became non-finite (NaN or inf) "
-        f"{where}; returning the {n_keep} finite record"
+        f"{what} diverged: a state or recorded value first became non-finite "
+        f"(NaN or inf) {where}; returning the {n_keep} finite record"
         f"{'' if n_keep == 1 else 's'} before it. Likely cause: {cause}.",
         DivergenceWarning,
         stacklevel=stacklevel,

@@ -807,6 +807,10 @@ class PRTrajectory(DivergedMixin):
         default_factory=lambda: np.asarray(-1, np.int32)
     )
 
+    def _record_leaves(self) -> tuple[Array, ...]:
+        """Recorded values checked for NaN/inf (``spike_ratio`` is inf at a = 0)."""
+        return (self.a, self.b, self.c, self.alignment, self.loss)
+
     def _summary_items(self) -> dict[str, Any]:
         return {
             "steps": self.steps[..., -1],

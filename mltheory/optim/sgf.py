@@ -157,6 +157,16 @@ class SGFTrajectory(DivergedMixin):
             observed=cut(self.observed),
         )
 
+    def _record_leaves(self) -> tuple[Any, ...]:
+        """The recorded values checked for NaN/inf by the divergence policy."""
+        return (
+            self.train_loss,
+            self.test_loss,
+            self.overlaps,
+            self.teacher_overlaps,
+            self.observed,
+        )
+
     def _summary_items(self) -> dict[str, Any]:
         items = {
             "horizon": self.ts[..., -1],

@@ -6,21 +6,29 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, NoReturn
 
 __all__ = ["main"]
 
 EPILOG = """\
 exit status: 0 when every check passes, 1 when a check fails or a reproduction
-raised, 2 on bad arguments, 130 when interrupted (the finished reproductions
-are kept in the report).
+raised, 2 on bad arguments (a one-line message; nothing is written), 130 when
+interrupted (the finished reproductions are kept in the report).
 """
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (exit status 2) instead of usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
     from mltheory import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mltheory",
         description="mltheory: machine-learning theory as tested tools.",
     )
@@ -63,7 +71,11 @@ def _parser() -> argparse.ArgumentParser:
         help="output directory (default: mltheory-results)",
     )
     rep.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="random seed (default: 0)"
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="random seed in [0, 2**32 - 1] (default: 0)",
     )
     rep.add_argument(
         "--list", action="store_true", help="list the reproductions and exit"
@@ -102,18 +114,30 @@ def _reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
             file=sys.stderr,
         )
         return 2
-    if args.seed < 0:
-        print(
-            f"mltheory reproduce: --seed must be >= 0; got {args.seed}", file=sys.stderr
-        )
-        return 2
     size: Literal["quick", "full"] = "full" if args.full else "quick"
     names = args.names or None
+    from mltheory.reproduce._runner import _check_arguments, _make_out_dir
+
+    def bad_argument(err: Exception) -> int:
+        message = str(err).replace("seed must", "--seed must")
+        message = message.replace("out_dir", "--out")
+        print(f"mltheory reproduce: {message}", file=sys.stderr)
+        return 2
+
+    # Bad arguments exit 2 with one line, before anything is written.
+    try:
+        _check_arguments(names, size, args.seed, args.out)
+    except (ValueError, TypeError) as err:
+        return bad_argument(err)
     client = None
     if args.executor is not None:
         client = _connect(args.executor)
         if client is None:
             return 2
+    try:
+        _make_out_dir(Path(args.out).resolve())
+    except ValueError as err:
+        return bad_argument(err)
     extra = {} if client is None else {"executor": client.get_executor()}
     try:
         reps = run_reproductions(

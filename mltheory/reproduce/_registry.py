@@ -59,6 +59,20 @@ ENTRIES: dict[str, Entry] = {
             ),
         ),
         Entry(
+            name="dmft-dln",
+            module="mltheory.reproduce._dmft_dln",
+            title=(
+                "Diagonal linear networks by DMFT: lazy vs rich, incremental "
+                "learning, implicit bias"
+            ),
+            description=(
+                "DMFT loss curves against finite-d networks from alpha = 0.01 to 3, "
+                "two-plateau incremental learning against the escape-time "
+                "heuristic, the long-time test loss against the hyperbolic-entropy "
+                "interpolator, and the rate/generalisation trade-off"
+            ),
+        ),
+        Entry(
             name="specgd",
             module="mltheory.reproduce._specgd",
             title="Spectral gradient descent vs gradient descent in phase retrieval",
@@ -110,6 +124,28 @@ ENTRIES: dict[str, Entry] = {
                 "total variation to the exact law against the number of steps, the "
                 "implicit-temperature relation of MaskGIT, and partial caching "
                 "quality per full-pass equivalent"
+            ),
+        ),
+        Entry(
+            name="ot-maps",
+            module="mltheory.reproduce._ot_maps",
+            title="Optimal transport maps between infinite-dimensional spaces",
+            description=(
+                "closed forms of Gaussian OT maps, the polynomial rate and U-shape "
+                "in the truncation dimension of the Gaussian estimator, the "
+                "gamma-sieve semi-dual estimator on gamma-smooth non-Gaussian data, "
+                "and EMD/entropic baselines degrading with dimension"
+            ),
+        ),
+        Entry(
+            name="sona",
+            module="mltheory.reproduce._sona",
+            title="SONA: naturalness, alignment and mismatch in one discriminator head",
+            description=(
+                "structure identities of the SONA head and losses, the BT-M optimum "
+                "log p(x|y) - log p(x) on an enumerated law, and SONA against the "
+                "projection discriminator and SAN-PD on a toy conditional GAN over "
+                "5 seeds"
             ),
         ),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import socket
 import tempfile
 import time
@@ -14,7 +15,7 @@ from typing import Any, Literal
 import jax
 
 from mltheory._src._progress import progress
-from mltheory._src._validation import check_in, check_scalar
+from mltheory._src._validation import check_in, check_scalar, describe
 from mltheory._src._x64 import float64_scope
 from mltheory.reproduce._registry import ENTRIES, load_runner
 from mltheory.reproduce._report import environment, write_report
@@ -60,6 +61,72 @@ def _relative_figures(figures: Sequence[str | Path], root: Path) -> tuple[str, .
             )
         out.append(path.resolve().relative_to(root.resolve()).as_posix())
     return tuple(out)
+
+
+#: Seeds are 32-bit: larger ones would collide on JAX's default 32-bit keys.
+MAX_SEED = 2**32 - 1
+
+
+def _check_arguments(
+    names: Sequence[str] | None, size: Any, seed: Any, out_dir: Any
+) -> tuple[list[str], int, Path]:
+    """Validate every argument before anything runs or is written."""
+    check_in(size, name="size", options=("quick", "full"))
+    seed = check_scalar(seed, name="seed", kind=int, lower=0, upper=MAX_SEED)
+    if isinstance(names, str):
+        raise TypeError(
+            f"names must be a list of reproduction names such as [{names!r}], "
+            f"not a string; got {names!r}."
+        )
+    chosen = list(ENTRIES) if names is None else list(names)
+    if not chosen:
+        raise ValueError(
+            f"names must not be empty; valid names are {', '.join(ENTRIES)}."
+        )
+    for name in chosen:
+        check_in(name, name="reproduction name", options=list(ENTRIES))
+    if not isinstance(out_dir, str | os.PathLike):
+        raise TypeError(f"out_dir must be a str or a path; got {describe(out_dir)}.")
+    root = Path(out_dir).resolve()
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"out_dir must be a directory; got an existing file {root}.")
+    parent = root
+    while not parent.exists():  # the nearest existing ancestor
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(
+            f"out_dir {root} is under {parent}, which is a file, not a directory."
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"out_dir {root} cannot be created or written: {parent} is not writable."
+        )
+    return chosen, seed, root
+
+
+def _make_out_dir(root: Path) -> None:
+    """Create ``root``; on failure remove what was created and raise ValueError."""
+    missing = []
+    parent = root
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / ".mltheory-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        for folder in missing:  # innermost first; only what this call made
+            if not folder.exists():
+                continue
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: something else wrote there
+                break
+        raise ValueError(
+            f"out_dir {root} cannot be created or written: {err.strerror or err}."
+        ) from err
 
 
 def _run_one(
@@ -232,9 +299,11 @@ def run_reproductions(
         ``"quick"`` runs every paper in minutes on a laptop; ``"full"`` is the
         paper-sized run for a workstation or GPU.
     seed : int, default=0
-        The seed from which every reproduction's key is derived.
+        The seed from which every reproduction's key is derived, in
+        ``[0, 2**32 - 1]``.
     out_dir : str or path, default="mltheory-results"
-        Where the figures and reports go (created if missing).
+        Where the figures and reports go (created if missing; checked before
+        anything runs).
     show_progress : bool or None, default=None
         Draw a progress bar; ``None`` draws one only on a terminal.
     executor : concurrent.futures.Executor or None, default=None
@@ -254,10 +323,13 @@ def run_reproductions(
     Raises
     ------
     ValueError
-        If a name is not registered (the message lists the valid names) or
-        ``size`` is not ``"quick"``/``"full"``.
+        If a name is not registered (the message lists the valid names),
+        ``size`` is not ``"quick"``/``"full"``, ``seed`` is outside
+        ``[0, 2**32 - 1]``, or ``out_dir`` is an existing file, lies under a
+        file or cannot be created or written (nothing is left behind).
     TypeError
-        If ``seed`` is not an integer or ``executor`` has no ``submit``.
+        If ``seed`` is not an integer, ``names`` is a single string,
+        ``out_dir`` is not a path or ``executor`` has no ``submit``.
     KeyboardInterrupt
         Re-raised after the report of the finished reproductions is written.
 
@@ -270,24 +342,15 @@ def run_reproductions(
     ...     print(reps[0].passed)
     True
     """
-    check_in(size, name="size", options=("quick", "full"))
-    seed = check_scalar(seed, name="seed", kind=int, lower=0)
-    chosen = list(ENTRIES) if names is None else list(names)
-    if not chosen:
-        raise ValueError(
-            f"names must not be empty; valid names are {', '.join(ENTRIES)}."
-        )
-    for name in chosen:
-        check_in(name, name="reproduction name", options=list(ENTRIES))
+    # Every argument is checked before anything runs or is written, and the
+    # root is absolute, so figures do not depend on the working directory.
+    chosen, seed, root = _check_arguments(names, size, seed, out_dir)
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise TypeError(
             "executor must be a concurrent.futures.Executor (something with a "
             f"submit method) or None; got {executor!r}."
         )
-    # Absolute, so each reproduction's out_dir and figures do not depend on
-    # the working directory.
-    root = Path(out_dir).resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    _make_out_dir(root)
     version = _version()
     if executor is not None:
         env = environment(size=size, seed=seed, executor=_describe_executor(executor))

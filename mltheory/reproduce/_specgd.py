@@ -237,8 +237,9 @@ def run(
     for kappa, cmp in comparisons.items():
         for traj in (cmp.gd, cmp.specgd):
             # SpecGD ends in a period-2 oscillation of amplitude eta; even
-            # steps draw its envelope instead of a filled band.
-            traj = jax.tree.map(lambda x: x[::2], traj)
+            # steps draw its envelope instead of a filled band. Only the
+            # per-step records are thinned (first_bad_step is a scalar leaf).
+            traj = jax.tree.map(lambda x: x[::2] if jnp.ndim(x) else x, traj)
             label = f"{traj.method}, kappa={kappa:g}"
             col = colors[kappa]
             traj.plot(ax=axes[0, 0], panel="alignment", color=col, label=label)

@@ -7,6 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from mltheory._src._validation import check_scalar, describe
+
 __all__ = ["Check", "Reproduction"]
 
 
@@ -21,13 +23,21 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str; got {describe(name)}.")
+    return name
+
+
 @dataclasses.dataclass(frozen=True)
 class Check:
     """One named pass/fail comparison: a measured value against its target.
 
     Build checks with the constructors :meth:`at_most`, :meth:`at_least`,
     :meth:`within` and :meth:`close_to`, which compute ``passed`` from the
-    value, so a check can never be marked passed by hand. A NaN value fails.
+    value, so a check can never be marked passed by hand. A NaN value fails;
+    a NaN or infinite bound, ``lower > upper``, a negative ``tol`` or a name
+    that is not a string is a :class:`ValueError`/:class:`TypeError`.
 
     Parameters
     ----------
@@ -80,6 +90,7 @@ class Check:
         True
         """
         v = _as_float(value)
+        name, bound = _check_name(name), check_scalar(bound, name="bound")
         return cls(name, v, f"<= {_fmt(bound)}", bool(v <= bound))
 
     @classmethod
@@ -107,6 +118,7 @@ class Check:
         False
         """
         v = _as_float(value)
+        name, bound = _check_name(name), check_scalar(bound, name="bound")
         return cls(name, v, f">= {_fmt(bound)}", bool(v >= bound))
 
     @classmethod
@@ -134,6 +146,9 @@ class Check:
         True
         """
         v = _as_float(value)
+        name = _check_name(name)
+        lower = check_scalar(lower, name="lower")
+        upper = check_scalar(upper, name="upper", lower=lower)
         ok = bool(lower <= v <= upper)
         return cls(name, v, f"in [{_fmt(lower)}, {_fmt(upper)}]", ok)
 
@@ -164,6 +179,9 @@ class Check:
         '1 +- 0.1'
         """
         v = _as_float(value)
+        name = _check_name(name)
+        expected = check_scalar(expected, name="expected")
+        tol = check_scalar(tol, name="tol", lower=0.0)
         ok = bool(abs(v - expected) <= tol)
         return cls(name, v, f"{_fmt(expected)} +- {_fmt(tol)}", ok)
 

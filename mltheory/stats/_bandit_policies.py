@@ -168,6 +168,10 @@ class _Policy:
     def _explore_rounds(self, T: int, K: int) -> int | None:
         return None
 
+    def _check_actions(self, actions: np.ndarray, K: int, stacklevel: int) -> None:
+        """Warn about what a finished run's actions (..., T) reveal (hook)."""
+        return None
+
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -210,9 +214,34 @@ def _explore_arms_batch(keys: Array, T0: int, K: int, explore: str) -> Array:
     return jax.vmap(lambda k: _explore_arms(k, T0, K, explore))(keys)
 
 
+def _arm_counts(arms: np.ndarray, K: int) -> np.ndarray:
+    """Counts of each arm along the last axis, shape ``arms.shape[:-1] + (K,)``."""
+    return (np.asarray(arms)[..., None] == np.arange(K)).sum(axis=-2)
+
+
+def _warn_unexplored(arms: np.ndarray, K: int, *, stacklevel: int) -> None:
+    """Warn when uniform exploration left an arm without a single point.
+
+    ``arms`` (..., T0): the explored arm of each exploration round. Such an
+    arm's estimate is 0 after the commit (no data), which must not pass
+    silently.
+    """
+    arms = np.asarray(arms).reshape(-1, np.shape(arms)[-1])
+    missed = (_arm_counts(arms, K) == 0).any(axis=-1)
+    if missed.any():
+        warnings.warn(
+            f"uniform exploration over T0 = {arms.shape[-1]} rounds left an arm "
+            f"with no explored point in {int(missed.sum())} of {arms.shape[0]} "
+            "replication(s); its estimate is 0 after the commit. Use "
+            "explore='round_robin' or a larger T0.",
+            RuntimeWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
 def _capacity(arms: np.ndarray, K: int) -> int:
     """Points per arm to keep: the largest count, rounded up to a multiple of 8."""
-    counts = np.stack([(arms == i).sum(axis=-1) for i in range(K)])
+    counts = _arm_counts(arms, K)
     most = int(counts.max()) if counts.size else 1
     return max(1, min(arms.shape[-1], 8 * -(-most // 8)))
 
@@ -346,6 +375,10 @@ class _ExploreThenCommit(_Policy):
     def _explore_rounds(self, T: int, K: int) -> int | None:
         return self.explore_length(T, K)
 
+    def _check_actions(self, actions: np.ndarray, K: int, stacklevel: int) -> None:
+        T0 = self.explore_length(np.shape(actions)[-1], K)
+        _warn_unexplored(actions[..., :T0], K, stacklevel=stacklevel + 1)
+
     # estimator hooks: pure JAX, vmappable
     def _fit(
         self, X: Array, y: Array, arms: Array, K: int, n_cap: int
@@ -424,6 +457,7 @@ class _ExploreThenCommit(_Policy):
                 f"{self._T0}; got t = {t}."
             )
         if self._params is None:
+            _warn_unexplored(self._arms, x.shape[0], stacklevel=2)
             self._params, ok = _etc_fit_jit(
                 self,
                 jnp.asarray(self._X, x.dtype),
@@ -536,7 +570,9 @@ class KernelInterpolationETC(_ExploreThenCommit):
     A Gram matrix whose Cholesky factor shows a condition number above
     :math:`10^{12}` is refactorised with jitter :math:`10^{-8}` (relative)
     instead: the interpolant is then a near-ridgeless ridge fit. An arm never
-    explored gets the estimate 0.
+    explored (possible with ``explore="uniform"`` and a short ``T0``; never
+    with ``"round_robin"``, as ``T0 >= K``) gets the estimate 0, with a
+    :class:`RuntimeWarning`.
 
     References
     ----------
@@ -1050,14 +1086,25 @@ class _SequentialKernel(_Policy):
         numpy.ndarray of shape (K,)
             The UCB index (the posterior mean for :class:`EpsilonGreedy`).
         """
+        t, x = self._check_round(t, contexts)
+        return self._rank(t, x)[1]
+
+    def _rank(
+        self, t: int, x: Array, u: float = 1.0, random_arm: int = 0
+    ) -> tuple[int, np.ndarray]:
+        """The chosen arm (-1: a score is not finite) and the scores.
+
+        ``u >= 1`` never takes the epsilon-greedy random arm.
+        """
         from mltheory.stats import _bandit_engine as engine
 
-        t, x = self._check_round(t, contexts)
         mean, var = self._posterior(t, x)
         coef, delta, eps_c = self._coef()
         out = np.empty(mean.shape[0])
-        engine.choose(self._mode, t, mean, var, coef, delta, eps_c, 1.0, 0, out)
-        return out
+        arm = engine.choose(
+            self._mode, t, mean, var, coef, delta, eps_c, u, random_arm, out
+        )
+        return int(arm), out
 
     def select(self, t: int, contexts: ArrayLike) -> int:
         """Choose the arm for round ``t`` (ties: lowest index).
@@ -1074,21 +1121,13 @@ class _SequentialKernel(_Policy):
         int
             The chosen arm.
         """
-        from mltheory.stats import _bandit_engine as engine
-
         t, x = self._check_round(t, contexts)
-        mean, var = self._posterior(t, x)
-        coef, delta, eps_c = self._coef()
-        out = np.empty(mean.shape[0])
-        arm = engine.choose(
-            self._mode, t, mean, var, coef, delta, eps_c,
-            float(self._u[t]), int(self._rand_arms[t]), out,
-        )  # fmt: skip
+        arm, out = self._rank(t, x, float(self._u[t]), int(self._rand_arms[t]))
         if arm < 0:
             raise FloatingPointError(
                 f"the scores of round {t} are not finite: {out.tolist()}."
             )
-        return int(arm)
+        return arm
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
         """Add the observed point to the pulled arm's posterior (O(n^2)).
@@ -1335,12 +1374,32 @@ class EpsilonGreedy(_SequentialKernel):
 # --------------------------------------------------------------------------- #
 # reference policies
 # --------------------------------------------------------------------------- #
+class _RewardBlind(_Policy):
+    """A reference policy that does not learn: ``update`` only validates."""
+
+    def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
+        """Ignore the reward.
+
+        Parameters
+        ----------
+        t : int
+            The round.
+        arm : int
+            The pulled arm.
+        context : array_like of shape (d,)
+            Its context.
+        reward : float
+            The observed reward.
+        """
+        self._check_update(t, arm, context, reward)
+
+
 @functools.partial(jax.jit, static_argnames=("T", "K"))
 def _random_arms(keys: Array, T: int, K: int) -> Array:
     return jax.vmap(lambda k: jax.random.randint(k, (T,), 0, K))(keys)
 
 
-class RandomPolicy(_Policy):
+class RandomPolicy(_RewardBlind):
     r"""Uniformly random arms (the reference every learner must beat).
 
     Its expected regret on an instance is
@@ -1387,24 +1446,8 @@ class RandomPolicy(_Policy):
         t, _ = self._check_round(t, contexts)
         return int(self._arms[t])
 
-    def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
-        """Ignore the reward.
 
-        Parameters
-        ----------
-        t : int
-            The round.
-        arm : int
-            The pulled arm.
-        context : array_like of shape (d,)
-            Its context.
-        reward : float
-            The observed reward.
-        """
-        self._check_update(t, arm, context, reward)
-
-
-class OraclePolicy(_Policy):
+class OraclePolicy(_RewardBlind):
     """The arm with the largest mean reward (knows :math:`f^*`; zero regret).
 
     Inside :func:`run_bandit` and :func:`run_many` the oracle reads the
@@ -1472,19 +1515,3 @@ class OraclePolicy(_Policy):
         t, _ = self._check_round(t, contexts)
         assert self.means is not None
         return int(np.argmax(self.means[t]))
-
-    def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
-        """Ignore the reward.
-
-        Parameters
-        ----------
-        t : int
-            The round.
-        arm : int
-            The pulled arm.
-        context : array_like of shape (d,)
-            Its context.
-        reward : float
-            The observed reward.
-        """
-        self._check_update(t, arm, context, reward)

@@ -108,26 +108,15 @@ class BanditRun:
         """
         from mltheory._src import _plotting as plotting
 
-        ax = plotting.axes_or_new(ax)
         R = plotting.as_numpy(self.cumulative_regret, name="cumulative_regret")
         if R.ndim != 1:
             raise ValueError(
                 "BanditRun.plot draws one run; got records of shape "
                 f"{R.shape} (use BanditRunBatch.plot for replications)."
             )
-        t = np.arange(1, R.shape[0] + 1)
         label = kwargs.pop("label", self.policy)
-        line = plotting.plot_curve(ax, t, R, label=label, kind="simulation", **kwargs)
-        if self.explore_rounds:
-            plotting.plot_reference(
-                ax,
-                self.explore_rounds,
-                axis="x",
-                color=str(line.get_color()),
-                linewidth=1,
-            )
-        return plotting.finish_axes(
-            ax, xlabel="round t", ylabel="cumulative regret R(t)"
+        return _plot_regret(
+            ax, R, None, label, self.explore_rounds, "cumulative regret R(t)", kwargs
         )
 
 
@@ -240,32 +229,41 @@ class BanditRunBatch:
         matplotlib.axes.Axes
             The axes.
         """
-        from mltheory._src import _plotting as plotting
-
-        ax = plotting.axes_or_new(ax)
-        mean, se = self.mean_regret(), self.se_regret()
-        t = np.arange(1, mean.shape[0] + 1)
+        band_width = band * self.se_regret() if band > 0 else None
         label = kwargs.pop("label", f"{self.policy} ({self.n_reps} reps)")
-        line = plotting.plot_curve(
+        return _plot_regret(
             ax,
-            t,
-            mean,
-            band=band * se if band > 0 else None,
-            label=label,
-            kind="simulation",
-            **kwargs,
+            self.mean_regret(),
+            band_width,
+            label,
+            self.explore_rounds,
+            "mean cumulative regret R(t)",
+            kwargs,
         )
-        if self.explore_rounds:
-            plotting.plot_reference(
-                ax,
-                self.explore_rounds,
-                axis="x",
-                color=str(line.get_color()),
-                linewidth=1,
-            )
-        return plotting.finish_axes(
-            ax, xlabel="round t", ylabel="mean cumulative regret R(t)"
+
+
+def _plot_regret(
+    ax: Any,
+    curve: np.ndarray,
+    band: np.ndarray | None,
+    label: str,
+    explore_rounds: int | None,
+    ylabel: str,
+    kwargs: dict[str, Any],
+) -> Any:
+    """A regret curve against the round, with a line at the commit (if any)."""
+    from mltheory._src import _plotting as plotting
+
+    ax = plotting.axes_or_new(ax)
+    t = np.arange(1, curve.shape[0] + 1)
+    line = plotting.plot_curve(
+        ax, t, curve, band=band, label=label, kind="simulation", **kwargs
+    )
+    if explore_rounds:
+        plotting.plot_reference(
+            ax, explore_rounds, axis="x", color=str(line.get_color()), linewidth=1
         )
+    return plotting.finish_axes(ax, xlabel="round t", ylabel=ylabel)
 
 
 # --------------------------------------------------------------------------- #
@@ -284,6 +282,27 @@ def _check_policy(policy: Any) -> _Policy:
                 f"callable {method!r}."
             )
     return policy  # type: ignore[no-any-return]
+
+
+_INSTANCE_OPTIONS = ("reward", "context", "cov_spectrum", "noise_sd", "shared")
+
+
+def _check_instance_kwargs(instance_kwargs: Any) -> dict[str, Any]:
+    """The make_instance options of run_many, with their names checked."""
+    if instance_kwargs is None:
+        return {}
+    if not isinstance(instance_kwargs, dict):
+        raise TypeError(
+            "instance_kwargs must be a dict of make_instance options; got "
+            f"{describe(instance_kwargs)}."
+        )
+    unknown = sorted(str(k) for k in instance_kwargs if k not in _INSTANCE_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"instance_kwargs may hold only {', '.join(_INSTANCE_OPTIONS)} (T, K "
+            f"and d are run_many's own arguments); got {', '.join(unknown)}."
+        )
+    return instance_kwargs
 
 
 def _records(
@@ -414,6 +433,7 @@ def run_bandit(
             k[None],
         )
         actions, first_bad = actions[0], int(bad[0])
+        pol._check_actions(actions, K, stacklevel=2)
     else:
         actions, first_bad = _python_loop(pol, instance, k), -1
     means = np.asarray(instance.means)
@@ -531,7 +551,7 @@ def run_many(
             f"got {describe(policy)}. Step your own policy with run_bandit."
         )
     n_reps = check_scalar(n_reps, name="n_reps", kind=int, lower=1)
-    config = _instance_config(T, K, d, **(instance_kwargs or {}))
+    config = _instance_config(T, K, d, **_check_instance_kwargs(instance_kwargs))
     T, K, d = config["T"], config["K"], config["d"]
     check_in(on_divergence, name="on_divergence", options=("raise", "warn", "flag"))
     if chunk_size is None:
@@ -554,6 +574,7 @@ def run_many(
             job, keys, executor=executor, chunk_size=chunk_size, show_progress=False
         )
     )
+    pol._check_actions(actions, K, stacklevel=2)
     batch = BanditRunBatch(
         actions=actions,
         rewards=rewards,

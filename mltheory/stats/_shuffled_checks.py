@@ -53,6 +53,19 @@ def _check_xy(
             f"Y must have one entry per row of X: len(Y) = {Ya.shape[0]} but "
             f"X has {n} rows."
         )
+    # Costs are sums of n squared residuals (and X^T X sums n squared entries):
+    # beyond this scale they overflow float64 and every message downstream
+    # would blame an internal quantity.
+    bound = float(np.sqrt(np.finfo(np.float64).max / (4.0 * max(n, 1))))
+    for arr, label in ((Xa, "X"), (Ya, "Y")):
+        worst = float(np.max(np.abs(arr))) if arr.size else 0.0
+        if worst > bound:
+            raise ValueError(
+                f"{label} must have entries of magnitude below {bound:.3g} (the "
+                "fit sums squared residuals, which overflow float64 beyond it); "
+                f"got max |{label}| = {worst:.3g}. Rescale {label} (the "
+                "estimators are scale-equivariant)."
+            )
     if ridge == 0.0 or need_dof:
         if n <= p:
             raise ValueError(
@@ -75,24 +88,24 @@ def _check_ridge(ridge: Any) -> float:
     return float(check_scalar(ridge, name="ridge", lower=0.0))
 
 
-def _check_movable(movable: Any, n: int) -> np.ndarray | None:
+def _check_movable(movable: Any, n: int, *, name: str = "movable") -> np.ndarray | None:
     if movable is None:
         return None
     mask = np.asarray(movable)
     if mask.dtype != bool:
         if not np.issubdtype(mask.dtype, np.integer) or not np.isin(mask, (0, 1)).all():
             raise TypeError(
-                f"movable must be a boolean mask of length n={n}; got dtype "
+                f"{name} must be a boolean mask of length n={n}; got dtype "
                 f"{mask.dtype}."
             )
         mask = mask.astype(bool)
     if mask.shape != (n,):
         raise ValueError(
-            f"movable must be a boolean mask of length n={n}; got shape {mask.shape}."
+            f"{name} must be a boolean mask of length n={n}; got shape {mask.shape}."
         )
     if int(mask.sum()) < 2:
         raise ValueError(
-            f"movable must mark at least 2 rows (one row cannot move alone); got "
+            f"{name} must mark at least 2 rows (one row cannot move alone); got "
             f"{int(mask.sum())}."
         )
     return mask

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mltheory._src._validation import check_in, check_scalar
+from mltheory._src._validation import check_in, check_scalar, describe
 
 __all__ = [
     "AIR_QUALITY_COLUMNS",
@@ -99,22 +99,87 @@ def _resolve_files(path: Path, station: str | None) -> list[Path]:
     return found
 
 
-def _read_csv(file: Path) -> dict[str, list[str]]:
-    with file.open(newline="") as handle:
+class _Table:
+    """The cells of one CSV file, by column, with the line of every row."""
+
+    def __init__(self, file: Path, columns: dict[str, list[str]], lines: list[int]):
+        self.file = file
+        self.columns = columns
+        self.lines = lines
+
+
+def _malformed(file: Path, line: int, what: str) -> ValueError:
+    return ValueError(f"file {str(file)!r}, line {line}: {what}")
+
+
+def _read_csv(file: Path) -> _Table:
+    """Read a file of the data set; every malformed file is a ValueError.
+
+    The message names the file, the line and (for a bad cell) the column.
+    """
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    with file.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         try:
-            header = next(reader)
-        except StopIteration:
-            raise ValueError(f"file {str(file)!r} is empty.") from None
-        header = [h.strip().strip('"') for h in header]
-        missing = [c for c in AIR_QUALITY_COLUMNS if c not in header]
-        if missing:
+            for row in reader:
+                if header is None:
+                    header = [h.strip().strip('"') for h in row]
+                    continue
+                if not row:  # a blank line
+                    continue
+                if len(row) != len(header):
+                    raise _malformed(
+                        file,
+                        reader.line_num,
+                        f"expected {len(header)} fields (one per header column); "
+                        f"got {len(row)}.",
+                    )
+                rows.append(row)
+                lines.append(reader.line_num)
+        except UnicodeDecodeError as err:
+            raise _malformed(
+                file,
+                reader.line_num + 1,
+                f"not UTF-8 text ({err.reason}; the first undecodable byte is at "
+                "or after this line); is it a CSV file of the data set?",
+            ) from None
+        except csv.Error as err:
+            raise _malformed(
+                file, reader.line_num, f"not a valid CSV row: {err}."
+            ) from None
+    if header is None:
+        raise ValueError(f"file {str(file)!r}, line 1: the file is empty.")
+    missing = [c for c in AIR_QUALITY_COLUMNS if c not in header]
+    if missing:
+        raise _malformed(
+            file,
+            1,
+            f"the header lacks the columns {missing}; expected the layout of "
+            f"{_SOURCE}: {list(AIR_QUALITY_COLUMNS)}.",
+        )
+    if not rows:
+        raise _malformed(file, 1, "the file has a header but no data rows.")
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(header)}
+    return _Table(file, columns, lines)
+
+
+def _numeric_column(table: _Table, col: str) -> np.ndarray:
+    out = np.empty(len(table.lines), dtype=np.float64)
+    for i, value in enumerate(table.columns[col]):
+        text = value.strip()
+        if text in ("", "NA"):
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(text)
+        except ValueError:
             raise ValueError(
-                f"file {str(file)!r} lacks the columns {missing}; expected the "
-                f"layout of {_SOURCE}: {list(AIR_QUALITY_COLUMNS)}."
-            )
-        rows = list(reader)
-    return {name: [row[i] for row in rows] for i, name in enumerate(header)}
+                f"file {str(table.file)!r}, line {table.lines[i]}, column {col!r}: "
+                f"expected a number or NA; got {value!r}."
+            ) from None
+    return out
 
 
 def load_beijing_air_quality(
@@ -155,8 +220,14 @@ def load_beijing_air_quality(
         If ``path`` does not exist or holds none of the files; the message
         names the files that are needed and where they are published.
     ValueError
-        If ``station`` or a requested column is unknown, or a file lacks the
-        data set's columns.
+        If ``station`` or a requested column is unknown or ``columns`` is
+        empty; if a file is malformed: empty, not UTF-8 text, a header without
+        the data set's columns or without data rows, a row with too few or too
+        many fields, or a numeric cell that is neither a number nor ``NA``.
+        The message names the file, the line and (for a cell) the column.
+    TypeError
+        If ``path`` is not a str or path, ``columns`` is a single string, or
+        ``dropna`` is not a bool.
 
     See Also
     --------
@@ -191,23 +262,34 @@ def load_beijing_air_quality(
     >>> loaded["PM2.5"].shape
     (5,)
     """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(
+            "path must be a str or os.PathLike (a CSV file of the data set or "
+            f"the folder holding them); got {describe(path)}."
+        )
     if station is not None:
         check_in(station, name="station", options=AIR_QUALITY_STATIONS)
+    if isinstance(columns, str | bytes):
+        raise TypeError(
+            "columns must be a sequence of column names such as ['PM2.5'], not "
+            f"a single string; got {columns!r}."
+        )
     wanted = list(AIR_QUALITY_COLUMNS) if columns is None else list(columns)
+    if not wanted:
+        raise ValueError("columns must name at least one column; got [].")
     for col in wanted:
         check_in(col, name="columns entry", options=AIR_QUALITY_COLUMNS)
+    if not isinstance(dropna, bool | np.bool_):
+        raise TypeError(f"dropna must be a bool; got {describe(dropna)}.")
     files = _resolve_files(Path(path), station)
     tables = [_read_csv(f) for f in files]
     out: dict[str, np.ndarray] = {}
     for col in wanted:
-        values = [v for table in tables for v in table[col]]
         if col in _TEXT_COLUMNS:
+            values = [v for table in tables for v in table.columns[col]]
             out[col] = np.asarray(values, dtype=str)
         else:
-            out[col] = np.asarray(
-                [np.nan if v.strip() in ("", "NA") else float(v) for v in values],
-                dtype=np.float64,
-            )
+            out[col] = np.concatenate([_numeric_column(t, col) for t in tables])
     if dropna:
         numeric = [c for c in wanted if c not in _TEXT_COLUMNS]
         keep = np.ones(len(out[wanted[0]]), dtype=bool)

@@ -89,6 +89,9 @@ class ShuffledRegression:
     n_features_in_ : int
         Number of columns of the training ``X``.
 
+    Reading a fitted attribute (``coef_`` ...) before :meth:`fit` raises
+    :class:`~mltheory.exceptions.NotFittedError`.
+
     See Also
     --------
     fit_lap : The point estimator.
@@ -255,6 +258,28 @@ class ShuffledRegression:
             rng=seed,
         )
         return self
+
+    _FITTED = (
+        "candidates_",
+        "coef_",
+        "fit_",
+        "intercept_",
+        "n_features_in_",
+        "permutation_",
+        "sigma_",
+    )
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: a fitted attribute read before
+        # fit is a NotFittedError (an AttributeError too, so hasattr works).
+        if name in type(self)._FITTED:
+            raise NotFittedError(
+                f"This ShuffledRegression is not fitted yet; call 'fit' before "
+                f"reading {name}."
+            )
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "fit_"):

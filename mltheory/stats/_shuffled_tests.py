@@ -464,8 +464,12 @@ def structure_test(
     if callable(null_set):
         in_null: Callable[[np.ndarray], bool] = null_set
     else:
-        block = _check_movable(null_set, n)
-        assert block is not None
+        block = _check_movable(null_set, n, name="null_set")
+        if block is None:
+            raise TypeError(
+                "null_set must be a predicate null_set(perm) -> bool or a "
+                f"boolean mask of length n={n}; got None."
+            )
 
         def in_null(perm: np.ndarray) -> bool:
             return bool(np.all(perm[~block] == np.flatnonzero(~block)))

@@ -180,7 +180,7 @@ def test_same_key_same_run_and_record_every_does_not_change_the_path(run):
     np.testing.assert_allclose(coarse.params.W[-1], run.params.W[-1], rtol=1e-12)
 
 
-def test_vmap_over_keys_equals_the_per_key_runs(run):
+def test_vmap_over_keys_equals_the_per_key_runs(run):  # and a batch of keys
     keys = jnp.stack([jax.random.key(3), jax.random.key(5)])
     # jit of vmap: the public function traces under both transformations.
     runs = jax.jit(jax.vmap(lambda k: xor.train_xor(k, CFG, n_test=N_TEST)))(keys)
@@ -190,6 +190,11 @@ def test_vmap_over_keys_equals_the_per_key_runs(run):
     for i, ref in enumerate(single):
         for a, b in zip(jax.tree.leaves(runs), jax.tree.leaves(ref), strict=True):
             np.testing.assert_allclose(a[i], b, rtol=1e-10, atol=1e-14)
+    # A 1-D array of keys is the same vmapped computation.
+    batch = xor.train_xor(keys, CFG, n_test=N_TEST)
+    for a, b in zip(jax.tree.leaves(runs), jax.tree.leaves(batch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert batch.config == CFG
     # phase_split on a batch gives one step per seed.
     np.testing.assert_array_equal(
         xor.phase_split(runs, rho_threshold=0.5),
@@ -717,6 +722,27 @@ def test_divergence_raise_warn_flag(key):
     assert cut.steps.shape == (n_keep,)
     assert cut.params.W.shape == (n_keep, 24, 6)
     assert np.all(np.isfinite(cut.test_error))
+    # A batch of keys: the policy names the seed; "warn" cuts every seed.
+    keys = jnp.stack([jax.random.key(3), jax.random.key(5)])
+    with pytest.raises(DivergenceError, match="batch member"):
+        xor.train_xor(keys, bad, n_test=N_TEST)
+    with pytest.warns(DivergenceWarning):
+        cut = xor.train_xor(keys, bad, n_test=N_TEST, on_divergence="warn")
+    assert cut.test_error.shape[0] == 2
+    assert cut.test_error.shape[1] <= n_keep
+
+
+def test_diagnostic_sentinels_are_not_divergence(key):
+    # d = 2 has no noise coordinates (rho = inf) and 4 neurons leave blocks
+    # with fewer than two members (within-block spread NaN): documented
+    # sentinels, while the network and its losses stay finite.
+    cfg = xor.XORConfig(d=2, width=4, batch_size=16, steps=20, record_every=10)
+    traj = xor.train_xor(key, cfg, n_test=64)
+    assert int(traj.first_bad_step) == -1 and not bool(traj.diverged)
+    assert traj.steps.shape == (3,)
+    assert np.all(np.isinf(traj.rho))
+    assert np.isnan(traj.within_block_spread).any()
+    assert np.all(np.isfinite(traj.params.W)) and np.all(np.isfinite(traj.train_loss))
 
 
 # --------------------------------------------------------------------------- #
@@ -814,3 +840,16 @@ def test_default_run_errors_sit_in_the_zero_margin_band(default_run, key):
     wrong = np.asarray(rep.err_by_bin) * np.asarray(rep.mass_by_bin)
     assert wrong[edges[:-1] < 0.05].sum() > 0.9 * wrong.sum()
     assert float(rep.err_by_bin[-1]) == 0.0
+
+
+def test_shared_test_key_scores_every_seed_on_one_test_set(run):
+    tk = jax.random.fold_in(jax.random.key(3), 2)  # run's own test-set key
+    same = xor.train_xor(jax.random.key(3), CFG, n_test=N_TEST, test_key=tk)
+    np.testing.assert_array_equal(same.test_error, run.test_error)
+    other = xor.train_xor(
+        jax.random.key(3), CFG, n_test=N_TEST, test_key=jax.random.key(99)
+    )
+    np.testing.assert_array_equal(other.params.W, run.params.W)  # same training
+    assert not np.array_equal(other.test_loss, run.test_loss)
+    with pytest.raises(TypeError, match="test_key must be a JAX PRNG key"):
+        xor.train_xor(jax.random.key(3), CFG, test_key=5)

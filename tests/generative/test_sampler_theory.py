@@ -304,7 +304,7 @@ def test_theory_bad_inputs():
         theory.moment_step_law([[0.5, 0.5]], alpha=1.0, beta=2.0)
     with pytest.raises(ValueError, match="exactly one of alpha or beta"):
         theory.moment_step_law([[0.5, 0.5]])
-    with pytest.raises(ValueError, match="rows must sum to 1"):
+    with pytest.raises(ValueError, match="must be a probability vector summing to 1"):
         theory.maskgit_step_law([[0.5, 0.6]], 1.0)
     with pytest.raises(ValueError, match="use method='mc'"):
         theory.maskgit_step_law(np.random.default_rng(0).dirichlet([1] * 4, 11), 1.0)

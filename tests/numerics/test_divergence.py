@@ -128,13 +128,18 @@ def test_raise_names_step_time_cause_and_options():
 def test_raise_step_name_and_no_time_without_dt():
     with pytest.raises(DivergenceError, match=r"at SGD step 6\. Likely cause"):
         handle_divergence(
-            _traj(), on_divergence="raise", what="sim", cause="c", step_name="SGD step"
+            _traj(),
+            on_divergence="raise",
+            what="sim",
+            cause="c",
+            step_name="SGD step",
+            record_every=2,
         )
 
 
 @pytest.mark.parametrize(
     ("first_bad", "record_every", "n_keep"),
-    [(6, 2, 3), (5, 2, 3), (1, 1, 1), (0, 1, 0), (8, 2, 4)],
+    [(6, 2, 3), (5, 2, 3), (1, 1, 1), (0, 1, 0)],
 )
 def test_warn_truncates_to_the_finite_records(first_bad, record_every, n_keep):
     traj = _traj(first_bad)
@@ -158,8 +163,11 @@ def test_warn_points_at_the_caller():
 
 def test_flag_and_finite_results_are_returned_as_is():
     traj = _traj()
-    assert handle_divergence(traj, on_divergence="flag", what="s", cause="c") is traj
-    fine = _traj(-1)
+    flagged = handle_divergence(
+        traj, on_divergence="flag", what="s", cause="c", record_every=2
+    )
+    assert flagged is traj
+    fine = Trajectory(ts=jnp.linspace(0.0, 1.0, 5), ys=jnp.ones(5), first_bad_step=-1)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for policy in ("raise", "warn", "flag"):
@@ -373,3 +381,38 @@ def test_solve_sde_cubic_drift_explodes_with_a_clear_error(key):
     assert bool(jnp.isfinite(flagged.ys[:n]).all())
     with pytest.raises(ValueError, match="on_divergence must be one of"):
         solve_sde(drift, diffusion, jnp.ones(3), grid=grid, key=key, on_divergence=None)
+
+
+def test_a_non_finite_record_of_a_finite_state_counts():
+    # the state never became non-finite (first_bad_step -1), but the record at
+    # index 3 (step 6 with record_every=2) is inf: the policy sees it
+    traj = Trajectory(
+        ts=jnp.linspace(0.0, 1.0, 5),
+        ys=jnp.asarray([1.0, 2.0, 4.0, jnp.inf, 1.0]),
+        first_bad_step=-1,
+    )
+    flagged = handle_divergence(
+        traj, on_divergence="flag", what="s", cause="c", record_every=2
+    )
+    assert int(flagged.first_bad_step) == 6 and bool(flagged.diverged)
+    with pytest.raises(
+        DivergenceError, match=r"recorded value first became non-finite .* at step 6"
+    ):
+        handle_divergence(
+            traj, on_divergence="raise", what="s", cause="c", record_every=2
+        )
+    with pytest.warns(DivergenceWarning, match="returning the 3 finite records"):
+        cut = handle_divergence(
+            traj, on_divergence="warn", what="s", cause="c", record_every=2
+        )
+    np.testing.assert_array_equal(cut.ys, [1.0, 2.0, 4.0])
+    # an earlier state divergence wins over a later bad record
+    early = Trajectory(ts=traj.ts, ys=traj.ys, first_bad_step=3)
+    assert (
+        int(
+            handle_divergence(
+                early, on_divergence="flag", what="s", cause="c", record_every=2
+            ).first_bad_step
+        )
+        == 3
+    )

@@ -16,11 +16,14 @@ EXPECTED = {
     "numerics": (12, 3),
     "fast-slow": (9, 3),
     "dmft-sgf": (12, 3),
+    "dmft-dln": (19, 3),
     "specgd": (9, 4),
     "shuffled": (9, 3),
     "bandits": (10, 3),
     "masked-samplers": (12, 3),
+    "ot-maps": (16, 3),
     "xor": (20, 4),
+    "sona": (13, 3),
 }
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

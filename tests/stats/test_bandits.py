@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -284,16 +285,28 @@ def test_interpolant_reproduces_its_training_rewards(inst):
             assert abs(fhat[acts[t]] - y[t, acts[t]]) < 1e-6
 
 
-def test_etc_estimates_equal_a_dense_interpolation(inst):
-    pol = B.KernelInterpolationETC(T0=30)
+def _sqdist(A, Bm):
+    return ((A[:, None, :] - Bm[None, :, :]) ** 2).sum(-1)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "kfun"),
+    [
+        # the 1/d scaling of both kernel classes, written out here:
+        # h(<x, x'>/d) with h = exp, and exp(-|x - x'|^2 / (l^2 d)) with l^2 = 3
+        ("inner_product", lambda A, Bm: np.exp(A @ Bm.T / D)),
+        ("rbf", lambda A, Bm: np.exp(-_sqdist(A, Bm) / (3.0 * D))),
+    ],
+)
+def test_etc_estimates_equal_a_dense_interpolation(inst, kernel, kfun):
+    pol = B.KernelInterpolationETC(kernel, lengthscale2=3.0, T0=30)
     acts = _step(pol, inst)
     ctx, y = np.asarray(inst.contexts), np.asarray(inst.means + inst.noise)
     x_new = ctx[70]
     for i in range(K):
         rows = [t for t in range(30) if acts[t] == i]
         Xi, yi = ctx[rows, i], y[rows, i]
-        G = np.exp(Xi @ Xi.T / D)
-        f = np.exp(x_new[i] @ Xi.T / D) @ np.linalg.solve(G, yi)
+        f = kfun(x_new[i][None], Xi)[0] @ np.linalg.solve(kfun(Xi, Xi), yi)
         assert abs(pol.scores(70, x_new)[i] - f) < 1e-7 * max(1, abs(f))
 
 
@@ -330,6 +343,24 @@ def test_epsilon_greedy_explores_at_the_scheduled_rate():
     assert abs(np.mean(counts) - eps.sum()) < 4 * se
 
 
+def test_epsilon_greedy_schedule_is_min_one_cK_over_t():
+    # Round t (0-based) is the (t+1)-th: a uniform draw u just below
+    # eps = min(1, c K / (t + 1)) takes the random arm, just above it the
+    # greedy one. An off-by-one in t (c K / t) or a missing K fails here.
+    from mltheory.stats import _bandit_engine as engine
+
+    c, k = 0.7, 3
+    mean, var, out = np.array([0.0, 1.0, 0.5]), np.ones(k), np.empty(k)
+    for t in range(40):
+        eps = min(1.0, c * k / (t + 1))
+        below = engine.choose(2, t, mean, var, 0.0, 1.0, c, eps - 1e-9, 2, out)
+        assert below == 2
+        if eps < 1.0:
+            above = engine.choose(2, t, mean, var, 0.0, 1.0, c, eps + 1e-9, 2, out)
+            assert above == 1
+        np.testing.assert_array_equal(out, mean)  # greedy ranks by the mean
+
+
 def test_linucb_matches_mabwiser_arm_choices():
     mab = pytest.importorskip("mabwiser.mab")
     rng = np.random.default_rng(3)
@@ -363,6 +394,9 @@ def test_lenient_regret_monotone_with_end_values():
         assert np.all(np.diff(L, axis=1) <= 1e-12)
         np.testing.assert_allclose(L[:, 0], r.sum(axis=1), rtol=1e-12)
         assert np.all(L[:, -1] == 0)
+        # 0 already at Delta = max_t r_t (a round with r_t = Delta is forgiven)
+        at_max = B.lenient_regret(r, r.max(axis=1), kind=kind)
+        np.testing.assert_array_equal(np.diagonal(at_max), 0.0)
     ind = B.lenient_regret(r, deltas)
     hinge = B.lenient_regret(r, deltas, kind="hinge")
     assert np.all(hinge <= ind + 1e-12)
@@ -401,14 +435,33 @@ def test_non_finite_scores_raise_or_are_flagged():
 def test_plots_draw_labelled_curves(inst):
     batch = B.run_many(B.RandomPolicy(), n_reps=3, T=T, K=K, d=D)
     ax = batch.plot()
+    # the mean curve and its 2 SE band; no commit line for a non-ETC policy
     assert len(ax.lines) == 1 and len(ax.collections) == 1
-    assert ax.get_xlabel() == "round t" and "regret" in ax.get_ylabel()
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), batch.mean_regret())
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), np.arange(1, T + 1))
+    assert ax.get_xlabel() == "round t"
+    assert ax.get_ylabel() == "mean cumulative regret R(t)"
     run = B.run_bandit(B.KernelInterpolationETC(T0=30), inst)
     ax = run.plot(ax)
-    assert len(ax.lines) == 3  # curve, commit marker line
-    assert "KernelInterpolationETC" in [t.get_text() for t in ax.get_legend().texts]
+    assert len(ax.lines) == 3 and len(ax.collections) == 1  # + curve, commit line
+    curve, commit = ax.lines[1], ax.lines[2]
+    np.testing.assert_allclose(curve.get_ydata(), run.cumulative_regret)
+    assert list(commit.get_xdata()) == [30, 30]
+    assert commit.get_color() == curve.get_color()
+    labels = [t.get_text() for t in ax.get_legend().texts]
+    assert labels == ["RandomPolicy (3 reps)", "KernelInterpolationETC"]
+    ax = run.plot(label="mine")
+    assert ax.get_ylabel() == "cumulative regret R(t)"
+    assert [t.get_text() for t in ax.get_legend().texts] == ["mine"]
+    assert len(batch.plot(band=0).collections) == 0
+    stacked = B.BanditRun(*(np.stack([getattr(run, f)] * 2) for f in _RUN_FIELDS))
+    with pytest.raises(ValueError, match=r"BanditRun\.plot draws one run"):
+        stacked.plot()
     assert batch[1].regret.shape == (T,)
     assert "RandomPolicy" in repr(batch)
+
+
+_RUN_FIELDS = ("actions", "rewards", "regret", "cumulative_regret", "first_bad_step")
 
 
 def test_policy_equality_shares_compiled_code():
@@ -533,6 +586,49 @@ def test_non_psd_gram_is_reported_with_its_min_eigenvalue(inst):
         B.run_bandit(pol, inst)
 
 
+def _recorded(fn, *args, **kwargs):
+    """fn's result and the messages of the RuntimeWarnings it raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn(*args, **kwargs)
+    return out, [str(w.message) for w in caught if w.category is RuntimeWarning]
+
+
+def test_unexplored_arm_warning_fires_exactly_when_an_arm_is_missed(inst):
+    # T0 = K = 3 uniform draws miss an arm with probability 1 - 3!/3^3 = 7/9:
+    # among 8 keys both outcomes occur (asserted). The warning must follow the
+    # explored arms key by key, in run_bandit and when stepping the protocol,
+    # and the missed arm's estimate must be 0.
+    pol = B.LinearInterpolationETC(T0=3)
+    ctx = np.asarray(inst.contexts)
+    outcomes = set()
+    for key in range(8):
+        run, msgs = _recorded(B.run_bandit, pol, inst, key=key)
+        missed = sorted(set(range(K)) - set(run.actions[:3].tolist()))
+        outcomes.add(bool(missed))
+        assert len(msgs) == (1 if missed else 0), (key, missed, msgs)
+        if missed:
+            assert "no explored point in 1 of 1 replication" in msgs[0]
+            assert run.explore_rounds == 3
+    assert outcomes == {True, False}
+    # the protocol face, for a missing and a full exploration
+    for key in (0, 1):
+        acts, msgs = _recorded(_step, pol, inst, key=key)
+        missed = sorted(set(range(K)) - set(acts[:3].tolist()))
+        assert len(msgs) == (1 if missed else 0), (key, missed, msgs)
+        if missed:
+            np.testing.assert_array_equal(pol.scores(3, ctx[3])[missed], 0.0)
+    # run_many counts the replications that missed an arm
+    batch, msgs = _recorded(B.run_many, pol, n_reps=12, T=T, K=K, d=D, key=0)
+    n_missed = sum(len(set(a[:3].tolist())) < K for a in batch.actions)
+    assert 0 < n_missed < 12
+    assert msgs == [msgs[0]] and f"in {n_missed} of 12 replication" in msgs[0]
+    # round robin (T0 >= K) never warns
+    robin = B.LinearInterpolationETC(T0=3, explore="round_robin")
+    run, msgs = _recorded(B.run_bandit, robin, inst)
+    assert run.actions[:3].tolist() == [0, 1, 2] and msgs == []
+
+
 def test_ill_conditioned_gram_warns_and_falls_back_to_a_tiny_ridge():
     # every context the same: the Gram matrix is all ones (rank 1); without
     # jitter the factor is singular, the refit with jitter 1e-8 interpolates
@@ -560,6 +656,14 @@ def test_runner_bad_inputs(inst):
         B.run_many(B.LinUCB(), n_reps=1, T=T, K=K, d=D, executor=4)
     with pytest.raises(TypeError, match="seed_or_key"):
         B.run_bandit(B.LinUCB(), inst, key="zero")
+    with pytest.raises(TypeError, match=r"instance_kwargs may hold only .*got d, foo"):
+        B.run_many(
+            B.LinUCB(), n_reps=1, T=T, K=K, d=D, instance_kwargs={"foo": 1, "d": 2}
+        )
+    with pytest.raises(TypeError, match="instance_kwargs must be a dict"):
+        B.run_many(
+            B.LinUCB(), n_reps=1, T=T, K=K, d=D, instance_kwargs=[("shared", True)]
+        )
 
 
 def test_lenient_regret_bad_inputs():
