@@ -27,7 +27,7 @@ from mltheory.dynamics import tensor_programs as tp
 from mltheory.numerics import TimeGrid
 from mltheory.optim import phase_retrieval as pr
 from mltheory.optim import sgf
-from mltheory.stats import shuffled
+from mltheory.stats import ot, shuffled
 
 BASELINES = Path(__file__).parent / "baseline_images"
 TOL = 2.0  # RMS on 0-255, text removed: a changed line, marker or colour fails
@@ -527,6 +527,11 @@ def test_every_listed_result_type_has_plot():
         shuffled.PermutationConfidenceSet,
         shuffled.CoefficientConfidenceSet,
         generative.SampleResult,
+        numerics.FunctionalData,
+        ot.OTMapResult,
+        ot.GaussianOTMap,
+        ot.GammaSieveOTMap,
+        ot.ProjectedOTMap,
     ]
     for cls in types:
         assert callable(getattr(cls, "plot", None)), cls.__name__

@@ -1228,6 +1228,62 @@ class FunctionalData:
         new: Any = values
         return dataclasses.replace(self, values=new)
 
+    def plot(
+        self,
+        ax: Any = None,
+        *,
+        max_curves: int = 20,
+        label: str | None = None,
+        color: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Plot the curves against the grid, one line each, in one colour.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        max_curves : int, default=20
+            At most this many curves (the first ones).
+        label : str, optional
+            Legend label, given once.
+        color : str, optional
+            One colour for all curves; by default the next of the cycle.
+        **kwargs
+            Passed to :meth:`~matplotlib.axes.Axes.plot` (e.g. ``alpha``,
+            ``linestyle``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If ``max_curves < 1`` or the container is batched (values with
+            more than two axes).
+        TypeError
+            If the container holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory import numerics
+        >>> grid = numerics.make_grid(32)
+        >>> X = numerics.FunctionalData(np.ones((3, 32)), grid)
+        >>> ax = X.plot(label="constant curves")  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        k = check_scalar(max_curves, name="max_curves", kind=int, lower=1)
+        values = P.members_or_error(self.values, name="values", max_ndim=2)
+        grid = P.members_or_error(self.grid, name="grid", max_ndim=1)
+        ax = P.axes_or_new(ax)
+        P.plot_members(
+            ax, grid, values[:k], label=label, kind="theory", color=color, **kwargs
+        )
+        return P.finish_axes(ax, xlabel="t", ylabel="x(t)")
+
 
 # --------------------------------------------------------------------------
 # Trigonometric features on the torus [0, 1]^D

@@ -34,7 +34,15 @@ from typing import Any, Literal
 import jax
 import numpy as np
 
-from mltheory.reproduce._plotting import loglog_fit, new_figure, save_figure
+from mltheory.reproduce._plotting import (
+    PALETTE,
+    finish_axes,
+    loglog_fit,
+    new_figure,
+    plot_curve,
+    plot_reference,
+    save_figure,
+)
 from mltheory.reproduce._types import Check, Reproduction
 from mltheory.stats import ot
 
@@ -342,28 +350,59 @@ def _curves_example(seed: np.random.SeedSequence) -> dict[str, Any]:
 
 
 def _plot_rates(e2: dict[str, Any], e3: dict[str, Any], out_dir: Path) -> Path:
+    from matplotlib.colors import to_hex
+
     fig, axes = new_figure(2, 1)
     ax = axes[0, 0]
-    ax.loglog(e2["ns"], e2["best"], "o-", label=f"best D (slope {e2['slope']:.2f})")
-    ax.loglog(e2["ns"], e2["auto"], "s--", label="D chosen by held-out semi-dual")
-    ax.set_xlabel("n (samples of each measure)")
-    ax.set_ylabel("L2(mu) error")
-    ax.set_title("E2: truncated Gaussian map, Gaussian processes")
-    ax.legend()
+    plot_curve(
+        ax,
+        e2["ns"],
+        e2["best"],
+        kind="simulation",
+        label=f"best D (slope {e2['slope']:.2f})",
+    )
+    plot_curve(
+        ax,
+        e2["ns"],
+        e2["auto"],
+        kind="simulation",
+        marker="s",
+        label="D chosen by held-out semi-dual",
+    )
+    finish_axes(
+        ax,
+        xlabel="n (samples of each measure)",
+        ylabel="L2(mu) error",
+        title="E2: truncated Gaussian map, Gaussian processes",
+        logx=True,
+        logy=True,
+    )
     ax = axes[0, 1]
-    ax.loglog(
+    line = plot_curve(
+        ax,
         e3["ns"],
         e3["mean"],
-        "o-",
+        kind="simulation",
         label=f"gamma-sieve, T auto (slope {e3['slope']:.2f})",
     )
-    ax.axhline(e3["ident"], color="k", ls=":", lw=1, label="identity map")
+    plot_reference(ax, e3["ident"], axis="y", label="identity map")
     ref = e3["rate"] * e3["mean"][0] / e3["rate"][0]
-    ax.loglog(e3["ns"], ref, "k--", lw=1, label="rate() (derived), scaled")
-    ax.set_xlabel("n (samples of each measure)")
-    ax.set_ylabel("L2(mu) error")
-    ax.set_title("E3: gamma-sieve, gamma-smooth map")
-    ax.legend()
+    plot_curve(
+        ax,
+        e3["ns"],
+        ref,
+        color=to_hex(line.get_color()),
+        linestyle="--",
+        label="rate() (derived), scaled",
+    )
+    finish_axes(
+        ax,
+        xlabel="n (samples of each measure)",
+        ylabel="L2(mu) error",
+        title="E3: gamma-sieve, gamma-smooth map",
+        logx=True,
+        logy=True,
+    )
     return save_figure(fig, out_dir, "error_vs_n")
 
 
@@ -372,23 +411,36 @@ def _plot_dims(e2: dict[str, Any], e4: dict[str, Any], out_dir: Path) -> Path:
     ax = axes[0, 0]
     for i, n in enumerate(e2["ns"]):
         if n in (100, 400, 1600):
-            ax.plot(e2["Ds"], e2["mean"][i], marker="o", label=f"n={n}")
-    ax.plot(e2["Ds"], e2["bias"], "k--", label="truncation bias b(D)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("D (coordinates mapped)")
-    ax.set_ylabel("L2(mu) error")
-    ax.set_title("E2: bias-variance in D")
-    ax.legend()
+            plot_curve(ax, e2["Ds"], e2["mean"][i], kind="simulation", label=f"n={n}")
+    plot_curve(
+        ax,
+        e2["Ds"],
+        e2["bias"],
+        color="0.2",
+        linestyle="--",
+        label="truncation bias b(D)",
+    )
+    finish_axes(
+        ax,
+        xlabel="D (coordinates mapped)",
+        ylabel="L2(mu) error",
+        title="E2: bias-variance in D",
+        logx=True,
+        logy=True,
+    )
     ax = axes[0, 1]
     for a, name in enumerate(e4["names"]):
-        ax.loglog(e4["Ds"], e4["mean"][a], "o-", label=name)
+        plot_curve(ax, e4["Ds"], e4["mean"][a], kind="simulation", label=name)
+    finish_axes(
+        ax,
+        xlabel="D (coordinates mapped)",
+        ylabel="L2(mu) error",
+        title="E4: baselines, n=800",
+        logx=True,
+        logy=True,
+    )
     ax.set_xticks(e4["Ds"], [str(int(D)) for D in e4["Ds"]])
     ax.minorticks_off()
-    ax.set_xlabel("D (coordinates mapped)")
-    ax.set_ylabel("L2(mu) error")
-    ax.set_title("E4: baselines, n=800")
-    ax.legend()
     return save_figure(fig, out_dir, "error_vs_dim")
 
 
@@ -402,13 +454,13 @@ def _plot_curves(ex: dict[str, Any], out_dir: Path) -> Path:
     )
     for ax, (title, values) in zip(axes[0], panels, strict=True):
         for i, v in enumerate(values):
-            ax.plot(t, v, color=f"C{i}", lw=1.2)
+            plot_curve(ax, t, v, color=PALETTE[i % len(PALETTE)], lw=1.2)
         if values is ex["mapped"]:
             for i, v in enumerate(ex["true"]):
-                ax.plot(t, v, color=f"C{i}", lw=1, ls="--")
-        ax.set_xlabel("t")
-        ax.set_ylabel("x(t)")
-        ax.set_title(title)
+                plot_curve(
+                    ax, t, v, color=PALETTE[i % len(PALETTE)], lw=1.0, linestyle="--"
+                )
+        finish_axes(ax, xlabel="t", ylabel="x(t)", title=title)
     return save_figure(fig, out_dir, "curves")
 
 

@@ -38,7 +38,8 @@ def arm_posterior(
 
     On exit ``z[:n] = L^{-1} k`` (reused by the update when this arm is
     pulled). ``w[:n] = L^{-1} y``, so the mean is ``z . w`` and the variance
-    ``k(x, x) - |z|^2`` (clipped at 0).
+    ``k(x, x) - |z|^2`` (negative rounding clipped at 0; a NaN, e.g. from an
+    overflowing kernel value, is kept so that the round is reported).
     """
     packed_forward_solve(pool, rows, n, z, z)
     mean = 0.0
@@ -47,7 +48,7 @@ def arm_posterior(
         mean += z[r] * w[r]
         sq += z[r] * z[r]
     var = kxx - sq
-    return mean, var if var > 0.0 else 0.0
+    return mean, 0.0 if var < 0.0 else var
 
 
 @numba.njit(cache=True, nogil=True)

@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 _KERNELS = ("rbf", "matern32", "matern52", "linear", "polynomial", "inner_product")
+Notes = dict[str, np.ndarray]  # per-replication notes of a vectorised run
 _TIME_BLOCK = 512  # rounds per batched kernel product (explore-then-commit)
 _SEQ_BLOCK = 256  # rounds per block of kernel rows (sequential kernel policies)
 
@@ -95,6 +96,15 @@ def _make_kernel(kernel: Any, params: Any) -> _Kernel:
 
 def _key(key: Any) -> Array:
     return numerics.as_key(key)
+
+
+def _best_arm(t: int, scores: np.ndarray) -> int:
+    """The first arm with the largest score; FloatingPointError if one is not finite."""
+    if not np.all(np.isfinite(scores)):
+        raise FloatingPointError(
+            f"the scores of round {t} are not finite: {np.asarray(scores).tolist()}."
+        )
+    return int(np.argmax(scores))
 
 
 # --------------------------------------------------------------------------- #
@@ -168,14 +178,21 @@ class _Policy:
     def _explore_rounds(self, T: int, K: int) -> int | None:
         return None
 
-    def _check_actions(self, actions: np.ndarray, K: int, stacklevel: int) -> None:
-        """Warn about what a finished run's actions (..., T) reveal (hook)."""
+    def _check_run(
+        self, actions: np.ndarray, notes: Notes, K: int, stacklevel: int
+    ) -> None:
+        """Warn about a finished run: its actions (..., T) and notes (hook)."""
         return None
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Actions (R, T) and first bad round (R,) for a batch of instances."""
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
+        """Actions (R, T), first bad round (R,) and notes for a batch of instances.
+
+        The notes are per-replication arrays (R,) that the runner reads after
+        all chunks are done (:meth:`_check_run`), so that one warning covers
+        the whole batch.
+        """
         raise NotImplementedError
 
     def _config(self) -> tuple[Any, ...]:
@@ -375,9 +392,20 @@ class _ExploreThenCommit(_Policy):
     def _explore_rounds(self, T: int, K: int) -> int | None:
         return self.explore_length(T, K)
 
-    def _check_actions(self, actions: np.ndarray, K: int, stacklevel: int) -> None:
+    def _explore_repr(self) -> str:
+        length = (
+            f"explore_frac={self.explore_frac}"
+            if self.explore_frac is not None
+            else f"T0={self.T0}"
+        )
+        return f"{length}, explore={self.explore!r}"
+
+    def _check_run(
+        self, actions: np.ndarray, notes: Notes, K: int, stacklevel: int
+    ) -> None:
         T0 = self.explore_length(np.shape(actions)[-1], K)
         _warn_unexplored(actions[..., :T0], K, stacklevel=stacklevel + 1)
+        self._warn_fit(notes, stacklevel=stacklevel + 1)
 
     # estimator hooks: pure JAX, vmappable
     def _fit(
@@ -390,17 +418,21 @@ class _ExploreThenCommit(_Policy):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
         T, K = means.shape[1:]
         T0 = self.explore_length(T, K)
         actions, bad, fit_ok, params = _etc_simulate(
             self, T0, contexts, means, noise, keys
         )
         self._raise_if_not_psd(contexts, means, noise, keys, fit_ok, T0)
-        self._after_fit(params)
-        return actions, bad
+        return actions, bad, self._fit_notes(params)
 
-    def _after_fit(self, params: Any) -> None:
+    def _fit_notes(self, params: Any) -> Notes:
+        """What the fit has to report, per replication (hook)."""
+        return {}
+
+    def _warn_fit(self, notes: Notes, *, stacklevel: int) -> None:
+        """Warn about the fits from their notes (hook)."""
         return None
 
     def _raise_if_not_psd(self, *args: Any) -> None:
@@ -429,11 +461,16 @@ class _ExploreThenCommit(_Policy):
         -------
         int
             The chosen arm.
+
+        Raises
+        ------
+        FloatingPointError
+            If a score of round ``t`` is not finite.
         """
         t, x = self._check_round(t, contexts)
         if t < self._T0:
             return int(self._arms[t])
-        return int(np.argmax(self.scores(t, x)))
+        return _best_arm(t, self.scores(t, x))
 
     def scores(self, t: int, contexts: ArrayLike) -> np.ndarray:
         r"""The fitted estimates :math:`\hat f_i(X_i(t))` (after the commit).
@@ -471,7 +508,7 @@ class _ExploreThenCommit(_Policy):
                     "the Gram matrix of an arm is not positive semi-definite; use a "
                     "positive definite kernel."
                 )
-            self._after_fit(self._params)
+            self._warn_fit(self._fit_notes(self._params), stacklevel=2)
         return np.asarray(_etc_predict_jit(self, self._params, x[None])[0])
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
@@ -616,7 +653,15 @@ class KernelInterpolationETC(_ExploreThenCommit):
         self.jitter = check_scalar(jitter, name="jitter", lower=0.0)
 
     def _config_repr(self) -> str:
-        return f"kernel={self.kernel!r}, T0={self.T0}, ridge={self.ridge}"
+        shape = (
+            f"h={getattr(self.h, '__name__', self.h)!s}"
+            if self.kernel == "inner_product"
+            else f"lengthscale2={self.lengthscale2}"
+        )
+        return (
+            f"kernel={self.kernel!r}, {shape}, {self._explore_repr()}, "
+            f"ridge={self.ridge}, jitter={self.jitter}"
+        )
 
     def _config(self) -> tuple[Any, ...]:
         return (
@@ -666,8 +711,11 @@ class KernelInterpolationETC(_ExploreThenCommit):
         Xs, alphas, ok, refit = jax.vmap(fit_arm)(jnp.arange(K))
         return (Xs, alphas, jnp.any(refit)), jnp.all(ok)
 
-    def _after_fit(self, params: Any) -> None:
-        refit = np.asarray(params[2])
+    def _fit_notes(self, params: Any) -> Notes:
+        return {"refit": np.atleast_1d(np.asarray(params[2]))}
+
+    def _warn_fit(self, notes: Notes, *, stacklevel: int) -> None:
+        refit = notes["refit"]
         if refit.any():
             warnings.warn(
                 "an explored Gram matrix was ill-conditioned (condition number above "
@@ -676,7 +724,7 @@ class KernelInterpolationETC(_ExploreThenCommit):
                 f"the fit is a near-ridgeless ridge fit ({int(refit.sum())} of "
                 f"{refit.size} replication(s)).",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=stacklevel + 1,
             )
 
     def _predict(self, params: Any, contexts: Array) -> Array:
@@ -756,7 +804,7 @@ class LinearInterpolationETC(_ExploreThenCommit):
     """
 
     def _config_repr(self) -> str:
-        return f"T0={self.T0}"
+        return self._explore_repr()
 
     def _config(self) -> tuple[Any, ...]:
         return (self.T0, self.explore_frac, self.explore)
@@ -775,7 +823,7 @@ class LinearInterpolationETC(_ExploreThenCommit):
 # --------------------------------------------------------------------------- #
 # LinUCB (lax.scan, vmapped over replications)
 # --------------------------------------------------------------------------- #
-def _linucb_scores(state: tuple[Array, Array], x: Array, alpha: float) -> Array:
+def _linucb_scores(state: tuple[Array, Array], x: Array, alpha: Any) -> Array:
     Ainv, b = state
     v = jnp.einsum("kij,kj->ki", Ainv, x)
     width = jnp.sqrt(jnp.maximum(jnp.sum(x * v, axis=1), 0.0))
@@ -795,15 +843,17 @@ def _linucb_update(
     return Ainv.at[arm].set(A), b.at[arm].add(y * x)
 
 
-def _linucb_init(K: int, d: int, lam: float, dtype: Any) -> tuple[Array, Array]:
+def _linucb_init(K: int, d: int, lam: Any, dtype: Any) -> tuple[Array, Array]:
     eye = jnp.eye(d, dtype=dtype) / lam
     return jnp.broadcast_to(eye, (K, d, d)), jnp.zeros((K, d), dtype)
 
 
-@functools.partial(jax.jit, static_argnames=("alpha", "lam"))
+@jax.jit
 def _linucb_simulate(
-    contexts: Array, means: Array, noise: Array, *, alpha: float, lam: float
+    contexts: Array, means: Array, noise: Array, alpha: Array, lam: Array
 ) -> tuple[Array, Array]:
+    """Actions and first bad round of a batch (alpha, lam traced: one compile)."""
+
     def one(ctx: Array, mu: Array, xi: Array) -> tuple[Array, Array]:
         T, K, d = ctx.shape
 
@@ -825,7 +875,7 @@ def _linucb_simulate(
     return jax.vmap(one)(contexts, means, noise)
 
 
-_linucb_scores_jit = jax.jit(_linucb_scores, static_argnames=("alpha",))
+_linucb_scores_jit = jax.jit(_linucb_scores)
 _linucb_update_jit = jax.jit(_linucb_update)
 
 
@@ -879,11 +929,16 @@ class LinUCB(_Policy):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
+        dtype = contexts.dtype
         actions, bad = _linucb_simulate(
-            contexts, means, noise, alpha=self.alpha, lam=self.lam
+            contexts,
+            means,
+            noise,
+            jnp.asarray(self.alpha, dtype),
+            jnp.asarray(self.lam, dtype),
         )
-        return np.asarray(actions), np.asarray(bad)
+        return np.asarray(actions), np.asarray(bad), {}
 
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
         self._state = _linucb_init(K, d, self.lam, jnp.result_type(float))
@@ -904,7 +959,8 @@ class LinUCB(_Policy):
             :math:`x_i^\top\hat\theta_i + \alpha\sqrt{x_i^\top A_i^{-1} x_i}`.
         """
         t, x = self._check_round(t, contexts)
-        return np.asarray(_linucb_scores_jit(self._state, x, self.alpha))
+        alpha = jnp.asarray(self.alpha, x.dtype)
+        return np.asarray(_linucb_scores_jit(self._state, x, alpha))
 
     def select(self, t: int, contexts: ArrayLike) -> int:
         """Choose the arm with the largest UCB index (ties: lowest index).
@@ -920,8 +976,13 @@ class LinUCB(_Policy):
         -------
         int
             The chosen arm.
+
+        Raises
+        ------
+        FloatingPointError
+            If a score of round ``t`` is not finite.
         """
-        return int(np.argmax(self.scores(t, contexts)))
+        return _best_arm(t, self.scores(t, contexts))
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
         """Add the observed reward to the pulled arm's regression.
@@ -956,6 +1017,17 @@ def _kernel_diag(kernel: _Kernel, A: Array) -> Array:
     return jax.vmap(jax.vmap(lambda x: kernel(x[None, :])[0, 0]))(A)
 
 
+def _empty_posteriors(K: int, T: int) -> tuple[np.ndarray, ...]:
+    """Per-arm posterior storage of the numba engine for T rounds.
+
+    The packed Cholesky pool (grown by the engine when full), each arm's row
+    starts in it, its point count, ``L^{-1} y`` and the work vector ``z``.
+    """
+    pool = np.empty(max(16, T * T // (2 * K)))
+    rows = np.zeros((K, T), dtype=np.int64)
+    return pool, rows, np.zeros(K, dtype=np.int64), np.zeros((K, T)), np.zeros((K, T))
+
+
 class _SequentialKernel(_Policy):
     _mode = 0
 
@@ -977,7 +1049,7 @@ class _SequentialKernel(_Policy):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
         from mltheory.stats import _bandit_engine as engine
 
         R, T, K, _ = contexts.shape
@@ -990,13 +1062,9 @@ class _SequentialKernel(_Policy):
         for r in range(R):
             ctx = jnp.swapaxes(contexts[r], 0, 1)  # (K, T, d)
             u, rand_arms = self._random(keys[r], T, K)
-            pool = np.empty(max(16, T * T // (2 * K)))
+            pool, rows, counts, w, z = _empty_posteriors(K, T)
             used = 0
-            rows = np.zeros((K, T), dtype=np.int64)
             hist = np.zeros((K, T), dtype=np.int64)
-            counts = np.zeros(K, dtype=np.int64)
-            w = np.zeros((K, T))
-            z = np.zeros((K, T))
             for t0 in range(0, T, B):
                 stop = min(t0 + B, T)
                 # pad the block to B rounds: one compiled shape per (B, T)
@@ -1013,18 +1081,14 @@ class _SequentialKernel(_Policy):
                 if bad >= 0:
                     bads[r] = bad
                     break
-        return actions, bads
+        return actions, bads, {}
 
     # protocol (same numba helpers, kernel values computed per round)
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
         self._u, self._rand_arms = self._random(key, T, K)
-        self._pool = np.empty(max(16, T * T // (2 * K)))
+        self._pool, self._rows, self._counts, self._w, self._z = _empty_posteriors(K, T)
         self._used = 0
-        self._rows = np.zeros((K, T), dtype=np.int64)
         self._hist = np.zeros((K, T, d))
-        self._counts = np.zeros(K, dtype=np.int64)
-        self._w = np.zeros((K, T))
-        self._z = np.zeros((K, T))
         self._kxx = np.zeros(K)
         self._last_t = -1
 
@@ -1120,14 +1184,15 @@ class _SequentialKernel(_Policy):
         -------
         int
             The chosen arm.
+
+        Raises
+        ------
+        FloatingPointError
+            If a score of round ``t`` is not finite.
         """
         t, x = self._check_round(t, contexts)
         arm, out = self._rank(t, x, float(self._u[t]), int(self._rand_arms[t]))
-        if arm < 0:
-            raise FloatingPointError(
-                f"the scores of round {t} are not finite: {out.tolist()}."
-            )
-        return arm
+        return _best_arm(t, out) if arm < 0 else arm
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
         """Add the observed point to the pulled arm's posterior (O(n^2)).
@@ -1420,10 +1485,10 @@ class RandomPolicy(_RewardBlind):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
         T, K = means.shape[1:]
         actions = np.asarray(_random_arms(keys, T, K))
-        return actions, np.full(actions.shape[0], -1)
+        return actions, np.full(actions.shape[0], -1), {}
 
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
         self._arms = np.asarray(_random_arms(key[None], T, K)[0])
@@ -1485,9 +1550,9 @@ class OraclePolicy(_RewardBlind):
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, Notes]:
         actions = np.argmax(np.asarray(means), axis=-1)
-        return actions, np.full(actions.shape[0], -1)
+        return actions, np.full(actions.shape[0], -1), {}
 
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
         if self.means is None or self.means.shape[0] < T or self.means.shape[1] != K:

@@ -6,6 +6,7 @@ import math
 from concurrent.futures import Executor
 from typing import Any, Literal, TypeVar
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -260,9 +261,11 @@ def _plot_regret(
         ax, t, curve, band=band, label=label, kind="simulation", **kwargs
     )
     if explore_rounds:
-        plotting.plot_reference(
-            ax, explore_rounds, axis="x", color=str(line.get_color()), linewidth=1
-        )
+        from matplotlib.colors import to_hex
+
+        # the curve's colour may be an RGB(A) tuple: str() of it is no colour
+        color = to_hex(line.get_color(), keep_alpha=True)
+        plotting.plot_reference(ax, explore_rounds, axis="x", color=color, linewidth=1)
     return plotting.finish_axes(ax, xlabel="round t", ylabel=ylabel)
 
 
@@ -426,14 +429,14 @@ def run_bandit(
     if isinstance(pol, _Policy):
         pol._check_horizon(T, K)
         explore = pol._explore_rounds(T, K)
-        actions, bad = pol._simulate(
+        actions, bad, notes = pol._simulate(
             instance.contexts[None],
             instance.means[None],
             instance.noise[None],
             k[None],
         )
         actions, first_bad = actions[0], int(bad[0])
-        pol._check_actions(actions, K, stacklevel=2)
+        pol._check_run(actions, notes, K, stacklevel=2)
     else:
         actions, first_bad = _python_loop(pol, instance, k), -1
     means = np.asarray(instance.means)
@@ -454,14 +457,15 @@ def run_bandit(
 
 def _run_chunk(
     pol: _Policy, inst_keys: Any, pol_keys: Any, config: dict[str, Any]
-) -> tuple[np.ndarray, ...]:
+) -> tuple[Any, ...]:
     contexts, means, noise = _draw_instances(jnp.asarray(inst_keys), **config)
     _check_means_finite(means, "reward")
-    actions, bad = pol._simulate(contexts, means, noise, jnp.asarray(pol_keys))
+    actions, bad, notes = pol._simulate(contexts, means, noise, jnp.asarray(pol_keys))
     rewards, regret, cumulative = _records(
         np.asarray(actions, np.int64), np.asarray(means), np.asarray(noise)
     )
-    return np.asarray(actions, np.int64), rewards, regret, cumulative, np.asarray(bad)
+    records = (np.asarray(actions, np.int64), rewards, regret, cumulative)
+    return (*records, np.asarray(bad), notes)
 
 
 def run_many(
@@ -565,16 +569,15 @@ def run_many(
     pol._check_horizon(T, K)
     keys = numerics.split_keys(numerics.as_key(key), (n_reps, 2))
 
-    def job(chunk: Any) -> tuple[np.ndarray, ...]:
+    def job(chunk: Any) -> tuple[Any, ...]:
         return _run_chunk(pol, chunk[:, 0], chunk[:, 1], config)
 
-    actions, rewards, regret, cumulative, bad = (
-        np.asarray(a)
-        for a in parallel.sweep(
-            job, keys, executor=executor, chunk_size=chunk_size, show_progress=False
-        )
+    *records, notes = parallel.sweep(
+        job, keys, executor=executor, chunk_size=chunk_size, show_progress=False
     )
-    pol._check_actions(actions, K, stacklevel=2)
+    actions, rewards, regret, cumulative, bad = (np.asarray(a) for a in records)
+    # once for the whole batch (chunks may have run on other threads)
+    pol._check_run(actions, jax.tree.map(np.asarray, notes), K, stacklevel=2)
     batch = BanditRunBatch(
         actions=actions,
         rewards=rewards,
@@ -612,7 +615,8 @@ def lenient_regret(
     -------
     numpy.ndarray of shape (...,) + delta.shape
         The lenient regret over all T rounds, one value per tolerance (the
-        tolerance axes last).
+        tolerance axes last), in the floating dtype of ``regret`` (float64
+        for other inputs); ``delta`` is compared in that dtype.
 
     Raises
     ------
@@ -649,7 +653,10 @@ def lenient_regret(
     """
     if isinstance(regret, BanditRun | BanditRunBatch):
         regret = regret.regret
-    r = as_numpy(regret, name="regret", min_ndim=1, shape_hint="(..., T)")
+    r = as_numpy(regret, name="regret", min_ndim=1, shape_hint="(..., T)", dtype=None)
+    # keep a floating input's dtype (float32 runs give float32 totals)
+    dtype = r.dtype if np.issubdtype(r.dtype, np.floating) else np.dtype(np.float64)
+    r = r.astype(dtype, copy=False)
     if (r < 0).any():
         raise ValueError(
             f"regret must be non-negative (per-round regrets); got minimum {r.min()}."
@@ -659,7 +666,7 @@ def lenient_regret(
     if (deltas < 0).any():
         raise ValueError(f"delta must be >= 0; got minimum {deltas.min()}.")
     rr = r[..., None]
-    dd = deltas.reshape(-1)
+    dd = deltas.reshape(-1).astype(dtype)
     if kind == "indicator":
         terms = np.where(rr > dd, rr, 0.0)
     else:

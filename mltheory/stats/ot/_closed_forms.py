@@ -187,9 +187,14 @@ def gaussian_ot_map(
     return A, np.asarray(m2, dtype=np.float64) - A @ np.asarray(m1, dtype=np.float64)
 
 
-def _bures_map(C1: np.ndarray, C2: np.ndarray) -> np.ndarray:
-    """A = C1^{-1/2} (C1^{1/2} C2 C1^{1/2})^{1/2} C1^{-1/2} by two eigh (host)."""
-    vals, vecs = np.linalg.eigh(0.5 * (C1 + C1.T))
+def _bures_map(
+    C1: np.ndarray, C2: np.ndarray, eig1: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """A = C1^{-1/2} (C1^{1/2} C2 C1^{1/2})^{1/2} C1^{-1/2} by two eigh (host).
+
+    ``eig1``: the eigendecomposition of ``C1`` when the caller has it.
+    """
+    vals, vecs = np.linalg.eigh(0.5 * (C1 + C1.T)) if eig1 is None else eig1
     root = (vecs * np.sqrt(vals)[None, :]) @ vecs.T
     inv_root = (vecs / np.sqrt(vals)[None, :]) @ vecs.T
     middle = root @ C2 @ root

@@ -326,6 +326,121 @@ class _BaseOTMap:
         dtype = np.float32 if np.dtype(fd.values.dtype) == np.float32 else np.float64
         return fd.with_values(jnp.asarray(new.astype(dtype)))
 
+    def plot(
+        self,
+        X: Any,
+        Y: Any = None,
+        *,
+        ax: Any = None,
+        n_curves: int = 5,
+        coordinates: Any = (0, 1, 2),
+    ) -> Any:
+        r"""Plot source points and their images under the fitted map.
+
+        Curves (:class:`~mltheory.numerics.FunctionalData`): the first
+        ``n_curves`` source curves (solid), their images :math:`\hat T(X_i)`
+        (dashed, the same colour each) and, if given, target curves (thin
+        grey). Coefficient arrays: for each of ``coordinates``, the
+        displacement :math:`\hat T(X_i)_j - X_{ij}` against :math:`X_{ij}`
+        as points.
+
+        Parameters
+        ----------
+        X : array_like of shape (n, p) or FunctionalData
+            Source points, in the form used in ``fit``.
+        Y : FunctionalData or None, default=None
+            Target curves to draw for comparison (curves only).
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        n_curves : int, default=5
+            Source curves drawn (curves only).
+        coordinates : sequence of int, default=(0, 1, 2)
+            0-based coordinates drawn (arrays only; those ``< p``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        NotFittedError
+            If called before ``fit``.
+        ValueError
+            If ``X`` does not fit the estimator (as :meth:`transform`) or
+            ``n_curves < 1``.
+        TypeError
+            If ``Y`` is given for coefficient arrays or is not curves.
+
+        Examples
+        --------
+        >>> from mltheory.stats import ot
+        >>> X = np.random.default_rng(0).standard_normal((100, 3))
+        >>> model = ot.GaussianOTMap().fit(X, 2 * X + 1)
+        >>> ax = model.plot(X)  # doctest: +SKIP
+        """
+        from mltheory._src import _plotting as P
+
+        k = check_scalar(n_curves, name="n_curves", kind=int, lower=1)
+        mapped = self.transform(X)
+        ax = P.axes_or_new(ax)
+        name = type(self).__name__
+        if isinstance(X, FunctionalData):
+            if Y is not None and not isinstance(Y, FunctionalData):
+                raise TypeError(f"Y must be FunctionalData or None; got {describe(Y)}.")
+            grid = np.asarray(X.grid)
+            if Y is not None:
+                P.plot_members(
+                    ax,
+                    np.asarray(Y.grid),
+                    np.asarray(Y.values)[:k],
+                    label="target sample",
+                    color="0.6",
+                    lw=0.8,
+                )
+            src = np.asarray(X.values)[:k]
+            img = np.asarray(mapped.values)[:k]
+            for i in range(src.shape[0]):
+                color = P.PALETTE[i % len(P.PALETTE)]
+                P.plot_curve(
+                    ax, grid, src[i], color=color, label="source" if i == 0 else None
+                )
+                P.plot_curve(
+                    ax,
+                    grid,
+                    img[i],
+                    color=color,
+                    linestyle="--",
+                    label="mapped" if i == 0 else None,
+                )
+            return P.finish_axes(
+                ax, xlabel="t", ylabel="x(t)", title=f"{name}: curves and images"
+            )
+        if Y is not None:
+            raise TypeError(
+                "Y is drawn for curves only; got coefficient arrays for X (leave Y "
+                "as None)."
+            )
+        Xa = np.asarray(X, dtype=np.float64)
+        coords = [
+            int(c) for c in np.atleast_1d(coordinates) if 0 <= int(c) < Xa.shape[1]
+        ]
+        for j in coords:
+            order = np.argsort(Xa[:, j])
+            P.plot_curve(
+                ax,
+                Xa[order, j],
+                np.asarray(mapped, dtype=np.float64)[order, j] - Xa[order, j],
+                kind="data",
+                label=f"x_{j + 1}",
+            )
+        return P.finish_axes(
+            ax,
+            xlabel="source coordinate x_j",
+            ylabel="displacement T(x)_j - x_j",
+            title=f"{name}: fitted displacement",
+        )
+
     def score(self, X: Any, Y: Any) -> float:
         r"""Minus the semi-dual of the fitted potential on a (held-out) sample.
 
@@ -401,14 +516,14 @@ def _fit_gaussian(
     ridge = reg * (np.trace(C1) + np.trace(C2)) / (2.0 * d)
     C1 = C1 + ridge * np.eye(d)
     C2 = C2 + ridge * np.eye(d)
-    ev = np.linalg.eigvalsh(C1)
+    ev, vecs = np.linalg.eigh(0.5 * (C1 + C1.T))
     if ev[0] <= 1e3 * np.finfo(np.float64).eps * max(ev[-1], 1e-300):
         raise ValueError(
             f"the source covariance of the first {d} coordinates is singular "
             f"(smallest eigenvalue {ev[0]:.2e}; n={Xd.shape[0]}): use reg > 0 or a "
             "smaller n_components (at most n - 1)."
         )
-    A = _bures_map(C1, C2)
+    A = _bures_map(C1, C2, (ev, vecs))
     return A, m2 - A @ m1, ridge
 
 
@@ -621,7 +736,7 @@ class GammaSieveOTMap(_BaseOTMap):
         The budget used.
     dim_ : int
         Active coordinates :math:`D(T)`.
-    frequencies_ : numpy.ndarray of shape (K, dim_)
+    frequencies_ : numpy.ndarray of shape (K, D)
         :math:`K_T`.
     coef_ : numpy.ndarray of shape (2K,)
         Trigonometric coefficients.
@@ -633,7 +748,7 @@ class GammaSieveOTMap(_BaseOTMap):
         Largest negative Hessian eigenvalue (magnitude) on the source sample.
     cv_results_ : dict or None
         Budgets, held-out semi-duals (mean, std, per fold) when ``T="auto"``.
-    tail_shift_ : numpy.ndarray of shape (p - dim_,)
+    tail_shift_ : numpy.ndarray of shape (p - D,)
         Shift of the tail coordinates.
     n_features_in_ : int
         Coefficients per sample seen in ``fit``.

@@ -238,6 +238,114 @@ class OTMapResult:
             )
         return val
 
+    def plot(
+        self,
+        ax: Any = None,
+        *,
+        coordinates: Any = None,
+        truth: Any = None,
+        n_points: int = 200,
+        **kwargs: Any,
+    ) -> Any:
+        r"""Plot the fitted displacement :math:`\hat T(x)_j - x_j` along coordinates.
+
+        For each active coordinate :math:`j` the point :math:`x` moves along
+        the :math:`j`-th axis across the box the sieve was fitted on, the
+        other coordinates held at the sample centre; the curve is the
+        displacement of coordinate :math:`j` (the map minus the identity).
+        ``truth`` (the true map, where known) is overlaid dashed in the same
+        colour.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            Where to draw; ``None`` makes a new figure (shown in Jupyter).
+        coordinates : sequence of int or None, default=None
+            0-based active coordinates to draw; ``None``: the first
+            ``min(dim, 4)``.
+        truth : callable or None, default=None
+            The true map on coefficient arrays of shape
+            ``(n, n_coefficients)``, drawn as a dashed reference.
+        n_points : int, default=200
+            Points per curve.
+        **kwargs
+            Passed to :meth:`~matplotlib.axes.Axes.plot` for the fitted
+            curves.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The Axes drawn on.
+
+        Raises
+        ------
+        ValueError
+            If the sieve is empty (``dim == 0``), a coordinate is not active,
+            or the result is batched.
+        TypeError
+            If the result holds tracers (call ``.plot()`` outside jit).
+
+        Examples
+        --------
+        >>> from mltheory.stats import ot
+        >>> X = np.random.default_rng(0).uniform(-1, 1, (100, 2))
+        >>> res = ot.fit_gamma_sieve_map(X, X + 0.5, ot.GammaSmoothness([1.0]), T=1.0)
+        >>> ax = res.plot()  # doctest: +SKIP
+        """
+        from matplotlib.colors import to_hex
+
+        from mltheory._src import _plotting as P
+
+        P.members_or_error(self.linear, name="linear")
+        if self.dim == 0:
+            raise ValueError(
+                "the sieve is empty (dim=0): the map is the tail rule only and has "
+                "no fitted coordinate to plot."
+            )
+        if coordinates is None:
+            coords = list(range(min(self.dim, 4)))
+        else:
+            coords = [int(c) for c in np.atleast_1d(np.asarray(coordinates))]
+            bad = [c for c in coords if not 0 <= c < self.dim]
+            if bad:
+                raise ValueError(
+                    f"coordinates must be active coordinates in [0, {self.dim}); "
+                    f"got {bad}."
+                )
+        m = check_scalar(n_points, name="n_points", kind=int, lower=2)
+        if truth is not None and not callable(truth):
+            raise TypeError(f"truth must be callable or None; got {describe(truth)}.")
+        center = P.as_numpy(self.center, name="center")
+        lower = P.as_numpy(self.lower, name="lower")
+        width = P.as_numpy(self.width, name="width")
+        ax = P.axes_or_new(ax)
+        base = np.zeros((m, self.n_coefficients))
+        base[:, : self.dim] = center[None, :]
+        for j in coords:
+            u = np.linspace(lower[j], lower[j] + width[j], m)
+            Z = base.copy()
+            Z[:, j] = u
+            line = P.plot_curve(
+                ax, u, self.transform(Z)[:, j] - u, label=f"x_{j + 1}", **kwargs
+            )
+            if truth is not None:
+                Tz = np.asarray(truth(Z), dtype=np.float64)
+                P.plot_curve(
+                    ax,
+                    u,
+                    Tz[:, j] - u,
+                    color=to_hex(line.get_color()),
+                    linestyle="--",
+                    label=f"x_{j + 1} (true)",
+                )
+        return P.finish_axes(
+            ax,
+            xlabel="coordinate x_j (others at the sample centre)",
+            ylabel="displacement T(x)_j - x_j",
+            title=f"gamma-sieve map, T={self.T:g}, {self.frequencies.shape[0]} "
+            "frequencies",
+        )
+
     def _params(self) -> tuple[np.ndarray, ...]:
         return tuple(
             np.asarray(a, dtype=np.float64)
