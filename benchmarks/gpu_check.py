@@ -74,6 +74,7 @@ def ns_polar(n, dtype_name):
 
 def dmft_million(n_samples, n_steps):
     import jax
+    import jax.numpy as jnp
 
     from mltheory.dynamics import _dmft_solver, dmft
     from mltheory.dynamics._dmft_solve import _time_blocks
@@ -96,13 +97,17 @@ def dmft_million(n_samples, n_steps):
     jax.block_until_ready(solve())
     first = time.perf_counter() - start
     _, median = _best_seconds(solve, repeats=3)
+    key = jax.random.key(0)
+    star, state0 = _dmft_solver.draw_priors(model, key, n_samples)
     compiled = _dmft_solver.solve_causal.lower(
-        jax.random.key(0),
+        key,
         2.0,
         0.5,
-        model=model,
+        star,
+        state0,
+        jnp.full(n_steps, grid.dt),
+        model=_dmft_solver.core_model(model),
         n_steps=n_steps,
-        dt=grid.dt,
         n_samples=n_samples,
         n_blocks=_time_blocks(
             dmft.DMFTConfig(n_samples=n_samples), n_steps=n_steps, k=model.k

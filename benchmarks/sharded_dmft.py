@@ -46,6 +46,7 @@ def main() -> int:
 
     jax.config.update("jax_num_cpu_devices", args.devices)
     jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
     import numpy as np
 
     from mltheory.dynamics import _dmft_solver, dmft
@@ -69,13 +70,17 @@ def main() -> int:
         )
 
     def peak_bytes(n, mesh_or_none):
+        key = jax.random.key(0)
+        star, state0 = _dmft_solver.draw_priors(model, key, n)
         compiled = _dmft_solver.solve_causal.lower(
-            jax.random.key(0),
+            key,
             2.0,
             0.5,
-            model=model,
+            star,
+            state0,
+            jnp.full(K, grid.dt),
+            model=_dmft_solver.core_model(model),
             n_steps=K,
-            dt=grid.dt,
             n_samples=n,
             n_blocks=1,
             mesh=mesh_or_none,

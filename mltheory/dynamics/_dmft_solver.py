@@ -593,7 +593,31 @@ def solve_causal(
                 out[name] = on_samples(c[name], mesh, dim=1)
         return out
 
-    gram_probe = _gram_cholesky(draws.eta if tangent else draws.zeta)
+    # A linear parameter side (no state_step, readout or reg_grad) with the
+    # Stein response and a Monte Carlo sample side makes theta_{k+1} = decay
+    # theta_k - dt theta* G_k^T - dt sum_i theta_i D_k[i]^T - zeta LM_k^T a
+    # fixed linear combination of the columns of the basis B = (theta_0,
+    # theta*, zeta). The parameter side is then carried as the coefficients
+    # F_k (theta_k = B F_k, an (m, k) matrix, m = k + k* + Q) and every
+    # sample average it needs is F^T S F with the basis Gram S = B^T B / N,
+    # computed once: the three O(J N) passes a step of the parameter side
+    # (memory term, noise, response) become O(J m k^2) work on small arrays,
+    # and theta is formed per sample only once, at the end. Exact up to
+    # rounding. Other models keep the per-sample parameter side below.
+    coef_side = (
+        _exact_response(model) and model.readout is None and not tangent and not linear
+    )
+    if coef_side:
+        basis = (jnp.asarray(draws.state0, dtype), theta_star, draws.zeta)
+        # The Grams of _N_GROUPS disjoint groups of samples (for batch-means
+        # standard errors) and of the whole basis, in one pass over it.
+        S_groups, S = _group_grams(basis, _N_GROUPS)
+        S = S / N
+        m_dim = S.shape[0]
+        i_star, i_zeta = slice(k, k + ks), slice(k + ks, m_dim)
+        gram_probe, _ = _cholesky_rows(S[i_zeta, i_zeta])
+    else:
+        gram_probe = _gram_cholesky(draws.eta if tangent else draws.zeta)
     cov_star = theta_star.T @ theta_star / N
     bad = jnp.asarray(False)
     if linear:
@@ -621,27 +645,103 @@ def solve_causal(
     # rows, overlaps and theta_j^T zeta (already computed for the response):
     # one pass over the O(J N) history a step fewer. Exact up to rounding.
     # (It needs theta^T zeta, a by-product of the Stein response only.)
-    gram_recursion = _exact_response(model) and model.readout is None and not tangent
+    gram_recursion = (
+        _exact_response(model)
+        and model.readout is None
+        and not tangent
+        and not coef_side
+    )
 
     def block_step(J: int) -> Callable[..., tuple[dict[str, Any], Array]]:
         """The step for times ``kk < J``, on histories of ``J`` times."""
         P_J, Q_J = ks + J * k, J * k
-        zeta_J = draws.zeta[:, :Q_J]
+        zeta_J = None if coef_side else draws.zeta[:, :Q_J]
         eta_J = draws.eta[:, :Q_J] if tangent else None
         xi_J = None if linear else draws.xi[:, :P_J]
         live = jnp.arange(J)
 
+        def per_sample_side(
+            c: dict[str, Any],
+            kk: Array,
+            t: Array,
+            dt: Array,
+            theta_hist: Array,
+            dtheta_hist: Array | None,
+            D_k: Array,
+            G_k: Array,
+            LM: Array,
+        ) -> tuple[dict[str, Any], Array, Array]:
+            """5-6. theta_{k+1} sample by sample, and the response row k+1."""
+            assert zeta_J is not None
+            new: dict[str, Any] = {}
+            dU = zeta_J @ lax.dynamic_slice(LM, (kk * k, 0), (k, Q_J)).T
+            # 5. Parameter side: theta_{k+1}.
+            memory = _apply_row(D_k[:J], theta_hist)
+            force = -dt * (theta_star @ G_k.T + memory) - dU
+            if tangent:
+                # 5'-6. The tangent of every sample under the memory of its own
+                # tangent plus a unit probe kick eta_k; R[k+1, j] is the
+                # regression coefficient of the tangent on eta_j.
+                assert eta_J is not None
+                assert dtheta_hist is not None
+                dforce = -dt * _apply_row(D_k[:J], dtheta_hist) + lax.dynamic_slice(
+                    eta_J, (0, kk * k), (N, k)
+                )
+                state_next, dstate_next = jax.jvp(
+                    lambda s, f: _param_step(model, t, s, f, dt),
+                    (c["state"], force),
+                    (c["dstate"], dforce),
+                )
+                theta_next, dtheta_next = jax.jvp(
+                    lambda s: _readout(model, s), (state_next,), (dstate_next,)
+                )
+                bz = jnp.pad(dtheta_next.T @ eta_J / N, ((0, 0), (0, Q - Q_J)))
+                cz = jax.vmap(lambda bb: _regress(gram_probe, None, bb, (kk + 1) * k))(
+                    bz
+                )
+                R_next = jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
+                new.update(
+                    dstate=dstate_next,
+                    dtheta_k=dtheta_next.astype(dtype),
+                    dtheta_hist=dtheta_hist,
+                )
+            else:
+                state_next = _param_step(model, t, c["state"], force, dt)
+                theta_next = _readout(model, state_next)
+                # 6. Response row k+1 by Gaussian integration by parts on the
+                # parameter side: the kick H_j enters exactly like -dU_j.
+                bz = jnp.pad(theta_next.T @ zeta_J / N, ((0, 0), (0, Q - Q_J)))
+                cz = jax.vmap(lambda bb: _regress(gram_probe, LM, bb, (kk + 1) * k))(bz)
+                R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
+            if gram_recursion:
+                decay = 1.0 - dt * model.ridge
+                new.update(
+                    _next_gram_row(
+                        c, kk, theta_next, theta_star, G_k, D_k, bz, LM, dt=dt, a=decay
+                    )
+                )
+            new.update(state=state_next, theta_k=theta_next, theta_hist=theta_hist)
+            return new, R_next, jnp.all(jnp.isfinite(theta_next))
+
         def step(c: dict[str, Any], kk: Array) -> tuple[dict[str, Any], Array]:
             t = ts[kk]
             dt = dts_ext[kk]
-            theta_k = c["theta_k"]
             prev = jnp.maximum(kk - 1, 0)  # at kk = 0 this writes zeros over zeros
-            theta_hist = _put_rows(c["theta_hist"], kk, theta_k)
+            if not coef_side:
+                theta_k = c["theta_k"]
+                theta_hist = _put_rows(c["theta_hist"], kk, theta_k)
             new: dict[str, Any] = {}
+            dtheta_hist = None
             if tangent:
                 dtheta_hist = _put_rows(c["dtheta_hist"], kk, c["dtheta_k"])
             # 1. Second moments of theta_k with the history and the teacher.
-            if gram_recursion:
+            if coef_side:
+                # theta_k^T theta_j / N = F_k^T S F_j = (S F_k)^T F_j.
+                sf_k = c["SF"][kk]
+                C_row = jnp.einsum("ma,jmb->jab", sf_k, c["F"][: K + 1])
+                C_row = jnp.where((jnp.arange(K + 1) <= kk)[:, None, None], C_row, 0.0)
+                m_k = sf_k[i_star].T
+            elif gram_recursion:
                 C_row, m_k = c["Ctt"][kk], c["mst"][kk]
             else:
                 cov_time = _cross_row(theta_k, theta_hist) / N
@@ -731,60 +831,32 @@ def solve_causal(
                 else:
                     LM, cv = _extend_cholesky(LM, idx, mrows[a], mrows[a, idx])
                 psd_bad = psd_bad | _psd_violation(cv, mrows[a, idx])
-            dU = zeta_J @ lax.dynamic_slice(LM, (kk * k, 0), (k, Q_J)).T
-            # 5. Parameter side: theta_{k+1}.
-            memory = _apply_row(D_k[:J], theta_hist)
-            force = -dt * (theta_star @ G_k.T + memory) - dU
-            if tangent:
-                # 5'-6. The tangent of every sample under the memory of its own
-                # tangent plus a unit probe kick eta_k; R[k+1, j] is the
-                # regression coefficient of the tangent on eta_j.
-                assert eta_J is not None
-                dforce = -dt * _apply_row(D_k[:J], dtheta_hist) + lax.dynamic_slice(
-                    eta_J, (0, kk * k), (N, k)
-                )
-                state_next, dstate_next = jax.jvp(
-                    lambda s, f: _param_step(model, t, s, f, dt),
-                    (c["state"], force),
-                    (c["dstate"], dforce),
-                )
-                theta_next, dtheta_next = jax.jvp(
-                    lambda s: _readout(model, s), (state_next,), (dstate_next,)
-                )
-                bz = jnp.pad(dtheta_next.T @ eta_J / N, ((0, 0), (0, Q - Q_J)))
-                cz = jax.vmap(lambda bb: _regress(gram_probe, None, bb, (kk + 1) * k))(
-                    bz
-                )
-                R_next = jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
-                new.update(
-                    dstate=dstate_next,
-                    dtheta_k=dtheta_next.astype(dtype),
-                    dtheta_hist=dtheta_hist,
-                )
-            else:
-                state_next = _param_step(model, t, c["state"], force, dt)
-                theta_next = _readout(model, state_next)
-                # 6. Response row k+1 by Gaussian integration by parts on the
-                # parameter side: the kick H_j enters exactly like -dU_j.
-                bz = jnp.pad(theta_next.T @ zeta_J / N, ((0, 0), (0, Q - Q_J)))
+            if coef_side:
+                # 5. Parameter side: the coefficients of theta_{k+1}; 6. its
+                # products with zeta (S F_{k+1}), for the response row k+1 by
+                # Gaussian integration by parts (the kick H_j enters like -dU_j).
+                lm_rows = lax.dynamic_slice(LM, (kk * k, 0), (k, Q))
+                memory = jnp.einsum("imb,iab->ma", c["F"][: K + 1], D_k)
+                f_next = (1.0 - dt * model.ridge) * c["F"][kk] - dt * memory
+                f_next = f_next.at[i_star].add(-dt * G_k.T).at[i_zeta].add(-lm_rows.T)
+                sf_next = S @ f_next
+                bz = sf_next[i_zeta].T  # theta_{k+1}^T zeta / N
                 cz = jax.vmap(lambda bb: _regress(gram_probe, LM, bb, (kk + 1) * k))(bz)
                 R_next = -jnp.transpose(cz.reshape(k, K + 1, k), (1, 0, 2))
-            R = c["R"].at[kk + 1].set(R_next)
-            if gram_recursion:
-                decay = 1.0 - dt * model.ridge
-                new.update(
-                    _next_gram_row(
-                        c, kk, theta_next, theta_star, G_k, D_k, bz, LM, dt=dt, a=decay
-                    )
+                finite = jnp.all(jnp.isfinite(f_next))
+                new.update(F=c["F"].at[kk + 1].set(f_next))
+                new.update(SF=c["SF"].at[kk + 1].set(sf_next))
+            else:
+                new_side, R_next, finite = per_sample_side(
+                    c, kk, t, dt, theta_hist, dtheta_hist, D_k, G_k, LM
                 )
-            finite = jnp.all(jnp.isfinite(theta_next)) & jnp.all(jnp.isfinite(ell_k))
+                new.update(new_side)
+            R = c["R"].at[kk + 1].set(R_next)
+            finite = finite & jnp.all(jnp.isfinite(ell_k))
             now_bad = psd_bad | ~finite
             bad_idx = jnp.where((c["bad"] < 0) & now_bad, kk, c["bad"])
             new.update(
-                state=state_next,
-                theta_k=theta_next,
                 ell_prev=ell_k,
-                theta_hist=theta_hist,
                 LM=LM,
                 m_scale=m_scale,
                 D=c["D"].at[kk].set(D_k),
@@ -805,10 +877,7 @@ def solve_causal(
     ends = time_blocks(K, n_blocks)
     zeros_rows = jnp.zeros((N, k), dtype)
     c: dict[str, Any] = dict(
-        state=draws.state0,
-        theta_k=_readout(model, draws.state0).astype(dtype),
         ell_prev=zeros_rows,
-        theta_hist=_history(ends[0], N, k, dtype),
         LM=jnp.eye(Q, dtype=dtype),
         m_scale=jnp.zeros((), dtype),
         D=jnp.zeros((K + 1, K + 1, k, k), dtype),
@@ -817,7 +886,19 @@ def solve_causal(
         M=jnp.zeros((K + 1, K + 1, k, k), dtype),
         bad=jnp.full((), -1),
     )
-    histories = ["theta_hist"]
+    histories = []
+    if coef_side:
+        # theta_0 = B F_0 with F_0 = (I_k, 0, 0); one spare row for theta_{K+1}.
+        f0 = jnp.zeros((m_dim, k), dtype).at[:k].set(jnp.eye(k, dtype=dtype))
+        c["F"] = jnp.zeros((K + 2, m_dim, k), dtype).at[0].set(f0)
+        c["SF"] = jnp.zeros((K + 2, m_dim, k), dtype).at[0].set(S @ f0)
+    else:
+        c.update(
+            state=draws.state0,
+            theta_k=_readout(model, draws.state0).astype(dtype),
+            theta_hist=_history(ends[0], N, k, dtype),
+        )
+        histories.append("theta_hist")
     if tangent:
         c.update(
             dstate=jnp.zeros_like(draws.state0),
@@ -873,13 +954,33 @@ def solve_causal(
         )
     else:
         ell_hist = _put_rows(c["ell_hist"], K, c["ell_prev"])
-        out = _summaries_flat(c["theta_hist"], ell_hist, k, theta_star, losses)
+        if coef_side:
+            out = _summaries_coef(
+                c["F"][: K + 1],
+                c["SF"][: K + 1],
+                S_groups,
+                ell_hist,
+                theta_star,
+                losses,
+            )
+        else:
+            out = _summaries_flat(c["theta_hist"], ell_hist, k, theta_star, losses)
+    if coef_side:
+        f_last = c["F"][K]
+        theta_final = on_samples(
+            basis[0] @ f_last[:k]
+            + basis[1] @ f_last[k : k + ks]
+            + basis[2] @ f_last[k + ks :],
+            mesh,
+        )
+    else:
+        theta_final = c["theta_hist"][K * k :].T
     out.update(
         R=c["R"][: K + 1],
         D=c["D"],
         G=c["G"],
         M=c["M"][:K, :K],
-        theta_final=c["theta_hist"][K * k :].T,
+        theta_final=theta_final,
         bad=jnp.where(bad & (c["bad"] < 0), 0, c["bad"]),
         psd_bad=bad,
     )
@@ -989,6 +1090,70 @@ def _summaries_flat(
         m_groups=m_groups,
         rho_groups=rho_groups,
     )
+
+
+def _group_grams(parts: tuple[Array, ...], groups: int) -> tuple[Array, Array]:
+    """Grams of B = [parts...] (columns side by side), block by block.
+
+    Returns the (unnormalised) Grams of ``groups`` consecutive, equal groups
+    of rows, shape (groups, m, m), and the Gram B^T B of all rows (their sum
+    plus that of the leftover rows). B itself is not formed.
+    """
+    n = parts[0].shape[0]
+    size = n // groups
+
+    def gram(pieces: list[Array], spec: str, axis: int) -> Array:
+        rows = [
+            jnp.concatenate([jnp.einsum(spec, a, b) for b in pieces], axis=axis)
+            for a in pieces
+        ]
+        return jnp.concatenate(rows, axis=axis - 1)
+
+    split = [p[: size * groups].reshape(groups, size, -1) for p in parts]
+    per_group = gram(split, "gna,gnb->gab", 2)
+    total = per_group.sum(axis=0)
+    if n > size * groups:
+        total = total + gram([p[size * groups :] for p in parts], "na,nb->ab", 1)
+    return per_group, total
+
+
+def _summaries_coef(
+    F: Array,
+    SF: Array,
+    S_groups: Array,
+    ell_hist: Array,
+    theta_star: Array,
+    losses: Array,
+) -> dict[str, Array]:
+    """:func:`_summaries_flat` for theta_t = B F_t (basis B, SF_t = S F_t).
+
+    Every moment of theta is F^T (B^T B / N) F: no (J k, N) history of theta
+    is formed. The batch-means groups use the Gram of each group's rows of B
+    (``S_groups``, unnormalised).
+    """
+    n, k = theta_star.shape[0], F.shape[2]
+    ks = theta_star.shape[1]
+    star = slice(k, k + ks)
+    g = _N_GROUPS
+    S_groups = S_groups / (n // g)
+    SgF = jnp.einsum("gml,tlb->gtmb", S_groups, F)
+    return dict(
+        C=jnp.einsum("tma,smb->tsab", F, SF),
+        m=jnp.transpose(SF[:, star, :], (0, 2, 1)),
+        rho=theta_star.T @ theta_star / n,
+        C_ell=_blocks(ell_hist @ ell_hist.T / n, k),
+        train=losses.mean(axis=1),
+        train_se=losses.std(axis=1) / jnp.sqrt(n),
+        C_groups=jnp.einsum("tma,gtmb->gtab", F, SgF),
+        m_groups=jnp.einsum("tma,gms->gtas", F, S_groups[:, :, star]),
+        rho_groups=S_groups[:, star, star],
+    )
+
+
+def _blocks(gram: Array, k: int) -> Array:
+    """A (J k, J k) Gram -> (J, J, k, k) blocks."""
+    J = gram.shape[0] // k
+    return jnp.transpose(gram.reshape(J, k, J, k), (0, 2, 1, 3))
 
 
 # --------------------------------------------------------------------------- #

@@ -392,6 +392,14 @@ class _ExploreThenCommit(_Policy):
     def _explore_rounds(self, T: int, K: int) -> int | None:
         return self.explore_length(T, K)
 
+    def _explore_repr(self) -> str:
+        length = (
+            f"explore_frac={self.explore_frac}"
+            if self.explore_frac is not None
+            else f"T0={self.T0}"
+        )
+        return f"{length}, explore={self.explore!r}"
+
     def _check_run(
         self, actions: np.ndarray, notes: Notes, K: int, stacklevel: int
     ) -> None:
@@ -462,7 +470,7 @@ class _ExploreThenCommit(_Policy):
         t, x = self._check_round(t, contexts)
         if t < self._T0:
             return int(self._arms[t])
-        return _best_arm(t, self.scores(t, x))
+        return _best_arm(t, self._committed_scores(x, stacklevel=3))
 
     def scores(self, t: int, contexts: ArrayLike) -> np.ndarray:
         r"""The fitted estimates :math:`\hat f_i(X_i(t))` (after the commit).
@@ -485,8 +493,12 @@ class _ExploreThenCommit(_Policy):
                 f"scores exist only after the exploration phase: t must be >= T0 = "
                 f"{self._T0}; got t = {t}."
             )
+        return self._committed_scores(x, stacklevel=3)
+
+    def _committed_scores(self, x: Array, *, stacklevel: int) -> np.ndarray:
+        """Fit at the first call (warnings at ``stacklevel`` above here), then score."""
         if self._params is None:
-            _warn_unexplored(self._arms, x.shape[0], stacklevel=2)
+            _warn_unexplored(self._arms, x.shape[0], stacklevel=stacklevel)
             self._params, ok = _etc_fit_jit(
                 self,
                 jnp.asarray(self._X, x.dtype),
@@ -500,7 +512,7 @@ class _ExploreThenCommit(_Policy):
                     "the Gram matrix of an arm is not positive semi-definite; use a "
                     "positive definite kernel."
                 )
-            self._warn_fit(self._fit_notes(self._params), stacklevel=2)
+            self._warn_fit(self._fit_notes(self._params), stacklevel=stacklevel)
         return np.asarray(_etc_predict_jit(self, self._params, x[None])[0])
 
     def update(self, t: int, arm: int, context: ArrayLike, reward: float) -> None:
@@ -645,7 +657,15 @@ class KernelInterpolationETC(_ExploreThenCommit):
         self.jitter = check_scalar(jitter, name="jitter", lower=0.0)
 
     def _config_repr(self) -> str:
-        return f"kernel={self.kernel!r}, T0={self.T0}, ridge={self.ridge}"
+        shape = (
+            f"h={getattr(self.h, '__name__', self.h)!s}"
+            if self.kernel == "inner_product"
+            else f"lengthscale2={self.lengthscale2}"
+        )
+        return (
+            f"kernel={self.kernel!r}, {shape}, {self._explore_repr()}, "
+            f"ridge={self.ridge}, jitter={self.jitter}"
+        )
 
     def _config(self) -> tuple[Any, ...]:
         return (
@@ -788,7 +808,7 @@ class LinearInterpolationETC(_ExploreThenCommit):
     """
 
     def _config_repr(self) -> str:
-        return f"T0={self.T0}"
+        return self._explore_repr()
 
     def _config(self) -> tuple[Any, ...]:
         return (self.T0, self.explore_frac, self.explore)
@@ -807,7 +827,7 @@ class LinearInterpolationETC(_ExploreThenCommit):
 # --------------------------------------------------------------------------- #
 # LinUCB (lax.scan, vmapped over replications)
 # --------------------------------------------------------------------------- #
-def _linucb_scores(state: tuple[Array, Array], x: Array, alpha: float) -> Array:
+def _linucb_scores(state: tuple[Array, Array], x: Array, alpha: Any) -> Array:
     Ainv, b = state
     v = jnp.einsum("kij,kj->ki", Ainv, x)
     width = jnp.sqrt(jnp.maximum(jnp.sum(x * v, axis=1), 0.0))
@@ -827,15 +847,17 @@ def _linucb_update(
     return Ainv.at[arm].set(A), b.at[arm].add(y * x)
 
 
-def _linucb_init(K: int, d: int, lam: float, dtype: Any) -> tuple[Array, Array]:
+def _linucb_init(K: int, d: int, lam: Any, dtype: Any) -> tuple[Array, Array]:
     eye = jnp.eye(d, dtype=dtype) / lam
     return jnp.broadcast_to(eye, (K, d, d)), jnp.zeros((K, d), dtype)
 
 
-@functools.partial(jax.jit, static_argnames=("alpha", "lam"))
+@jax.jit
 def _linucb_simulate(
-    contexts: Array, means: Array, noise: Array, *, alpha: float, lam: float
+    contexts: Array, means: Array, noise: Array, alpha: Array, lam: Array
 ) -> tuple[Array, Array]:
+    """Actions and first bad round of a batch (alpha, lam traced: one compile)."""
+
     def one(ctx: Array, mu: Array, xi: Array) -> tuple[Array, Array]:
         T, K, d = ctx.shape
 
@@ -857,7 +879,7 @@ def _linucb_simulate(
     return jax.vmap(one)(contexts, means, noise)
 
 
-_linucb_scores_jit = jax.jit(_linucb_scores, static_argnames=("alpha",))
+_linucb_scores_jit = jax.jit(_linucb_scores)
 _linucb_update_jit = jax.jit(_linucb_update)
 
 
@@ -912,8 +934,13 @@ class LinUCB(_Policy):
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
     ) -> tuple[np.ndarray, np.ndarray, Notes]:
+        dtype = contexts.dtype
         actions, bad = _linucb_simulate(
-            contexts, means, noise, alpha=self.alpha, lam=self.lam
+            contexts,
+            means,
+            noise,
+            jnp.asarray(self.alpha, dtype),
+            jnp.asarray(self.lam, dtype),
         )
         return np.asarray(actions), np.asarray(bad), {}
 
@@ -936,7 +963,8 @@ class LinUCB(_Policy):
             :math:`x_i^\top\hat\theta_i + \alpha\sqrt{x_i^\top A_i^{-1} x_i}`.
         """
         t, x = self._check_round(t, contexts)
-        return np.asarray(_linucb_scores_jit(self._state, x, self.alpha))
+        alpha = jnp.asarray(self.alpha, x.dtype)
+        return np.asarray(_linucb_scores_jit(self._state, x, alpha))
 
     def select(self, t: int, contexts: ArrayLike) -> int:
         """Choose the arm with the largest UCB index (ties: lowest index).

@@ -261,9 +261,11 @@ def _plot_regret(
         ax, t, curve, band=band, label=label, kind="simulation", **kwargs
     )
     if explore_rounds:
-        plotting.plot_reference(
-            ax, explore_rounds, axis="x", color=str(line.get_color()), linewidth=1
-        )
+        from matplotlib.colors import to_hex
+
+        # the curve's colour may be an RGB(A) tuple: str() of it is no colour
+        color = to_hex(line.get_color(), keep_alpha=True)
+        plotting.plot_reference(ax, explore_rounds, axis="x", color=color, linewidth=1)
     return plotting.finish_axes(ax, xlabel="round t", ylabel=ylabel)
 
 
@@ -613,7 +615,8 @@ def lenient_regret(
     -------
     numpy.ndarray of shape (...,) + delta.shape
         The lenient regret over all T rounds, one value per tolerance (the
-        tolerance axes last).
+        tolerance axes last), in the floating dtype of ``regret`` (float64
+        for other inputs); ``delta`` is compared in that dtype.
 
     Raises
     ------
@@ -650,7 +653,10 @@ def lenient_regret(
     """
     if isinstance(regret, BanditRun | BanditRunBatch):
         regret = regret.regret
-    r = as_numpy(regret, name="regret", min_ndim=1, shape_hint="(..., T)")
+    r = as_numpy(regret, name="regret", min_ndim=1, shape_hint="(..., T)", dtype=None)
+    # keep a floating input's dtype (float32 runs give float32 totals)
+    dtype = r.dtype if np.issubdtype(r.dtype, np.floating) else np.dtype(np.float64)
+    r = r.astype(dtype, copy=False)
     if (r < 0).any():
         raise ValueError(
             f"regret must be non-negative (per-round regrets); got minimum {r.min()}."
@@ -660,7 +666,7 @@ def lenient_regret(
     if (deltas < 0).any():
         raise ValueError(f"delta must be >= 0; got minimum {deltas.min()}.")
     rr = r[..., None]
-    dd = deltas.reshape(-1)
+    dd = deltas.reshape(-1).astype(dtype)
     if kind == "indicator":
         terms = np.where(rr > dd, rr, 0.0)
     else:

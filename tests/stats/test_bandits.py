@@ -397,6 +397,15 @@ def test_lenient_regret_monotone_with_end_values():
         # 0 already at Delta = max_t r_t (a round with r_t = Delta is forgiven)
         at_max = B.lenient_regret(r, r.max(axis=1), kind=kind)
         np.testing.assert_array_equal(np.diagonal(at_max), 0.0)
+    # a float32 regret keeps its dtype (Delta is compared in float32)
+    r32 = r.astype(np.float32)
+    L32 = B.lenient_regret(r32, deltas, kind="hinge")
+    assert L32.dtype == np.float32
+    # each of the 200 terms carries float32 rounding (~6e-8 x max r ~ 2e-7)
+    np.testing.assert_allclose(
+        L32, B.lenient_regret(r, deltas, kind="hinge"), rtol=1e-5, atol=1e-4
+    )
+    assert B.lenient_regret(r, deltas).dtype == np.float64
     ind = B.lenient_regret(r, deltas)
     hinge = B.lenient_regret(r, deltas, kind="hinge")
     assert np.all(hinge <= ind + 1e-12)
@@ -441,6 +450,8 @@ def test_non_finite_scores_raise_or_are_flagged():
 
 
 def test_plots_draw_labelled_curves(inst):
+    from matplotlib.colors import to_rgb, to_rgba
+
     batch = B.run_many(B.RandomPolicy(), n_reps=3, T=T, K=K, d=D)
     ax = batch.plot()
     # the mean curve and its 2 SE band; no commit line for a non-ETC policy
@@ -455,25 +466,52 @@ def test_plots_draw_labelled_curves(inst):
     curve, commit = ax.lines[1], ax.lines[2]
     np.testing.assert_allclose(curve.get_ydata(), run.cumulative_regret)
     assert list(commit.get_xdata()) == [30, 30]
-    assert commit.get_color() == curve.get_color()
+    assert to_rgba(commit.get_color()) == to_rgba(curve.get_color())
     labels = [t.get_text() for t in ax.get_legend().texts]
     assert labels == ["RandomPolicy (3 reps)", "KernelInterpolationETC"]
-    ax = run.plot(label="mine")
+    ax = run.plot(label="mine", color=(0.1, 0.2, 0.3))  # an RGB tuple colour
     assert ax.get_ylabel() == "cumulative regret R(t)"
     assert [t.get_text() for t in ax.get_legend().texts] == ["mine"]
+    np.testing.assert_allclose(to_rgb(ax.lines[0].get_color()), (0.1, 0.2, 0.3))
+    # the commit line takes the curve's colour (through hex: 1/255 rounding)
+    np.testing.assert_allclose(
+        to_rgb(ax.lines[1].get_color()), (0.1, 0.2, 0.3), atol=1 / 255
+    )
     assert len(batch.plot(band=0).collections) == 0
     stacked = B.BanditRun(*(np.stack([getattr(run, f)] * 2) for f in _RUN_FIELDS))
     with pytest.raises(ValueError, match=r"BanditRun\.plot draws one run"):
         stacked.plot()
     assert batch[1].regret.shape == (T,)
     assert "RandomPolicy" in repr(batch)
+    # every option that changes the policy shows in its repr
+    assert repr(
+        B.KernelInterpolationETC("rbf", lengthscale2=3.0, explore_frac=0.2)
+    ) == (
+        "KernelInterpolationETC(kernel='rbf', lengthscale2=3.0, explore_frac=0.2, "
+        "explore='uniform', ridge=0.0, jitter=1e-10)"
+    )
+    assert repr(B.KernelInterpolationETC(T0=30, explore="round_robin")) == (
+        "KernelInterpolationETC(kernel='inner_product', h=exp, T0=30, "
+        "explore='round_robin', ridge=0.0, jitter=1e-10)"
+    )
+    assert repr(B.LinearInterpolationETC()) == (
+        "LinearInterpolationETC(T0=None, explore='uniform')"
+    )
 
 
 _RUN_FIELDS = ("actions", "rewards", "regret", "cumulative_regret", "first_bad_step")
 
 
-def test_policy_equality_shares_compiled_code():
+def test_policy_equality_shares_compiled_code(inst):
     assert B.LinUCB(alpha=1.0) == B.LinUCB(alpha=1.0)
+    # LinUCB's alpha and lam are traced: a sweep over them compiles once
+    from mltheory.stats import _bandit_policies as P
+
+    B.run_bandit(B.LinUCB(alpha=0.3, lam=2.0), inst)
+    size = P._linucb_simulate._cache_size()
+    for alpha, lam in ((0.9, 1.0), (2.0, 0.5)):
+        B.run_bandit(B.LinUCB(alpha=alpha, lam=lam), inst)
+    assert P._linucb_simulate._cache_size() == size
     assert hash(B.KernelInterpolationETC()) == hash(B.KernelInterpolationETC())
     assert B.KernelUCB(kernel_params=LS) != B.GPUCB(kernel_params=LS)
 
@@ -595,11 +633,17 @@ def test_non_psd_gram_is_reported_with_its_min_eigenvalue(inst):
 
 
 def _recorded(fn, *args, **kwargs):
-    """fn's result and the messages of the RuntimeWarnings it raised."""
+    """fn's result and the messages of the RuntimeWarnings it raised.
+
+    Each must point at the caller in this file (its stacklevel), not inside
+    the library, whether fn is a runner or a protocol loop (_step).
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = fn(*args, **kwargs)
-    return out, [str(w.message) for w in caught if w.category is RuntimeWarning]
+    mine = [w for w in caught if w.category is RuntimeWarning]
+    assert [w.filename for w in mine] == [__file__] * len(mine)
+    return out, [str(w.message) for w in mine]
 
 
 def test_unexplored_arm_warning_fires_exactly_when_an_arm_is_missed(inst):
