@@ -70,6 +70,7 @@ _N_STAGES = 4  # epsilon annealing: eps * 2^3, 2^2, 2, 1
 _STAGE_TOL = 1e-4  # gradient tolerance of the warm-up stages
 _CV_TOL = 1e-6  # gradient tolerance of the cross-validation fits
 _CONVEX_TOL = 1e-6
+_REPAIR_CHUNK = 50  # L-BFGS iterations between convexity checks of a repair
 _HINGE_WORK = 5e7  # flops of the Hessian eigendecompositions per evaluation
 _MAX_CANDIDATES = 6
 
@@ -1149,19 +1150,26 @@ def _fit(
                 extra = pick.choice(X.shape[0], budget, replace=False)
                 idx = np.union1d(np.flatnonzero(bad)[:budget], extra)
             hinge = (jnp.asarray(X[idx, :d]), kappa, gj, Fj, d, k, quad)
-            theta, value, it, _ = _run_lbfgs(
-                theta,
-                fit["padded"],
-                eps,
-                opts.tol,
-                opts,
-                hinge=hinge,
-            )
-            fit["value"] = value
-            n_iter += it
-            _, B, coef = _unpack_np(np.asarray(theta), d, k, quad)
-            lam = _min_eigs_np(Xd, B, coef, F, g4[1], g4[2], g4[3])
-            bad = lam < -_CONVEX_TOL
+            # in chunks, stopping as soon as the potential is convex at every
+            # source point (the penalty's gradient stalls long before tol)
+            chunk = min(_REPAIR_CHUNK, opts.maxiter)
+            for _ in range(-(-opts.maxiter // chunk)):
+                theta, value, it, _ = _run_lbfgs(
+                    theta,
+                    fit["padded"],
+                    eps,
+                    opts.tol,
+                    opts,
+                    hinge=hinge,
+                    maxiter=chunk,
+                )
+                fit["value"] = value
+                n_iter += it
+                _, B, coef = _unpack_np(np.asarray(theta), d, k, quad)
+                lam = _min_eigs_np(Xd, B, coef, F, g4[1], g4[2], g4[3])
+                bad = lam < -_CONVEX_TOL
+                if not bad.any() or it < chunk:
+                    break
             if not bad.any():
                 break
     if not np.isfinite(fit["value"]) or not np.isfinite(np.asarray(theta)).all():
