@@ -260,6 +260,19 @@ def test_pr_trajectory_panel_batched_traced(ax, pr_runs):
         _traced_plot(gd, panel="alignment")
 
 
+def test_pr_trajectory_every_thins_the_records(ax, pr_runs):
+    _, spec = pr_runs  # 31 records, first_bad_step a scalar leaf
+    spec.plot(ax=ax, panel="spike_ratio", every=2)
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), np.asarray(spec.steps)[::2])
+    np.testing.assert_allclose(line.get_ydata(), np.asarray(spec.spike_ratio)[::2])
+    batched = _stack(spec, spec)
+    ax2 = batched.plot(panel="alignment", every=3)
+    assert [len(ln.get_xdata()) for ln in ax2.get_lines()] == [11, 11]
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        spec.plot(ax=ax, panel="alignment", every=0)
+
+
 # --------------------------------------------------------------------------- #
 # Fast-slow and finite-width SGD
 # --------------------------------------------------------------------------- #

@@ -826,6 +826,7 @@ class PRTrajectory(DivergedMixin):
         label: str | None = None,
         kind: Literal["theory", "simulation", "data"] = "theory",
         color: str | None = None,
+        every: int = 1,
         **kwargs: Any,
     ) -> Axes | Figure:
         r"""Plot the run: coordinates, alignment and spike/signal ratio.
@@ -852,6 +853,10 @@ class PRTrajectory(DivergedMixin):
         color : str, optional
             Colour of the alignment, spike-ratio and loss curves (by default
             one per method); the coordinates keep one colour each.
+        every : int, default=1
+            Draw every ``every``-th record (steps 0, every, 2 every, ...).
+            SpecGD ends in a period-2 oscillation of amplitude ``lr``;
+            ``every=2`` draws its envelope instead of a filled band.
         **kwargs
             Passed to :meth:`matplotlib.axes.Axes.plot`.
 
@@ -863,8 +868,8 @@ class PRTrajectory(DivergedMixin):
         Raises
         ------
         ValueError
-            If ``panel`` is unknown, or the run is batched (stacked by
-            :func:`jax.vmap`) with ``panel="coordinates"``.
+            If ``panel`` is unknown, ``every < 1``, or the run is batched
+            (stacked by :func:`jax.vmap`) with ``panel="coordinates"``.
         TypeError
             If ``ax`` does not match, or the run holds tracers.
 
@@ -885,8 +890,15 @@ class PRTrajectory(DivergedMixin):
                 f"panel must be one of {', '.join(map(repr, panels))} or None; "
                 f"got {panel!r}."
             )
+        every = check_scalar(every, name="every", kind=int, lower=1)
         name = {"gd": "GD", "specgd": "SpecGD"}.get(self.method, self.method)
         text = label if label is not None else name
+        steps = self.steps[..., ::every]
+
+        def records(field: str) -> Any:
+            # Records lie along the last axis (a leading axis is a batch).
+            return getattr(self, field)[..., ::every]
+
         col = color or (P.PALETTE[0] if self.method == "gd" else P.PALETTE[1])
         ls = "-" if self.method == "gd" else "--"
         style: dict[str, Any] = {"linestyle": ls} if kind == "theory" else {}
@@ -895,12 +907,10 @@ class PRTrajectory(DivergedMixin):
         def draw(target: Axes, which: str) -> Axes:
             if which == "coordinates":
                 for i, field in enumerate(("a", "b", "c")):
-                    y = P.members_or_error(
-                        getattr(self, field), name=f"PRTrajectory.{field}"
-                    )
+                    y = P.members_or_error(records(field), name=f"PRTrajectory.{field}")
                     P.plot_curve(
                         target,
-                        self.steps,
+                        steps,
                         y,
                         label=f"{field}, {text}",
                         kind=kind,
@@ -922,8 +932,8 @@ class PRTrajectory(DivergedMixin):
             ylabel, log = ylabels[which]
             P.plot_members(
                 target,
-                self.steps,
-                getattr(self, which),
+                steps,
+                records(which),
                 label=text,
                 kind=kind,
                 color=col,
