@@ -2655,6 +2655,8 @@ ROWS += [
         Bad("complex", "values", _cplx(_FV), TypeError),
         Bad("range", "grid", np.ones(8)),
         Bad("range", "weights", -np.ones(8)),
+        Bad("none", "values", None, TypeError),
+        Bad("string", "grid", "0..1", TypeError),
     ),
     *[
         Row(

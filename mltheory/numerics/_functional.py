@@ -1078,6 +1078,13 @@ class FunctionalData:
 
     def __post_init__(self) -> None:
         values, grid, weights = self.values, self.grid, self.weights
+        for this, other, name in ((values, grid, "values"), (grid, values, "grid")):
+            # None or text beside a concrete array is a user error; beside
+            # another placeholder it is pytree machinery (e.g. vmap axes)
+            if (this is None or isinstance(this, str)) and _is_concrete_array(other):
+                raise TypeError(
+                    f"{name} must be array_like of numbers; got {describe(this)}."
+                )
         if not (_is_concrete_array(values) and _is_concrete_array(grid)):
             return  # pytree unflattening with placeholders, or traced leaves
         v = _check_real(
