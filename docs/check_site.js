@@ -35,7 +35,7 @@ async (strict) => {
     const r = m.getBoundingClientRect();
     if (r.right > col.right + 1) add("width", `equation box outside the column: "${short(m.textContent)}"`);
     else if (strict && m.scrollWidth > m.clientWidth + 1) {
-      add("width", `display equation wider than the column (${m.scrollWidth}px > ${m.clientWidth}px)`);
+      add("width", `display equation wider than the column (${m.scrollWidth}px > ${m.clientWidth}px): "${short(m.textContent)}"`);
     }
   }
   // Maths: every .math element rendered; no TeX delimiters left in the text.

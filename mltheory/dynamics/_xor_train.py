@@ -320,7 +320,8 @@ def train_xor(
     .. math::
 
         (W, a) \leftarrow (W, a) - \eta\, \nabla_{W, a}\,
-        \frac1B \sum_b \log\big(1 + e^{-y_b f(x_b)}\big), \qquad
+        \frac1B \sum_b \log\big(1 + e^{-y_b f(x_b)}\big),
+
         f(x) = \sum_j a_j \mathrm{ReLU}(\langle w_j, x\rangle).
 
     Every ``record_every`` steps it stores the network, the test loss and

@@ -16,7 +16,8 @@ r"""Synthetic pairs of measures on a Hilbert space with a known OT map.
       - \sum_{j \le J_0} \frac{c\,\sigma_j^2}{\pi^2}\cos(\pi u_j)
       + \eta \sum_{j < k \le J_0} \frac{\sigma_k^2}{\pi^2}
         \cos(\pi(u_j + u_k)),
-      \qquad u_j = x_j/\sigma_j,
+
+      u_j = x_j/\sigma_j,
 
   i.e. :math:`T_0(x)_j = x_j + \frac{c\sigma_j}{\pi}\sin(\pi u_j) +
   \text{coupling}`; convex when :math:`|c| + 2|\eta|(J_0 - 1) \le 1`
