@@ -16,6 +16,7 @@ The two faces call the same jitted (or numba) functions, so they agree.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import math
@@ -110,7 +111,7 @@ def _best_arm(t: int, scores: np.ndarray) -> int:
 # --------------------------------------------------------------------------- #
 # base class
 # --------------------------------------------------------------------------- #
-class _Policy:
+class _Policy(abc.ABC):
     """Protocol plumbing shared by every policy (not public)."""
 
     _sizes: tuple[int, int, int] | None = None
@@ -172,8 +173,9 @@ class _Policy:
     def _check_horizon(self, T: int, K: int) -> None:
         return None
 
+    @abc.abstractmethod
     def _reset(self, K: int, d: int, T: int, key: Array) -> None:
-        raise NotImplementedError
+        """Start a run of T rounds with K arms in dimension d (subclass hook)."""
 
     def _explore_rounds(self, T: int, K: int) -> int | None:
         return None
@@ -184,6 +186,7 @@ class _Policy:
         """Warn about a finished run: its actions (..., T) and notes (hook)."""
         return None
 
+    @abc.abstractmethod
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array
     ) -> tuple[np.ndarray, np.ndarray, Notes]:
@@ -193,7 +196,6 @@ class _Policy:
         all chunks are done (:meth:`_check_run`), so that one warning covers
         the whole batch.
         """
-        raise NotImplementedError
 
     def _config(self) -> tuple[Any, ...]:
         """The configuration (hashable): equal configs share compiled code."""
@@ -408,13 +410,15 @@ class _ExploreThenCommit(_Policy):
         self._warn_fit(notes, stacklevel=stacklevel + 1)
 
     # estimator hooks: pure JAX, vmappable
+    @abc.abstractmethod
     def _fit(
         self, X: Array, y: Array, arms: Array, K: int, n_cap: int
     ) -> tuple[Any, Array]:
-        raise NotImplementedError
+        """Fit the per-arm estimates on the explored points (subclass hook)."""
 
+    @abc.abstractmethod
     def _predict(self, params: Any, contexts: Array) -> Array:
-        raise NotImplementedError
+        """Estimated mean rewards of every arm at the contexts (subclass hook)."""
 
     def _simulate(
         self, contexts: Array, means: Array, noise: Array, keys: Array

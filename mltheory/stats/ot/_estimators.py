@@ -17,6 +17,7 @@ on the same grid, whose part outside the basis follows the tail rule.
 
 from __future__ import annotations
 
+import abc
 from typing import Any, Literal
 
 import jax.numpy as jnp
@@ -82,7 +83,7 @@ def _discrete_conjugate(phi_x: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.n
     return out
 
 
-class _BaseOTMap:
+class _BaseOTMap(abc.ABC):
     """Parameters, fitting plumbing, curves and scoring shared by the estimators."""
 
     _PARAMS: tuple[str, ...] = ()
@@ -488,11 +489,13 @@ class _BaseOTMap:
         return -(head + tail)
 
     # --- subclass hooks ---------------------------------------------------------------
+    @abc.abstractmethod
     def _map_coefficients(self, c: np.ndarray) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover
+        """The fitted map on coefficient rows (subclass hook)."""
 
+    @abc.abstractmethod
     def _head_semidual(self, Xd: np.ndarray, Yd: np.ndarray) -> float:
-        raise NotImplementedError  # pragma: no cover
+        """The semi-dual objective of the fitted head (subclass hook)."""
 
     def _set_tail(self, X: np.ndarray, Y: np.ndarray, d: int) -> None:
         shift = Y[:, d:].mean(axis=0) - X[:, d:].mean(axis=0)
