@@ -508,8 +508,11 @@ class _BaseOTMap(abc.ABC):
 
 
 def _col_mean(A: np.ndarray) -> np.ndarray:
-    """Column means as one matrix-vector product (numpy's strided ``mean(axis=0)``
-    of a tall array is ~10x slower; the result differs only by rounding)."""
+    """Column means as one matrix-vector product.
+
+    NumPy's strided ``mean(axis=0)`` of a tall array is ~10x slower; the
+    result differs only by rounding.
+    """
     return np.full(A.shape[0], 1.0 / A.shape[0]) @ A
 
 
