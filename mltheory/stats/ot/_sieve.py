@@ -593,7 +593,7 @@ _FUSED_ENTRIES = 1 << 23
 def _ctransform_terms(
     f: Array, X: Array, Y: Array, wx: Array, wy: Array, eps: Array
 ) -> tuple[Array, Array]:
-    """wy @ g and the weights wy @ P, g the smoothed c-transform of f.
+    """The mean ``wy @ g`` and weights ``wy @ P``, g the smoothed c-transform of f.
 
     The same formula as :func:`mltheory.numerics.logsumexp_ctransform`
     (cost centred at the mean of ``X``, log-weights folded in); ``P[k, i]``
@@ -616,7 +616,7 @@ def _ctransform_terms(
 def _mean_ctransform(
     f: Array, X: Array, Y: Array, wx: Array, wy: Array, eps: Array
 ) -> Array:
-    """wy @ g, g the smoothed c-transform of f; differentiable in ``f`` only.
+    """The mean ``wy @ g``, g the smoothed c-transform of f; gradient in f only.
 
     One exponential per cost entry for value and gradient together (autodiff
     of the log-sum-exp would take a second). Callers pass the other arguments
