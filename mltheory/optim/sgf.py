@@ -814,6 +814,14 @@ def simulate_sgf(
     The DMFT of :mod:`mltheory.dynamics.dmft` describes exactly this
     recursion as :math:`d \to \infty` at the same :math:`\Delta`.
 
+    For Euler–Maruyama and drift-implicit EM the two data terms are one
+    product, :math:`X^\top\big(\ell_k \odot (\sqrt{\tau/\delta}\,\Delta B_k
+    - \Delta/\delta)\big)`. When :math:`X` is larger than about 768 KiB
+    this product and :math:`X\theta_k` run together over blocks of rows
+    (at most 64 blocks), so that each block is read from memory once per
+    step and once more from cache: the same sums in another order, equal to
+    the unblocked step to rounding.
+
     References
     ----------
     .. [1] S. Nishiyama and M. Imaizumi, "High-Dimensional Limit of Stochastic
