@@ -584,6 +584,65 @@ def _neg_part_sq_bwd(res: tuple[Array, Array], g: Array) -> tuple[Array]:
 _neg_part_sq.defvjp(_neg_part_sq_fwd, _neg_part_sq_bwd)
 
 
+# Cost blocks up to this many entries (64 MB in float64) are evaluated in one
+# piece by _mean_ctransform, which keeps the soft-min weights for the gradient;
+# larger ones go through the chunked (memory-bounded) logsumexp_ctransform.
+_FUSED_ENTRIES = 1 << 23
+
+
+def _ctransform_terms(
+    f: Array, X: Array, Y: Array, wx: Array, wy: Array, eps: Array
+) -> tuple[Array, Array]:
+    """The mean ``wy @ g`` and weights ``wy @ P``, g the smoothed c-transform of f.
+
+    The same formula as :func:`mltheory.numerics.logsumexp_ctransform`
+    (cost centred at the mean of ``X``, log-weights folded in); ``P[k, i]``
+    are the soft-min weights, so that ``d(wy @ g)/df = -wy @ P``.
+    """
+    centre = jnp.mean(X, axis=0)
+    Xc = X - centre[None, :]
+    Yc = Y - centre[None, :]
+    base = f - 0.5 * jnp.sum(Xc * Xc, axis=1) + eps * jnp.log(wx)
+    inner = jnp.matmul(Yc, Xc.T, precision=lax.Precision.HIGHEST)
+    S = (base[None, :] + inner) / eps
+    top = jnp.max(S, axis=1, keepdims=True)
+    E = jnp.exp(S - top)
+    total = jnp.sum(E, axis=1, keepdims=True)
+    g = 0.5 * jnp.sum(Yc * Yc, axis=1) - eps * (jnp.log(total[:, 0]) + top[:, 0])
+    return wy @ g, wy @ (E / total)
+
+
+@jax.custom_vjp
+def _mean_ctransform(
+    f: Array, X: Array, Y: Array, wx: Array, wy: Array, eps: Array
+) -> Array:
+    """The mean ``wy @ g``, g the smoothed c-transform of f; gradient in f only.
+
+    One exponential per cost entry for value and gradient together (autodiff
+    of the log-sum-exp would take a second). Callers pass the other arguments
+    through :func:`jax.lax.stop_gradient`: their cotangents are returned as
+    zero.
+    """
+    return _ctransform_terms(f, X, Y, wx, wy, eps)[0]
+
+
+def _mean_ctransform_fwd(
+    f: Array, X: Array, Y: Array, wx: Array, wy: Array, eps: Array
+) -> tuple[Array, tuple[Array, tuple[Array, ...]]]:
+    value, weights = _ctransform_terms(f, X, Y, wx, wy, eps)
+    return value, (weights, (X, Y, wx, wy, eps))
+
+
+def _mean_ctransform_bwd(
+    res: tuple[Array, tuple[Array, ...]], ct: Array
+) -> tuple[Array, ...]:
+    weights, rest = res
+    return (-ct * weights, *(jnp.zeros_like(a) for a in rest))
+
+
+_mean_ctransform.defvjp(_mean_ctransform_fwd, _mean_ctransform_bwd)
+
+
 def _objective(
     theta: Array,
     Phi: Array,
@@ -596,8 +655,12 @@ def _objective(
 ) -> Array:
     """The penalised empirical semi-dual (zero-weight rows are padding)."""
     psi = jnp.matmul(Phi, theta, precision=lax.Precision.HIGHEST)
-    g = logsumexp_ctransform(Xd, -psi, Yd, eps, weights=wx)
-    return wx @ psi - wy @ g + jnp.sum(pen * theta * theta)
+    if Xd.shape[0] * Yd.shape[0] <= _FUSED_ENTRIES:
+        const = tuple(lax.stop_gradient(a) for a in (Xd, Yd, wx, wy, eps))
+        mean_g = _mean_ctransform(-psi, *const)
+    else:
+        mean_g = wy @ logsumexp_ctransform(Xd, -psi, Yd, eps, weights=wx)
+    return wx @ psi - mean_g + jnp.sum(pen * theta * theta)
 
 
 @partial(jax.jit, static_argnames=("maxiter", "d", "k", "quad", "hinge"))
