@@ -131,9 +131,8 @@ def main() -> None:
     med = {k: np.median(np.array(v), axis=0) for k, v in times.items()}
     low = {k: np.min(np.array(v), axis=0) for k, v in times.items()}
     print(f"# load {load0:.1f} -> {load1:.1f}; {rounds} rounds; X {n}x{d} float64")
-    print(
-        f"{'case':26s} {'wall med':>9s} {'wall min':>9s} {'cpu med':>9s} {'cpu min':>9s}"
-    )
+    head = ("wall med", "wall min", "cpu med", "cpu min")
+    print(f"{'case':26s} " + " ".join(f"{h:>9s}" for h in head))
     for k in cases:
         print(
             f"{k:26s} {med[k][0] * 1e3:8.1f}m {low[k][0] * 1e3:8.1f}m "
