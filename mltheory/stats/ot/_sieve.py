@@ -590,31 +590,50 @@ _neg_part_sq.defvjp(_neg_part_sq_fwd, _neg_part_sq_bwd)
 _FUSED_ENTRIES = 1 << 23
 
 
-def _ctransform_terms(
-    f: Array, X: Array, Y: Array, wx: Array, wy: Array, eps: Array
-) -> tuple[Array, Array]:
-    """The mean ``wy @ g`` and weights ``wy @ P``, g the smoothed c-transform of f.
+Cost = tuple[Array, Array, Array]
 
-    The same formula as :func:`mltheory.numerics.logsumexp_ctransform`
-    (cost centred at the mean of ``X``, log-weights folded in); ``P[k, i]``
-    are the soft-min weights, so that ``d(wy @ g)/df = -wy @ P``.
+
+def _cost_terms(X: Array, Y: Array) -> Cost:
+    """The fixed part of the cost: inner products and half squared norms.
+
+    Centred at the mean of ``X`` as in
+    :func:`mltheory.numerics.logsumexp_ctransform`: ``(Yc Xc^T, |Xc|^2/2,
+    |Yc|^2/2)``. It does not depend on the potential, so a fit computes it
+    once instead of once per evaluation.
     """
     centre = jnp.mean(X, axis=0)
     Xc = X - centre[None, :]
     Yc = Y - centre[None, :]
-    base = f - 0.5 * jnp.sum(Xc * Xc, axis=1) + eps * jnp.log(wx)
     inner = jnp.matmul(Yc, Xc.T, precision=lax.Precision.HIGHEST)
+    return inner, 0.5 * jnp.sum(Xc * Xc, axis=1), 0.5 * jnp.sum(Yc * Yc, axis=1)
+
+
+def _no_cost() -> Cost:
+    """Placeholder for problems too large to hold the cost (chunked path)."""
+    return jnp.zeros((0, 0)), jnp.zeros(0), jnp.zeros(0)
+
+
+def _ctransform_terms(
+    f: Array, inner: Array, hx: Array, hy: Array, wx: Array, wy: Array, eps: Array
+) -> tuple[Array, Array]:
+    """The mean ``wy @ g`` and weights ``wy @ P``, g the smoothed c-transform of f.
+
+    The formula of :func:`mltheory.numerics.logsumexp_ctransform` with the
+    cost terms of :func:`_cost_terms` (log-weights folded in); ``P[k, i]``
+    are the soft-min weights, so that ``d(wy @ g)/df = -wy @ P``.
+    """
+    base = f - hx + eps * jnp.log(wx)
     S = (base[None, :] + inner) / eps
     top = jnp.max(S, axis=1, keepdims=True)
     E = jnp.exp(S - top)
     total = jnp.sum(E, axis=1, keepdims=True)
-    g = 0.5 * jnp.sum(Yc * Yc, axis=1) - eps * (jnp.log(total[:, 0]) + top[:, 0])
+    g = hy - eps * (jnp.log(total[:, 0]) + top[:, 0])
     return wy @ g, wy @ (E / total)
 
 
 @jax.custom_vjp
 def _mean_ctransform(
-    f: Array, X: Array, Y: Array, wx: Array, wy: Array, eps: Array
+    f: Array, inner: Array, hx: Array, hy: Array, wx: Array, wy: Array, eps: Array
 ) -> Array:
     """The mean ``wy @ g``, g the smoothed c-transform of f; gradient in f only.
 
@@ -623,14 +642,14 @@ def _mean_ctransform(
     through :func:`jax.lax.stop_gradient`: their cotangents are returned as
     zero.
     """
-    return _ctransform_terms(f, X, Y, wx, wy, eps)[0]
+    return _ctransform_terms(f, inner, hx, hy, wx, wy, eps)[0]
 
 
 def _mean_ctransform_fwd(
-    f: Array, X: Array, Y: Array, wx: Array, wy: Array, eps: Array
+    f: Array, inner: Array, hx: Array, hy: Array, wx: Array, wy: Array, eps: Array
 ) -> tuple[Array, tuple[Array, tuple[Array, ...]]]:
-    value, weights = _ctransform_terms(f, X, Y, wx, wy, eps)
-    return value, (weights, (X, Y, wx, wy, eps))
+    value, weights = _ctransform_terms(f, inner, hx, hy, wx, wy, eps)
+    return value, (weights, (inner, hx, hy, wx, wy, eps))
 
 
 def _mean_ctransform_bwd(
@@ -652,11 +671,18 @@ def _objective(
     wy: Array,
     eps: Array,
     pen: Array,
+    cost: Cost | None = None,
 ) -> Array:
-    """The penalised empirical semi-dual (zero-weight rows are padding)."""
+    """The penalised empirical semi-dual (zero-weight rows are padding).
+
+    ``cost``: the terms of :func:`_cost_terms` for ``(Xd, Yd)`` when the
+    caller holds them (empty arrays: use the chunked c-transform).
+    """
     psi = jnp.matmul(Phi, theta, precision=lax.Precision.HIGHEST)
-    if Xd.shape[0] * Yd.shape[0] <= _FUSED_ENTRIES:
-        const = tuple(lax.stop_gradient(a) for a in (Xd, Yd, wx, wy, eps))
+    if cost is None and Xd.shape[0] * Yd.shape[0] <= _FUSED_ENTRIES:
+        cost = _cost_terms(Xd, Yd)
+    if cost is not None and cost[0].size:
+        const = tuple(lax.stop_gradient(a) for a in (*cost, wx, wy, eps))
         mean_g = _mean_ctransform(-psi, *const)
     else:
         mean_g = wy @ logsumexp_ctransform(Xd, -psi, Yd, eps, weights=wx)
@@ -678,6 +704,7 @@ def _lbfgs(
     kappa: Array,
     geom: tuple[Array, Array, Array, Array],
     F: Array,
+    cost: Cost,
     *,
     maxiter: int,
     d: int,
@@ -688,7 +715,7 @@ def _lbfgs(
     _, scale, lower, width = geom
 
     def fun(theta: Array) -> Array:
-        val = _objective(theta, Phi, Xd, Yd, wx, wy, eps, pen)
+        val = _objective(theta, Phi, Xd, Yd, wx, wy, eps, pen, cost)
         if hinge:
             _, B, coef = _unpack(theta, d, k, quad)
             H = _hess_phi(hinge_Z, B, coef, F, scale, lower, width)
@@ -720,7 +747,7 @@ def _lbfgs(
 
 def _run_lbfgs(
     theta: Array,
-    padded: tuple[Array, ...],
+    padded: tuple[Any, ...],
     eps: float,
     tol: float,
     opts: _Options,
@@ -729,7 +756,7 @@ def _run_lbfgs(
     maxiter: int | None = None,
 ) -> tuple[Array, float, int, float]:
     """One L-BFGS run on the padded problem (optionally with the Hessian hinge)."""
-    Phi, Xp, Yp, wx, wy, pen = padded
+    Phi, Xp, Yp, wx, wy, pen, cost = padded
     if hinge is None:
         # k and quad only shape the hinge penalty: fixed here (one compile)
         hz, kappa, gj, Fh, d, k, quad = (
@@ -757,6 +784,7 @@ def _run_lbfgs(
         jnp.asarray(kappa),
         gj,
         Fh,
+        cost,
         maxiter=opts.maxiter if maxiter is None else maxiter,
         d=d,
         k=k,
@@ -1001,7 +1029,10 @@ def _solve_T(
     theta = jnp.asarray(np.pad(start, (0, p_pad - p)))
     total = 0
     value = gmax = np.nan
-    padded = (Phi, Xp, Yp, wx, wy, pen)
+    # the cost does not change during the fit: computed once when it fits in
+    # memory (the chunked c-transform recomputes it per evaluation otherwise)
+    cost = _cost_terms(Xp, Yp) if n_pad * m_pad <= _FUSED_ENTRIES else _no_cost()
+    padded = (Phi, Xp, Yp, wx, wy, pen, cost)
     for s in range(stages - 1, -1, -1):
         # Earlier (smoother) stages only warm-start the last: a loose tolerance.
         last = opts.tol if final_tol is None else final_tol
