@@ -15,9 +15,23 @@
   keys; baseline = 16 calls of the jitted :func:`train_xor`, one after the
   other. ``check``: the same 16 runs (final test errors equal up to a few
   boundary points flipped by float32 rounding, 3e-4).
+* ``xor_16_seeds_2cpu_devices_vs_sequential``: the same 16 runs, with the
+  CPU split into two JAX devices, as a user who wants both cores does: the
+  process starts with ``jax.config.update("jax_num_cpu_devices", 2)`` (a
+  start-up setting, so this case runs in a worker subprocess; both sides run
+  there and the parent only sends "run" and reads the 16 final errors back).
+  Ours = ``train_xor(keys, mesh=numerics.make_mesh(2))``: the vmapped seeds
+  split 8 + 8 over the two devices, each device a thread of its own;
+  baseline = the 16 sequential jitted runs on the default device, as in the
+  case above. ``check`` as above.
 """
 
 from __future__ import annotations
+
+import atexit
+import json
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -111,12 +125,92 @@ def _check_seeds(base, ours):
     np.testing.assert_allclose(base, ours, atol=3e-4)
 
 
+# The two-device case: one worker process with jax_num_cpu_devices = 2 holds
+# both sides (compiled once, like the in-process cases); each call of a side
+# is one line on its stdin and one line (the final test errors) back.
+_WORKER = r"""
+import json, sys
+import jax
+jax.config.update("jax_num_cpu_devices", 2)
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+import numpy as np
+from mltheory import numerics
+from mltheory.dynamics import xor
+
+cfg = xor.XORConfig(steps=int(sys.argv[1]), record_every=100)
+n_test, f32 = int(sys.argv[2]), jnp.float32
+keys = jax.random.split(jax.random.key(1), 16)
+mesh = numerics.make_mesh(2)
+
+
+def ours():
+    runs = xor.train_xor(keys, cfg, n_test=n_test, dtype=f32, mesh=mesh)
+    return runs.test_error[:, -1]
+
+
+def baseline():
+    return jnp.stack(
+        [
+            xor.train_xor(k, cfg, n_test=n_test, dtype=f32).test_error[-1]
+            for k in keys
+        ]
+    )
+
+
+sides = {"ours": ours, "baseline": baseline}
+print(json.dumps(len(jax.devices())), flush=True)
+for line in sys.stdin:
+    out = np.asarray(jax.block_until_ready(sides[line.strip()]()))
+    print(json.dumps(out.tolist()), flush=True)
+"""
+
+
+def _setup_devices(quick):
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER, str(_config(quick).steps), str(_N_TEST)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    atexit.register(worker.kill)
+    n_devices = json.loads(worker.stdout.readline())
+    assert n_devices == 2, f"the worker has {n_devices} CPU devices, not 2"
+    return worker
+
+
+def _ask(worker, side):
+    worker.stdin.write(side + "\n")
+    worker.stdin.flush()
+    return np.asarray(json.loads(worker.stdout.readline()))
+
+
+def _ours_devices(worker):
+    return _ask(worker, "ours")
+
+
+def _baseline_devices(worker):
+    return _ask(worker, "baseline")
+
+
+GOALS = {
+    "xor_train_vs_python_loop": 0.1,
+    "xor_16_seeds_vmap_vs_sequential": 1 / 1.5,
+    "xor_16_seeds_2cpu_devices_vs_sequential": 1 / 1.5,
+}
+
 CASES = {
     "xor_train_vs_python_loop": (_setup_loop, _baseline_loop, _ours_loop, _check_loop),
     "xor_16_seeds_vmap_vs_sequential": (
         _setup_seeds,
         _baseline_seeds,
         _ours_seeds,
+        _check_seeds,
+    ),
+    "xor_16_seeds_2cpu_devices_vs_sequential": (
+        _setup_devices,
+        _baseline_devices,
+        _ours_devices,
         _check_seeds,
     ),
 }

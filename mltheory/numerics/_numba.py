@@ -6,99 +6,147 @@ Imported lazily by the functions that need them, so that importing
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 
 
+def _augment_free_rows_with(entry: Any) -> Any:
+    """Compile the search core of the assignment solvers for one cost function.
+
+    ``entry(data, i, j)`` (a numba function) is the cost of row ``i`` and
+    column ``j``. Each solver gets its own compiled copy of the one core below
+    with its ``entry`` called directly (and inlined), so it costs what a
+    hand-specialised copy would. ``entry`` is a compile-time constant rather
+    than an argument because numba cannot cache a function that passes a
+    jitted function as a value; the copy's name carries ``entry``'s, which
+    keeps the copies apart in numba's on-disk cache.
+    """
+
+    def augment_free_rows(
+        data: Any,
+        shift: float,
+        u: np.ndarray,
+        v: np.ndarray,
+        col4row: np.ndarray,
+        row4col: np.ndarray,
+    ) -> None:
+        """Add every unmatched row to the matching (Crouse 2016, Algorithm 4).
+
+        ``shift`` is subtracted from every entry (it makes the entries of a cold
+        start non-negative). The duals ``u``, ``v`` and the partial matching
+        ``col4row``/``row4col`` (-1 for free) must make every reduced cost
+        ``C[i, j] - shift - u[i] - v[j]`` non-negative and those of matched pairs
+        zero: zeros for a cold start, or the row reduction of a warm start.
+
+        Row ``cur_row`` joins by a Dijkstra search for the shortest augmenting
+        path in reduced costs, kept non-negative by the dual updates, so each row
+        costs ``O(n_rows n_cols)``. The tie-breaking follows SciPy's
+        ``linear_sum_assignment`` (columns are scanned from the last one and,
+        among equally short paths, a free column is preferred), so a cold start
+        returns SciPy's assignment, ties included.
+        """
+        n_rows = col4row.shape[0]
+        n_cols = row4col.shape[0]
+        shortest = np.empty(n_cols)
+        path = np.full(n_cols, -1, dtype=np.int64)
+        row_seen = np.zeros(n_rows, dtype=np.bool_)
+        col_seen = np.zeros(n_cols, dtype=np.bool_)
+        remaining = np.empty(n_cols, dtype=np.int64)
+        for cur_row in range(n_rows):
+            if col4row[cur_row] != -1:
+                continue
+            # Reverse order: a constant cost matrix then gives the identity.
+            for it in range(n_cols):
+                remaining[it] = n_cols - it - 1
+            n_remaining = n_cols
+            row_seen[:] = False
+            col_seen[:] = False
+            shortest[:] = np.inf
+            min_val = 0.0
+            i = cur_row
+            sink = -1
+            while sink == -1:
+                index = -1
+                lowest = np.inf
+                row_seen[i] = True
+                # Hoisting the row constants out of the scan over columns makes
+                # this loop ~10% faster than SciPy's; on integer costs the sums
+                # are exact, so ties resolve as in SciPy.
+                offset = min_val - u[i] - shift
+                for it in range(n_remaining):
+                    j = remaining[it]
+                    reduced = offset + entry(data, i, j) - v[j]
+                    dist = shortest[j]
+                    if reduced < dist:
+                        path[j] = i
+                        shortest[j] = reduced
+                        dist = reduced
+                    # Among ties prefer a free column: it ends the search sooner,
+                    # which matters for integer costs with many ties.
+                    if dist < lowest or (dist == lowest and row4col[j] == -1):
+                        lowest = dist
+                        index = it
+                min_val = lowest
+                j = remaining[index]
+                if row4col[j] == -1:
+                    sink = j
+                else:
+                    i = row4col[j]
+                col_seen[j] = True
+                n_remaining -= 1
+                remaining[index] = remaining[n_remaining]
+            # Dual update keeps reduced costs non-negative for the next row.
+            u[cur_row] += min_val
+            for r in range(n_rows):
+                if row_seen[r] and r != cur_row:
+                    u[r] += min_val - shortest[col4row[r]]
+            for c in range(n_cols):
+                if col_seen[c]:
+                    v[c] -= min_val - shortest[c]
+            # Augment along the path back to cur_row.
+            j = sink
+            while True:
+                i = path[j]
+                row4col[j] = i
+                previous = col4row[i]
+                col4row[i] = j
+                j = previous
+                if i == cur_row:
+                    break
+
+    augment_free_rows.__name__ = f"_augment_free_rows_{entry.__name__}"
+    augment_free_rows.__qualname__ = augment_free_rows.__name__
+    return numba.njit(cache=True, nogil=True)(augment_free_rows)
+
+
+@numba.njit(cache=True, nogil=True)
+def _matrix_entry(cost: np.ndarray, i: int, j: int) -> float:
+    return cost[i, j]
+
+
+_augment_free_rows_matrix = _augment_free_rows_with(_matrix_entry)
+
+
 @numba.njit(cache=True, nogil=True)
 def _shortest_augmenting_path(cost: np.ndarray, col4row: np.ndarray) -> None:
-    """Solve one rectangular LAP in place (Crouse 2016, Algorithm 4).
+    """Solve one rectangular LAP in place, from a cold start.
 
     ``cost`` is ``(n_rows, n_cols)`` with ``n_rows <= n_cols`` and finite
     entries; ``col4row`` (length ``n_rows``) receives the column of each row.
-    Row ``i`` is added to the matching by a Dijkstra search for the shortest
-    augmenting path in reduced costs ``C[i, j] - u[i] - v[j]`` (kept
-    non-negative by the dual updates), so each row costs ``O(n_rows n_cols)``
-    and the whole solve ``O(n_rows^2 n_cols)``.
-
-    The tie-breaking follows SciPy's ``linear_sum_assignment`` (columns are
-    scanned from the last one and, among equally short paths, an unassigned
-    column is preferred), so on the same input both return the same
-    assignment, ties included.
+    The whole solve costs ``O(n_rows^2 n_cols)``; it returns SciPy's
+    ``linear_sum_assignment`` on the same input, ties included.
     """
     n_rows, n_cols = cost.shape
     # Shifting by the minimum makes every cost non-negative, which the
     # Dijkstra step needs; it changes all totals by the same constant.
     shift = cost.min()
-    u = np.zeros(n_rows)
-    v = np.zeros(n_cols)
-    shortest = np.empty(n_cols)
-    path = np.full(n_cols, -1, dtype=np.int64)
-    row4col = np.full(n_cols, -1, dtype=np.int64)
-    row_seen = np.zeros(n_rows, dtype=np.bool_)
-    col_seen = np.zeros(n_cols, dtype=np.bool_)
-    remaining = np.empty(n_cols, dtype=np.int64)
     col4row[:] = -1
-    for cur_row in range(n_rows):
-        # Reverse order: a constant cost matrix then gives the identity.
-        for it in range(n_cols):
-            remaining[it] = n_cols - it - 1
-        n_remaining = n_cols
-        row_seen[:] = False
-        col_seen[:] = False
-        shortest[:] = np.inf
-        min_val = 0.0
-        i = cur_row
-        sink = -1
-        while sink == -1:
-            index = -1
-            lowest = np.inf
-            row_seen[i] = True
-            # Hoisting the row constants out of the scan over columns makes
-            # this loop ~10% faster than SciPy's; on integer costs the sums
-            # are exact, so ties resolve as in SciPy.
-            offset = min_val - u[i] - shift
-            row = cost[i]
-            for it in range(n_remaining):
-                j = remaining[it]
-                reduced = offset + row[j] - v[j]
-                dist = shortest[j]
-                if reduced < dist:
-                    path[j] = i
-                    shortest[j] = reduced
-                    dist = reduced
-                # Among ties prefer a free column: it ends the search sooner,
-                # which matters for integer costs with many ties.
-                if dist < lowest or (dist == lowest and row4col[j] == -1):
-                    lowest = dist
-                    index = it
-            min_val = lowest
-            j = remaining[index]
-            if row4col[j] == -1:
-                sink = j
-            else:
-                i = row4col[j]
-            col_seen[j] = True
-            n_remaining -= 1
-            remaining[index] = remaining[n_remaining]
-        # Dual update keeps reduced costs non-negative for the next row.
-        u[cur_row] += min_val
-        for r in range(n_rows):
-            if row_seen[r] and r != cur_row:
-                u[r] += min_val - shortest[col4row[r]]
-        for c in range(n_cols):
-            if col_seen[c]:
-                v[c] -= min_val - shortest[c]
-        # Augment along the path back to cur_row.
-        j = sink
-        while True:
-            i = path[j]
-            row4col[j] = i
-            previous = col4row[i]
-            col4row[i] = j
-            j = previous
-            if i == cur_row:
-                break
+    row4col = np.full(n_cols, -1, dtype=np.int64)
+    _augment_free_rows_matrix(
+        cost, shift, np.zeros(n_rows), np.zeros(n_cols), col4row, row4col
+    )
 
 
 @numba.njit(cache=True, parallel=True)
@@ -116,16 +164,20 @@ def _solve_batch_serial(costs: np.ndarray, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _sq_diff_entry(r: np.ndarray, g: np.ndarray, off: float, i: int, j: int) -> float:
-    """Entry (i, j) of (r_i - g_j)^2 + off [i != j].
+def _sq_diff_entry(data: tuple, i: int, j: int) -> float:
+    """Entry (i, j) of (r_i - g_j)^2 + off [i != j], with ``data = (r, g, off)``.
 
     In the operation order of the NumPy construction (the square plus ``off``,
     then ``off`` subtracted again on the diagonal), so the entries, and hence
     any ties, are those of the explicit cost matrix.
     """
+    r, g, off = data
     d = r[i] - g[j]
     c = d * d + off
     return c - off if i == j else c
+
+
+_augment_free_rows_sq_diff = _augment_free_rows_with(_sq_diff_entry)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -134,37 +186,29 @@ def _sq_diff_assign(
 ) -> None:
     """Optimal assignment for C[i, j] = (r_i - g_j)^2 + off [i != j], no matrix.
 
-    The search of :func:`_shortest_augmenting_path`, specialised to this cost
-    and started warm. Warm start (the row reduction of Jonker and Volgenant):
-    ``u[i] = min_j C[i, j]``, ``v = 0``, and each row takes its cheapest column
-    while that column is free; reduced costs are then non-negative and zero on
-    every matched pair, which is all the search needs, so the result is still
-    an optimal assignment, and only the rows left without a column run the
-    O(n)-per-step search. Each row's cheapest column is found in O(log n)
-    from the sorted ``g`` (the nearest prediction, against the diagonal), and
-    entries are computed when read: no n x n array is formed. With a Hamming
-    penalty most rows keep their own place, so a solve costs far less than the
-    O(n^3) of a cold start, or even the O(n^2) of building the matrix. Among
-    several optimal assignments (exact ties) it may pick a different one than
-    SciPy.
+    The search of :func:`_augment_free_rows_with` on entries computed when read (no
+    n x n array is formed), started warm. Warm start (the row reduction of
+    Jonker and Volgenant): ``u[i] = min_j C[i, j]``, ``v = 0``, and each row
+    takes its cheapest column while that column is free; reduced costs are
+    then non-negative and zero on every matched pair, which is all the search
+    needs, so the result is still an optimal assignment, and only the rows
+    left without a column run the O(n)-per-step search. Each row's cheapest
+    column is found in O(log n) from the sorted ``g`` (the nearest prediction,
+    against the diagonal). With a Hamming penalty most rows keep their own
+    place, so a solve costs far less than the O(n^3) of a cold start, or even
+    the O(n^2) of building the matrix. Among several optimal assignments
+    (exact ties) it may pick a different one than SciPy.
     """
     n = r.shape[0]
+    data = (r, g, off)
     order = np.argsort(g)
     sorted_g = g[order]
     u = np.empty(n)
-    v = np.zeros(n)
-    shortest = np.empty(n)
-    path = np.full(n, -1, dtype=np.int64)
     row4col = np.full(n, -1, dtype=np.int64)
-    row_seen = np.zeros(n, dtype=np.bool_)
-    col_seen = np.zeros(n, dtype=np.bool_)
-    remaining = np.empty(n, dtype=np.int64)
     col4row[:] = -1
-    # Warm start: u[i] = min_j C[i, j], v = 0; a row takes its cheapest column
-    # while that column is free. Reduced costs are then >= 0, and 0 on matches.
     for i in range(n):
         best = i
-        best_val = _sq_diff_entry(r, g, off, i, i)
+        best_val = _sq_diff_entry(data, i, i)
         k = np.searchsorted(sorted_g, r[i])
         # The nearest g on either side, skipping g_i itself (two per side).
         for kk in range(k - 2, k + 2):
@@ -173,7 +217,7 @@ def _sq_diff_assign(
             j = order[kk]
             if j == i:
                 continue
-            c = _sq_diff_entry(r, g, off, i, j)
+            c = _sq_diff_entry(data, i, j)
             if c < best_val:
                 best_val = c
                 best = j
@@ -181,59 +225,7 @@ def _sq_diff_assign(
         if row4col[best] == -1:
             row4col[best] = i
             col4row[i] = best
-    for cur_row in range(n):
-        if col4row[cur_row] != -1:
-            continue
-        for it in range(n):
-            remaining[it] = n - it - 1
-        n_remaining = n
-        row_seen[:] = False
-        col_seen[:] = False
-        shortest[:] = np.inf
-        min_val = 0.0
-        i = cur_row
-        sink = -1
-        while sink == -1:
-            index = -1
-            lowest = np.inf
-            row_seen[i] = True
-            offset = min_val - u[i]
-            for it in range(n_remaining):
-                j = remaining[it]
-                reduced = offset + _sq_diff_entry(r, g, off, i, j) - v[j]
-                dist = shortest[j]
-                if reduced < dist:
-                    path[j] = i
-                    shortest[j] = reduced
-                    dist = reduced
-                if dist < lowest or (dist == lowest and row4col[j] == -1):
-                    lowest = dist
-                    index = it
-            min_val = lowest
-            j = remaining[index]
-            if row4col[j] == -1:
-                sink = j
-            else:
-                i = row4col[j]
-            col_seen[j] = True
-            n_remaining -= 1
-            remaining[index] = remaining[n_remaining]
-        u[cur_row] += min_val
-        for q in range(n):
-            if row_seen[q] and q != cur_row:
-                u[q] += min_val - shortest[col4row[q]]
-        for c in range(n):
-            if col_seen[c]:
-                v[c] -= min_val - shortest[c]
-        j = sink
-        while True:
-            i = path[j]
-            row4col[j] = i
-            previous = col4row[i]
-            col4row[i] = j
-            j = previous
-            if i == cur_row:
-                break
+    _augment_free_rows_sq_diff(data, 0.0, u, np.zeros(n), col4row, row4col)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -252,11 +244,6 @@ def _solve_sq_diff_serial(
 ) -> None:
     for b in range(r.shape[0]):
         _sq_diff_assign(r[b], g[b], off[b], out[b])
-
-
-# --------------------------------------------------------------------------- #
-# validation
-# --------------------------------------------------------------------------- #
 
 
 # --------------------------------------------------------------------------- #

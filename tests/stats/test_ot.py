@@ -402,6 +402,68 @@ def test_sieve_matches_its_functional_form_and_potential_gradient(sieve, gamma_p
     np.testing.assert_allclose(grad, res.transform(x), atol=1e-6)
 
 
+def test_fused_semidual_equals_the_chunked_ctransform(rng):
+    # the sieve's objective evaluates the c-transform in one block with a custom
+    # gradient (one exponential per entry); it must equal the library's chunked
+    # logsumexp_ctransform (autodiff) in value and gradient, zero-weight padding
+    # rows included
+    import jax.numpy as jnp
+
+    from mltheory.numerics import logsumexp_ctransform
+    from mltheory.stats.ot import _sieve
+
+    n, m, d, p = 37, 29, 3, 11
+    Phi = jnp.asarray(rng.standard_normal((n, p)))
+    theta = jnp.asarray(0.1 * rng.standard_normal(p))
+    X = jnp.asarray(rng.standard_normal((n, d)))
+    Y = jnp.asarray(rng.standard_normal((m, d)))
+    wx = jnp.asarray(np.r_[np.full(n - 3, 1.0 / (n - 3)), np.zeros(3)])
+    wy = jnp.full(m, 1.0 / m)
+    eps = jnp.asarray(0.05)
+
+    def chunked(t):
+        psi = Phi @ t
+        g = logsumexp_ctransform(X, -psi, Y, eps, weights=wx, chunk_size=7)
+        return wx @ psi - wy @ g
+
+    def fused(t):
+        return _sieve._objective(t, Phi, X, Y, wx, wy, eps, jnp.zeros(p))
+
+    def held(t):  # the cost terms computed once, as a fit does
+        cost = _sieve._cost_terms(X, Y)
+        return _sieve._objective(t, Phi, X, Y, wx, wy, eps, jnp.zeros(p), cost)
+
+    v_ref, g_ref = jax.value_and_grad(chunked)(theta)
+    for fn in (fused, held):
+        v, g = jax.jit(jax.value_and_grad(fn))(theta)
+        np.testing.assert_allclose(float(v), float(v_ref), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(g), np.asarray(g_ref), atol=1e-12)
+
+
+def test_repair_hessians_from_held_trig_terms_equal_direct_ones(rng):
+    # the convexity repair evaluates cos/sin at its points once and then the
+    # Hessians linearly in the parameters; they must equal the direct closed
+    # form (trig_series_hess), checked against the NumPy eigenvalue path too
+    import jax.numpy as jnp
+
+    from mltheory.stats.ot import _sieve
+
+    d, k = 3, 7
+    F = rng.integers(-5, 6, size=(k, d))
+    Z = rng.uniform(-1, 1, (40, d))
+    B = rng.standard_normal((d, d))
+    B = B + B.T
+    coef = rng.standard_normal(2 * k)
+    scale, lower, width = rng.uniform(0.5, 2, d), -np.ones(d), rng.uniform(1.5, 3, d)
+    j = [jnp.asarray(a) for a in (Z, B, coef, F, scale, lower, width)]
+    direct = np.asarray(_sieve._hess_phi(*j))
+    C, S, outer = _sieve._hinge_terms(j[0], j[3], j[5], j[6])
+    held = np.asarray(_sieve._hess_from_terms(C, S, outer, j[1], j[2], j[4]))
+    np.testing.assert_allclose(held, direct, rtol=1e-12, atol=1e-9)
+    lam = _sieve._min_eigs_np(Z, B, coef, F, scale, lower, width)
+    np.testing.assert_allclose(np.linalg.eigvalsh(held)[:, 0], lam, atol=1e-8)
+
+
 def test_sieve_auto_budget_is_reproducible(gamma_pair):
     X, Y = gamma_pair.X, gamma_pair.Y
     g = ot.GammaSmoothness([1.0, 4.0])

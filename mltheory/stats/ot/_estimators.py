@@ -498,7 +498,7 @@ class _BaseOTMap(abc.ABC):
         """The semi-dual objective of the fitted head (subclass hook)."""
 
     def _set_tail(self, X: np.ndarray, Y: np.ndarray, d: int) -> None:
-        shift = Y[:, d:].mean(axis=0) - X[:, d:].mean(axis=0)
+        shift = _col_mean(Y[:, d:]) - _col_mean(X[:, d:])
         self.tail_shift_ = shift if self.tail == "mean_shift" else np.zeros_like(shift)
 
 
@@ -507,12 +507,21 @@ class _BaseOTMap(abc.ABC):
 # --------------------------------------------------------------------------
 
 
+def _col_mean(A: np.ndarray) -> np.ndarray:
+    """Column means as one matrix-vector product.
+
+    NumPy's strided ``mean(axis=0)`` of a tall array is ~10x slower; the
+    result differs only by rounding.
+    """
+    return np.full(A.shape[0], 1.0 / A.shape[0]) @ A
+
+
 def _fit_gaussian(
     Xd: np.ndarray, Yd: np.ndarray, reg: float
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """A, b of the Gaussian map between the empirical moments (1/n covariances)."""
     d = Xd.shape[1]
-    m1, m2 = Xd.mean(axis=0), Yd.mean(axis=0)
+    m1, m2 = _col_mean(Xd), _col_mean(Yd)
     Xc, Yc = Xd - m1, Yd - m2
     C1 = Xc.T @ Xc / Xd.shape[0]
     C2 = Yc.T @ Yc / Yd.shape[0]

@@ -549,6 +549,38 @@ def _hess_phi(
     return out
 
 
+def _hinge_terms(
+    Z: Array, F: Array, lower: Array, width: Array
+) -> tuple[Array, Array, Array]:
+    """What the Hessians at fixed points need besides the parameters.
+
+    The cosines and sines of the phases at the rows of ``Z`` (n, K) and the
+    frequency outer products ``(F/width)(F/width)^T`` per frequency, flattened to
+    (K, D*D): the Hessian is linear in the parameters, so a repair evaluates
+    the trigonometric functions once instead of at every L-BFGS evaluation.
+    """
+    zt = (Z - lower[None, :]) / width[None, :]
+    phase = (
+        2.0
+        * jnp.pi
+        * jnp.matmul(zt, F.T.astype(zt.dtype), precision=lax.Precision.HIGHEST)
+    )
+    Fs = F / width[None, :]
+    outer = (Fs[:, :, None] * Fs[:, None, :]).reshape(F.shape[0], -1)
+    return jnp.cos(phase), jnp.sin(phase), outer
+
+
+def _hess_from_terms(
+    C: Array, S: Array, outer: Array, B: Array, coef: Array, scale: Array
+) -> Array:
+    """:func:`_hess_phi` at the points of :func:`_hinge_terms` (same formula)."""
+    d, k = scale.shape[0], C.shape[1]
+    base = jnp.eye(d, dtype=B.dtype) + B / (scale[:, None] * scale[None, :])
+    w = C * coef[None, :k] + S * coef[None, k:]  # (n, K)
+    curv = jnp.matmul(w, outer, precision=lax.Precision.HIGHEST)
+    return base[None] - (2.0 * jnp.pi) ** 2 * curv.reshape(C.shape[0], d, d)
+
+
 _SOFT = 1e-2  # width of the smoothed hinge on Hessian eigenvalues
 
 
@@ -584,6 +616,84 @@ def _neg_part_sq_bwd(res: tuple[Array, Array], g: Array) -> tuple[Array]:
 _neg_part_sq.defvjp(_neg_part_sq_fwd, _neg_part_sq_bwd)
 
 
+# Cost blocks up to this many entries (64 MB in float64) are evaluated in one
+# piece by _mean_ctransform, which keeps the soft-min weights for the gradient;
+# larger ones go through the chunked (memory-bounded) logsumexp_ctransform.
+_FUSED_ENTRIES = 1 << 23
+
+
+Cost = tuple[Array, Array, Array]
+
+
+def _cost_terms(X: Array, Y: Array) -> Cost:
+    """The fixed part of the cost: inner products and half squared norms.
+
+    Centred at the mean of ``X`` as in
+    :func:`mltheory.numerics.logsumexp_ctransform`: ``(Yc Xc^T, |Xc|^2/2,
+    |Yc|^2/2)``. It does not depend on the potential, so a fit computes it
+    once instead of once per evaluation.
+    """
+    centre = jnp.mean(X, axis=0)
+    Xc = X - centre[None, :]
+    Yc = Y - centre[None, :]
+    inner = jnp.matmul(Yc, Xc.T, precision=lax.Precision.HIGHEST)
+    return inner, 0.5 * jnp.sum(Xc * Xc, axis=1), 0.5 * jnp.sum(Yc * Yc, axis=1)
+
+
+def _no_cost() -> Cost:
+    """Placeholder for problems too large to hold the cost (chunked path)."""
+    return jnp.zeros((0, 0)), jnp.zeros(0), jnp.zeros(0)
+
+
+def _ctransform_terms(
+    f: Array, inner: Array, hx: Array, hy: Array, wx: Array, wy: Array, eps: Array
+) -> tuple[Array, Array]:
+    """The mean ``wy @ g`` and weights ``wy @ P``, g the smoothed c-transform of f.
+
+    The formula of :func:`mltheory.numerics.logsumexp_ctransform` with the
+    cost terms of :func:`_cost_terms` (log-weights folded in); ``P[k, i]``
+    are the soft-min weights, so that ``d(wy @ g)/df = -wy @ P``.
+    """
+    base = f - hx + eps * jnp.log(wx)
+    S = (base[None, :] + inner) / eps
+    top = jnp.max(S, axis=1, keepdims=True)
+    E = jnp.exp(S - top)
+    total = jnp.sum(E, axis=1, keepdims=True)
+    g = hy - eps * (jnp.log(total[:, 0]) + top[:, 0])
+    return wy @ g, wy @ (E / total)
+
+
+@jax.custom_vjp
+def _mean_ctransform(
+    f: Array, inner: Array, hx: Array, hy: Array, wx: Array, wy: Array, eps: Array
+) -> Array:
+    """The mean ``wy @ g``, g the smoothed c-transform of f; gradient in f only.
+
+    One exponential per cost entry for value and gradient together (autodiff
+    of the log-sum-exp would take a second). Callers pass the other arguments
+    through :func:`jax.lax.stop_gradient`: their cotangents are returned as
+    zero.
+    """
+    return _ctransform_terms(f, inner, hx, hy, wx, wy, eps)[0]
+
+
+def _mean_ctransform_fwd(
+    f: Array, inner: Array, hx: Array, hy: Array, wx: Array, wy: Array, eps: Array
+) -> tuple[Array, tuple[Array, tuple[Array, ...]]]:
+    value, weights = _ctransform_terms(f, inner, hx, hy, wx, wy, eps)
+    return value, (weights, (inner, hx, hy, wx, wy, eps))
+
+
+def _mean_ctransform_bwd(
+    res: tuple[Array, tuple[Array, ...]], ct: Array
+) -> tuple[Array, ...]:
+    weights, rest = res
+    return (-ct * weights, *(jnp.zeros_like(a) for a in rest))
+
+
+_mean_ctransform.defvjp(_mean_ctransform_fwd, _mean_ctransform_bwd)
+
+
 def _objective(
     theta: Array,
     Phi: Array,
@@ -593,11 +703,22 @@ def _objective(
     wy: Array,
     eps: Array,
     pen: Array,
+    cost: Cost | None = None,
 ) -> Array:
-    """The penalised empirical semi-dual (zero-weight rows are padding)."""
+    """The penalised empirical semi-dual (zero-weight rows are padding).
+
+    ``cost``: the terms of :func:`_cost_terms` for ``(Xd, Yd)`` when the
+    caller holds them (empty arrays: use the chunked c-transform).
+    """
     psi = jnp.matmul(Phi, theta, precision=lax.Precision.HIGHEST)
-    g = logsumexp_ctransform(Xd, -psi, Yd, eps, weights=wx)
-    return wx @ psi - wy @ g + jnp.sum(pen * theta * theta)
+    if cost is None and Xd.shape[0] * Yd.shape[0] <= _FUSED_ENTRIES:
+        cost = _cost_terms(Xd, Yd)
+    if cost is not None and cost[0].size:
+        const = tuple(lax.stop_gradient(a) for a in (*cost, wx, wy, eps))
+        mean_g = _mean_ctransform(-psi, *const)
+    else:
+        mean_g = wy @ logsumexp_ctransform(Xd, -psi, Yd, eps, weights=wx)
+    return wx @ psi - mean_g + jnp.sum(pen * theta * theta)
 
 
 @partial(jax.jit, static_argnames=("maxiter", "d", "k", "quad", "hinge"))
@@ -611,10 +732,10 @@ def _lbfgs(
     eps: Array,
     pen: Array,
     tol: Array,
-    hinge_Z: Array,
+    hinge_trig: tuple[Array, Array, Array],
     kappa: Array,
     geom: tuple[Array, Array, Array, Array],
-    F: Array,
+    cost: Cost,
     *,
     maxiter: int,
     d: int,
@@ -622,13 +743,14 @@ def _lbfgs(
     quad: bool,
     hinge: bool,
 ) -> tuple[Array, Array, Array, Array]:
-    _, scale, lower, width = geom
+    scale = geom[1]
+    hC, hS, outer = hinge_trig
 
     def fun(theta: Array) -> Array:
-        val = _objective(theta, Phi, Xd, Yd, wx, wy, eps, pen)
+        val = _objective(theta, Phi, Xd, Yd, wx, wy, eps, pen, cost)
         if hinge:
             _, B, coef = _unpack(theta, d, k, quad)
-            H = _hess_phi(hinge_Z, B, coef, F, scale, lower, width)
+            H = _hess_from_terms(hC, hS, outer, B, coef, scale)
             val = val + kappa * jnp.mean(_neg_part_sq(H))
         return val
 
@@ -657,7 +779,7 @@ def _lbfgs(
 
 def _run_lbfgs(
     theta: Array,
-    padded: tuple[Array, ...],
+    padded: tuple[Any, ...],
     eps: float,
     tol: float,
     opts: _Options,
@@ -666,20 +788,19 @@ def _run_lbfgs(
     maxiter: int | None = None,
 ) -> tuple[Array, float, int, float]:
     """One L-BFGS run on the padded problem (optionally with the Hessian hinge)."""
-    Phi, Xp, Yp, wx, wy, pen = padded
+    Phi, Xp, Yp, wx, wy, pen, cost = padded
     if hinge is None:
         # k and quad only shape the hinge penalty: fixed here (one compile)
-        hz, kappa, gj, Fh, d, k, quad = (
-            jnp.zeros((1, 1)),
+        trig, kappa, gj, d, k, quad = (
+            (jnp.zeros((1, 0)), jnp.zeros((1, 0)), jnp.zeros((0, 1))),
             0.0,
             (jnp.zeros(1),) * 4,
-            jnp.zeros((0, 1)),
             1,
             0,
             False,
         )
     else:
-        hz, kappa, gj, Fh, d, k, quad = hinge
+        trig, kappa, gj, d, k, quad = hinge
     theta, val, it, gm = _lbfgs(
         theta,
         Phi,
@@ -690,10 +811,10 @@ def _run_lbfgs(
         jnp.asarray(eps),
         pen,
         jnp.asarray(tol),
-        hz,
+        trig,
         jnp.asarray(kappa),
         gj,
-        Fh,
+        cost,
         maxiter=opts.maxiter if maxiter is None else maxiter,
         d=d,
         k=k,
@@ -938,7 +1059,10 @@ def _solve_T(
     theta = jnp.asarray(np.pad(start, (0, p_pad - p)))
     total = 0
     value = gmax = np.nan
-    padded = (Phi, Xp, Yp, wx, wy, pen)
+    # the cost does not change during the fit: computed once when it fits in
+    # memory (the chunked c-transform recomputes it per evaluation otherwise)
+    cost = _cost_terms(Xp, Yp) if n_pad * m_pad <= _FUSED_ENTRIES else _no_cost()
+    padded = (Phi, Xp, Yp, wx, wy, pen, cost)
     for s in range(stages - 1, -1, -1):
         # Earlier (smoother) stages only warm-start the last: a loose tolerance.
         last = opts.tol if final_tol is None else final_tol
@@ -1149,7 +1273,8 @@ def _fit(
             else:
                 extra = pick.choice(X.shape[0], budget, replace=False)
                 idx = np.union1d(np.flatnonzero(bad)[:budget], extra)
-            hinge = (jnp.asarray(X[idx, :d]), kappa, gj, Fj, d, k, quad)
+            trig = _hinge_terms(jnp.asarray(X[idx, :d]), Fj, gj[2], gj[3])
+            hinge = (trig, kappa, gj, d, k, quad)
             # in chunks, stopping as soon as the potential is convex at every
             # source point (the penalty's gradient stalls long before tol)
             chunk = min(_REPAIR_CHUNK, opts.maxiter)
