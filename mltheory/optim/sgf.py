@@ -594,6 +594,13 @@ _BLOCK_BYTES = 768 * 1024  # one block of X, sized to stay in a 1 MiB L2
 _MAX_BLOCKS = 64  # unrolled in the step; larger X gets larger blocks
 
 
+def _on_cpu(x: Array) -> bool:
+    """Whether ``x`` lives on CPU devices (the default backend when traced)."""
+    if isinstance(x, jax.core.Tracer):
+        return jax.default_backend() == "cpu"
+    return all(dev.platform == "cpu" for dev in x.devices())
+
+
 def _row_blocks(n: int, d: int, itemsize: int) -> tuple[tuple[int, int], ...] | None:
     """Row ranges ``(start, stop)`` of the blocks of X, or None when X is small.
 
@@ -816,8 +823,8 @@ def simulate_sgf(
 
     For Euler–Maruyama and drift-implicit EM the two data terms are one
     product, :math:`X^\top\big(\ell_k \odot (\sqrt{\tau/\delta}\,\Delta B_k
-    - \Delta/\delta)\big)`. When :math:`X` is larger than about 768 KiB
-    this product and :math:`X\theta_k` run together over blocks of rows
+    - \Delta/\delta)\big)`. On CPU, when :math:`X` is larger than about
+    768 KiB, this product and :math:`X\theta_k` run together over blocks of rows
     (at most 64 blocks), so that each block is read from memory once per
     step and once more from cache: the same sums in another order, equal to
     the unblocked step to rounding.
@@ -902,7 +909,9 @@ def simulate_sgf(
     n, d = X.shape
     implicit = method == "drift_implicit_em"
     fused = method != "heun_drift"
-    blocks = _row_blocks(n, d, X.dtype.itemsize) if fused else None
+    # Row blocks sized for a CPU core's L2; an accelerator keeps the two
+    # large products (one kernel each).
+    blocks = _row_blocks(n, d, X.dtype.itemsize) if fused and _on_cpu(X) else None
     drift, diffusion = _sgf_terms(ell_fn, reg_grad, implicit, fused, blocks)
     dtype = theta0.dtype
     scalars = (
