@@ -549,6 +549,38 @@ def _hess_phi(
     return out
 
 
+def _hinge_terms(
+    Z: Array, F: Array, lower: Array, width: Array
+) -> tuple[Array, Array, Array]:
+    """What the Hessians at fixed points need besides the parameters.
+
+    The cosines and sines of the phases at the rows of ``Z`` (n, K) and the
+    frequency outer products ``(F/width)(F/width)^T`` per frequency, flattened to
+    (K, D*D): the Hessian is linear in the parameters, so a repair evaluates
+    the trigonometric functions once instead of at every L-BFGS evaluation.
+    """
+    zt = (Z - lower[None, :]) / width[None, :]
+    phase = (
+        2.0
+        * jnp.pi
+        * jnp.matmul(zt, F.T.astype(zt.dtype), precision=lax.Precision.HIGHEST)
+    )
+    Fs = F / width[None, :]
+    outer = (Fs[:, :, None] * Fs[:, None, :]).reshape(F.shape[0], -1)
+    return jnp.cos(phase), jnp.sin(phase), outer
+
+
+def _hess_from_terms(
+    C: Array, S: Array, outer: Array, B: Array, coef: Array, scale: Array
+) -> Array:
+    """:func:`_hess_phi` at the points of :func:`_hinge_terms` (same formula)."""
+    d, k = scale.shape[0], C.shape[1]
+    base = jnp.eye(d, dtype=B.dtype) + B / (scale[:, None] * scale[None, :])
+    w = C * coef[None, :k] + S * coef[None, k:]  # (n, K)
+    curv = jnp.matmul(w, outer, precision=lax.Precision.HIGHEST)
+    return base[None] - (2.0 * jnp.pi) ** 2 * curv.reshape(C.shape[0], d, d)
+
+
 _SOFT = 1e-2  # width of the smoothed hinge on Hessian eigenvalues
 
 
@@ -700,10 +732,9 @@ def _lbfgs(
     eps: Array,
     pen: Array,
     tol: Array,
-    hinge_Z: Array,
+    hinge_trig: tuple[Array, Array, Array],
     kappa: Array,
     geom: tuple[Array, Array, Array, Array],
-    F: Array,
     cost: Cost,
     *,
     maxiter: int,
@@ -712,13 +743,14 @@ def _lbfgs(
     quad: bool,
     hinge: bool,
 ) -> tuple[Array, Array, Array, Array]:
-    _, scale, lower, width = geom
+    scale = geom[1]
+    hC, hS, outer = hinge_trig
 
     def fun(theta: Array) -> Array:
         val = _objective(theta, Phi, Xd, Yd, wx, wy, eps, pen, cost)
         if hinge:
             _, B, coef = _unpack(theta, d, k, quad)
-            H = _hess_phi(hinge_Z, B, coef, F, scale, lower, width)
+            H = _hess_from_terms(hC, hS, outer, B, coef, scale)
             val = val + kappa * jnp.mean(_neg_part_sq(H))
         return val
 
@@ -759,17 +791,16 @@ def _run_lbfgs(
     Phi, Xp, Yp, wx, wy, pen, cost = padded
     if hinge is None:
         # k and quad only shape the hinge penalty: fixed here (one compile)
-        hz, kappa, gj, Fh, d, k, quad = (
-            jnp.zeros((1, 1)),
+        trig, kappa, gj, d, k, quad = (
+            (jnp.zeros((1, 0)), jnp.zeros((1, 0)), jnp.zeros((0, 1))),
             0.0,
             (jnp.zeros(1),) * 4,
-            jnp.zeros((0, 1)),
             1,
             0,
             False,
         )
     else:
-        hz, kappa, gj, Fh, d, k, quad = hinge
+        trig, kappa, gj, d, k, quad = hinge
     theta, val, it, gm = _lbfgs(
         theta,
         Phi,
@@ -780,10 +811,9 @@ def _run_lbfgs(
         jnp.asarray(eps),
         pen,
         jnp.asarray(tol),
-        hz,
+        trig,
         jnp.asarray(kappa),
         gj,
-        Fh,
         cost,
         maxiter=opts.maxiter if maxiter is None else maxiter,
         d=d,
@@ -1243,7 +1273,8 @@ def _fit(
             else:
                 extra = pick.choice(X.shape[0], budget, replace=False)
                 idx = np.union1d(np.flatnonzero(bad)[:budget], extra)
-            hinge = (jnp.asarray(X[idx, :d]), kappa, gj, Fj, d, k, quad)
+            trig = _hinge_terms(jnp.asarray(X[idx, :d]), Fj, gj[2], gj[3])
+            hinge = (trig, kappa, gj, d, k, quad)
             # in chunks, stopping as soon as the potential is convex at every
             # source point (the penalty's gradient stalls long before tol)
             chunk = min(_REPAIR_CHUNK, opts.maxiter)
