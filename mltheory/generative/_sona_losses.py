@@ -737,9 +737,12 @@ def sona_discriminator_loss(
         sh = norm_u[0] * h
     else:
         sh = h
-    # nat_fun: SAN "function" output, trains phi (and the scale);
-    # nat_dir: SAN "direction" output, trains omega only
-    nat_dir = sg(sh) @ omega
+    # nat_fun: SAN "function" output <sg(omega), s h>, trains phi (and the
+    # scale). The "direction" outputs <omega, sg(s h)> enter only through the
+    # linear Wasserstein term E_fake - E_real, which is <omega, mean_fake
+    # sg(s h) - mean_real sg(s h)>: it trains omega only
+    mean_sh = jnp.mean(sg(sh).reshape(2, n, d), axis=1)
+    wasserstein = (mean_sh[1] - mean_sh[0]) @ omega
     nat = sg(nat_fun).reshape(2, n)  # f^N, held fixed in both BT terms
     nat_real, nat_fake = nat[0], nat[1]
     # f~ = sg(f^N) + f^A of the real and generated rows under their own y
@@ -753,8 +756,7 @@ def sona_discriminator_loss(
         # same sample, two conditions: the naturalness parts cancel exactly
         margin_m = f_align[0] - f_align_loser
 
-    fun, dirn = nat_fun.reshape(2, n), nat_dir.reshape(2, n)
-    wasserstein = jnp.mean(dirn[1]) - jnp.mean(dirn[0])
+    fun = nat_fun.reshape(2, n)
 
     def term_losses(scales: Array) -> Array:
         s = scales.astype(margin_c.dtype)
@@ -765,7 +767,10 @@ def sona_discriminator_loss(
             scale = jnp.stack([s[0], s[0], s[1], s[2]])
             m = jnp.mean(jax.nn.softplus(-scale[:, None] * t), axis=1) / scale
             return jnp.stack([m[0] + m[1] + wasserstein, m[2], m[3]])
-        san = _san_loss(fun[0], dirn[0], fun[1], dirn[1], san_loss, s[0])
+        hinge = jnp.mean(jax.nn.relu(1.0 - s[0] * fun[0])) + jnp.mean(
+            jax.nn.relu(1.0 + s[0] * fun[1])
+        )
+        san = hinge / s[0] + wasserstein
         t = jnp.stack([margin_c, margin_m])
         m = jnp.mean(jax.nn.softplus(-s[1:3, None] * t), axis=1) / s[1:3]
         return jnp.concatenate([san[None], m])
