@@ -189,3 +189,5 @@ CASES = {
     "sona_step_jit_vs_eager": (lambda q: _setup(q, "sona"), _eager, _ours, _check_same),
     "sona_step_vs_pd_step": (_setup_pair, _pd, _sona),
 }
+
+GOALS = {"sona_step_jit_vs_eager": 0.1, "sona_step_vs_pd_step": 1.2}

@@ -459,6 +459,38 @@ def _condition_vectors(
     return e
 
 
+def _class_table(
+    embed: PyTree,
+    cond: Any,
+    batch: int,
+    dim: int,
+    cond_encoder: CondEncoder | None,
+    name: str = "cond",
+) -> tuple[Array, Array] | None:
+    """``(table, ids)`` when ``cond`` are class ids into a class table, else None."""
+    if cond_encoder is not None or not _is_int_cond(cond):
+        return None
+    table = jnp.asarray(embed)
+    if table.ndim != 2 or table.shape[1] != dim:
+        raise ValueError(
+            f"params.embed must be a (num_classes, {dim}) class table for "
+            f"integer {name}; got {describe(embed)}."
+        )
+    return table, _check_class_ids(cond, batch, table.shape[0], name)
+
+
+def _project_out(v: Array, om: Array) -> Array:
+    r"""Unit rows of ``v`` projected orthogonally to ``om``: :math:`\Pi^\perp\hat v`.
+
+    Since :math:`\Pi^\perp` is symmetric, :math:`f^A(x, y) = \langle
+    \omega_y, \Pi^\perp h\rangle = \langle \Pi^\perp \omega_y, h\rangle`:
+    the same value and the same gradients in :math:`h` and :math:`\omega_y`,
+    with :math:`D` numbers per condition direction instead of per sample.
+    """
+    unit, _ = _normalize(v)
+    return unit - (unit @ om)[:, None] * om[None, :]
+
+
 # --------------------------------------------------------------------------
 # the heads
 # --------------------------------------------------------------------------

@@ -44,9 +44,11 @@ from mltheory.generative._sona_head import (
     SonaOutput,
     _check_direction,
     _check_features,
+    _class_table,
     _condition_vectors,
     _is_int_cond,
-    _sona_core,
+    _normalize,
+    _project_out,
 )
 from mltheory.generative._sona_weighting import LossWeighting, _check_weighting
 
@@ -61,6 +63,11 @@ __all__ = [
 ]
 
 PhiApply = Callable[[Any, Array], Array]
+
+# Up to this many classes the losses score every class at once, a
+# (rows, 1 + C) product, instead of gathering one direction per row: fewer,
+# larger operations on small problems; the gathered form costs O(B D) for any C.
+_DENSE_MAX_CLASSES = 32
 SanKind = Literal["logistic", "hinge"]
 Mismatch = Literal["marginal", "label"]
 
@@ -451,10 +458,14 @@ def _mismatch_labels(key: KeyArray, y: Array, num_classes: int) -> Array:
     return ((y + shift) % num_classes).astype(y.dtype)
 
 
+def _partner_shift(key: KeyArray, batch: int) -> Array:
+    """The shift k, uniform in [1, B-1], of the partner pairing."""
+    return _uniform_int(key, (), 1, batch)
+
+
 def _partner_index(key: KeyArray, batch: int) -> Array:
     """Row i is paired with row (i + k) mod B, k uniform in [1, B-1]."""
-    k = _uniform_int(key, (), 1, batch)
-    return (jnp.arange(batch) + k) % batch
+    return (jnp.arange(batch) + _partner_shift(key, batch)) % batch
 
 
 # --------------------------------------------------------------------------
@@ -491,22 +502,7 @@ def _check_batch(x: Any, name: str) -> Array:
     return as_array(x, name=name, min_ndim=1)
 
 
-def _features_and_conditions(
-    params: SonaDiscriminatorParams,
-    phi_apply: PhiApply,
-    x_real: Array,
-    x_fake: Array,
-    y: Any,
-    cond_encoder: CondEncoder | None,
-    joint: bool = True,
-) -> tuple[Array, Array, Array]:
-    """Features of real and fake and the condition embeddings.
-
-    ``joint``: one phi call on the stacked batches (the discriminator step,
-    where both need gradients); otherwise two calls, so that differentiating
-    with respect to ``x_fake`` back-propagates through ``x_fake``'s rows only
-    (the generator step).
-    """
+def _check_pair(x_real: Array, x_fake: Array) -> None:
     n = x_real.shape[0]
     if x_fake.shape[1:] != x_real.shape[1:]:
         raise ValueError(
@@ -518,31 +514,45 @@ def _features_and_conditions(
             f"x_fake must have one generated sample per condition, {n} rows; got "
             f"shape {tuple(x_fake.shape)}."
         )
-    if joint:
-        both = jnp.concatenate([x_real, x_fake.astype(x_real.dtype)], axis=0)
-        h = _features(phi_apply, params.phi, both, "concat(x_real, x_fake)")
-    else:
-        h = jnp.concatenate(
-            [
-                _features(phi_apply, params.phi, x_real, "x_real"),
-                _features(phi_apply, params.phi, x_fake.astype(x_real.dtype), "x_fake"),
-            ],
-            axis=0,
-        )
-    u = _check_direction(params.head.u)
-    _check_features(h, u.shape[0])
-    e = _condition_vectors(params.head.embed, y, n, u.shape[0], cond_encoder)
-    return h[:n], h[n:], e
 
 
-def _split(out: SonaOutput, parts: int) -> list[SonaOutput]:
-    """Split a head output over stacked batches into ``parts`` outputs."""
-    leaves = [jnp.split(v, parts) for v in jax.tree_util.tree_leaves(out)]
-    tree = jax.tree_util.tree_structure(out)
-    return [
-        jax.tree_util.tree_unflatten(tree, [lv[i] for lv in leaves])
-        for i in range(parts)
-    ]
+def _joint_features(
+    params: SonaDiscriminatorParams,
+    phi_apply: PhiApply,
+    x_real: Array,
+    x_fake: Array,
+    dim: int,
+) -> Array:
+    """Features of the stacked batch ``(x_real; x_fake)``, shape (2B, D).
+
+    One phi call for the discriminator step, where both batches need
+    gradients.
+    """
+    both = jnp.concatenate([x_real, x_fake.astype(x_real.dtype)], axis=0)
+    h = _features(phi_apply, params.phi, both, "concat(x_real, x_fake)")
+    return _check_features(h, dim)
+
+
+def _separate_features(
+    params: SonaDiscriminatorParams,
+    phi_apply: PhiApply,
+    x_real: Array,
+    x_fake: Array,
+    dim: int,
+) -> tuple[Array, Array]:
+    """Features of real and of generated samples by two phi calls.
+
+    The generator step: differentiating with respect to ``x_fake`` then
+    back-propagates through ``x_fake``'s rows only, and the real rows, which
+    do not depend on the generator, get a forward pass only.
+    """
+    h_real = _check_features(_features(phi_apply, params.phi, x_real, "x_real"), dim)
+    xf = x_fake.astype(x_real.dtype)
+    return h_real, _check_features(_features(phi_apply, params.phi, xf, "x_fake"), dim)
+
+
+def _rowdot(a: Array, b: Array) -> Array:
+    return jnp.sum(a * b, axis=-1)
 
 
 def sona_discriminator_loss(
@@ -651,58 +661,119 @@ def sona_discriminator_loss(
     xr = _check_batch(x_real, "x_real")
     xf = _check_batch(x_fake, "x_fake")
     n = xr.shape[0]
-    h_real, h_fake, e = _features_and_conditions(
-        params, phi_apply, xr, xf, y, cond_encoder
-    )
-    u = jnp.asarray(params.head.u)
-    if mismatch == "marginal":
-        if n < 2:
-            raise ValueError(
-                "x_real must hold at least 2 samples for mismatch='marginal' (the "
-                f"loser is another real sample); got shape {tuple(xr.shape)}."
-            )
-        h_loser, e_loser = h_real[_partner_index(key, n)], e
-    else:
-        if cond_encoder is None and _is_int_cond(y):
-            c = (
-                num_classes
-                if num_classes is not None
-                else jnp.shape(params.head.embed)[0]
-            )
-            y_mis = sample_mismatched(key, y, c)
-        else:
-            y_mis = sample_mismatched(key, y)
-        h_loser = h_real
-        e_loser = _condition_vectors(
-            params.head.embed, y_mis, n, u.shape[0], cond_encoder
+    _check_pair(xr, xf)
+    if mismatch == "marginal" and n < 2:
+        raise ValueError(
+            "x_real must hold at least 2 samples for mismatch='marginal' (the "
+            f"loser is another real sample); got shape {tuple(xr.shape)}."
         )
-    # one pass of the head over the three stacked batches
-    out_real, out_fake, loser = _split(
-        _sona_core(
-            u,
-            jnp.concatenate([e, e, e_loser]),
-            jnp.concatenate([h_real, h_fake, h_loser]),
-            bool(keep_scale),
-        ),
-        3,
-    )
+    u = _check_direction(params.head.u)
+    d = u.shape[0]
+    sg = jax.lax.stop_gradient
+    if mismatch == "marginal":
+        # the loser of row i is the real row (i + k) mod n (see _partner_index)
+        k = _partner_shift(key, n)
+        y_mis = None
+    elif cond_encoder is None and _is_int_cond(y):
+        rows = jnp.shape(params.head.embed)[0]
+        c = rows if num_classes is None else num_classes
+        if isinstance(c, int | np.integer) and c > rows:
+            raise ValueError(
+                f"num_classes must be at most the {rows} rows of the class table "
+                f"params.head.embed (mismatched labels index it); got {c}."
+            )
+        y_mis = sample_mismatched(key, y, c)
+    else:
+        y_mis = sample_mismatched(key, y)
+    omega, norm_u = _normalize(u)
+    om = sg(omega)
+    # f^A(x, y) = <p_y, h(x)> with p_y = Pi_perp(omega) omega_y (see
+    # _project_out): the condition directions are projected once and shared
+    # by the real, generated and loser scores
+    table = _class_table(params.head.embed, y, n, d, cond_encoder)
+    dense = table is not None and table[0].shape[0] <= _DENSE_MAX_CLASSES
+    if dense:
+        tab, ids = table  # type: ignore[misc]
+        num_c = tab.shape[0]
+        dirs = _project_out(tab, om)  # (C, D)
+        h = _joint_features(params, phi_apply, xr, xf, d)
+        # one product gives f^N (column 0, omega held fixed) and f^A under
+        # every class for all 2n rows
+        scores = h @ jnp.concatenate([om[None, :], dirs]).T  # (2n, 1 + C)
+        nat_fun = scores[:, 0]
+        per_class = scores[:, 1:].reshape(2, n, num_c)
+        f_align = jnp.sum(
+            per_class * jax.nn.one_hot(ids, num_c, dtype=h.dtype)[None], -1
+        )
+        if y_mis is None:
+            loser = jax.nn.one_hot(jnp.roll(ids, k), num_c, dtype=h.dtype)
+        else:
+            loser = jax.nn.one_hot(y_mis, num_c, dtype=h.dtype)
+        f_align_loser = jnp.sum(per_class[0] * loser, axis=-1)
+    else:
+        if table is not None:
+            p_tab = _project_out(table[0], om)
+            p = p_tab[table[1]]
+            p_mis = None if y_mis is None else p_tab[y_mis]
+        else:
+            e = _condition_vectors(params.head.embed, y, n, d, cond_encoder)
+            p = _project_out(e, om)
+            p_mis = (
+                None
+                if y_mis is None
+                else _project_out(
+                    _condition_vectors(params.head.embed, y_mis, n, d, cond_encoder),
+                    om,
+                )
+            )
+        # the loser rows' directions; marginal: q_j = p_{j - k}
+        p_loser = jnp.roll(p, k, axis=0) if p_mis is None else p_mis
+        h = _joint_features(params, phi_apply, xr, xf, d)
+        nat_fun = h @ om
+        f_align = jnp.sum(h.reshape(2, n, d) * p[None], axis=-1)  # (2, n)
+        f_align_loser = _rowdot(p_loser, h[:n])
+    if keep_scale:
+        nat_fun = norm_u[0] * nat_fun
+        sh = norm_u[0] * h
+    else:
+        sh = h
+    # nat_fun: SAN "function" output <sg(omega), s h>, trains phi (and the
+    # scale). The "direction" outputs <omega, sg(s h)> enter only through the
+    # linear Wasserstein term E_fake - E_real, which is <omega, mean_fake
+    # sg(s h) - mean_real sg(s h)>: it trains omega only
+    mean_sh = jnp.mean(sg(sh).reshape(2, n, d), axis=1)
+    wasserstein = (mean_sh[1] - mean_sh[0]) @ omega
+    nat = sg(nat_fun).reshape(2, n)  # f^N, held fixed in both BT terms
+    nat_real, nat_fake = nat[0], nat[1]
+    # f~ = sg(f^N) + f^A of the real and generated rows under their own y
+    f_real = nat_real + f_align[0]
+    margin_c = f_real - (nat_fake + f_align[1])
+    if y_mis is None:
+        # f_align_loser[j] scores real row j under the condition of row
+        # j - k, so row i's loser, real row i + k under y_i, sits at i + k
+        margin_m = f_real - jnp.roll(nat_real + f_align_loser, -k)
+    else:
+        # same sample, two conditions: the naturalness parts cancel exactly
+        margin_m = f_align[0] - f_align_loser
 
-    margin_c = out_real.f_bt - out_fake.f_bt
-    margin_m = out_real.f_bt - loser.f_bt
+    fun = nat_fun.reshape(2, n)
 
     def term_losses(scales: Array) -> Array:
         s = scales.astype(margin_c.dtype)
-        san = _san_loss(
-            out_real.f_nat_fun,
-            out_real.f_nat_dir,
-            out_fake.f_nat_fun,
-            out_fake.f_nat_dir,
-            san_loss,
-            s[0],
+        if san_loss == "logistic":
+            # every -log sigma(s t)/s term in one pass: rows are the SAN real
+            # and fake terms, BT-C and BT-M
+            t = jnp.stack([fun[0], -fun[1], margin_c, margin_m])
+            scale = jnp.stack([s[0], s[0], s[1], s[2]])
+            m = jnp.mean(jax.nn.softplus(-scale[:, None] * t), axis=1) / scale
+            return jnp.stack([m[0] + m[1] + wasserstein, m[2], m[3]])
+        hinge = jnp.mean(jax.nn.relu(1.0 - s[0] * fun[0])) + jnp.mean(
+            jax.nn.relu(1.0 + s[0] * fun[1])
         )
-        bt_c = jnp.mean(jax.nn.softplus(-s[1] * margin_c)) / s[1]
-        bt_m = jnp.mean(jax.nn.softplus(-s[2] * margin_m)) / s[2]
-        return jnp.stack([san, bt_c, bt_m])
+        san = hinge / s[0] + wasserstein
+        t = jnp.stack([margin_c, margin_m])
+        m = jnp.mean(jax.nn.softplus(-s[1:3, None] * t), axis=1) / s[1:3]
+        return jnp.concatenate([san[None], m])
 
     total, aux = w.combine(term_losses, params.weighting)
     vals = aux["losses"]
@@ -711,8 +782,8 @@ def sona_discriminator_loss(
         "san": vals[0],
         "bt_c": vals[1],
         "bt_m": vals[2],
-        "nat_real": jnp.mean(out_real.f_nat),
-        "nat_fake": jnp.mean(out_fake.f_nat),
+        "nat_real": jnp.mean(nat_real),
+        "nat_fake": jnp.mean(nat_fake),
     }
     return total, aux
 
@@ -805,24 +876,42 @@ def sona_generator_loss(
     w = _check_weighting(weighting)
     xf = _check_batch(x_fake, "x_fake")
     xr = _check_batch(x_real, "x_real")
-    h_real, h_fake, e = _features_and_conditions(
-        params, phi_apply, xr, xf, y, cond_encoder, joint=False
-    )
-    out_real, out_fake = _split(
-        _sona_core(
-            jnp.asarray(params.head.u),
-            jnp.concatenate([e, e]),
-            jnp.concatenate([h_real, h_fake]),
-            bool(keep_scale),
-        ),
-        2,
-    )
-    s = w.generator_scales(params.weighting).astype(out_fake.f.dtype)
-    if san_loss == "logistic":
-        j_san = jnp.mean(jax.nn.softplus(-s[0] * out_fake.f_nat)) / s[0]
+    _check_pair(xr, xf)
+    u = _check_direction(params.head.u)
+    n, d = xr.shape[0], u.shape[0]
+    sg = jax.lax.stop_gradient
+    omega, norm_u = _normalize(u)
+    om = sg(omega)
+    table = _class_table(params.head.embed, y, n, d, cond_encoder)
+    if table is not None and table[0].shape[0] <= _DENSE_MAX_CLASSES:
+        tab, ids = table
+        # f^N (column 0) and f^A under every class in one product per batch
+        heads = jnp.concatenate([omega[None, :], _project_out(tab, om)]).T
+        onehot = jax.nn.one_hot(ids, tab.shape[0], dtype=heads.dtype)
+        h_real, h_fake = _separate_features(params, phi_apply, xr, xf, d)
+        s_real, s_fake = h_real @ heads, h_fake @ heads
+        nat_real, nat_fake = s_real[:, 0], s_fake[:, 0]
+        align = jnp.sum((s_fake[:, 1:] - s_real[:, 1:]) * onehot, axis=-1)
     else:
-        j_san = -jnp.mean(out_fake.f_nat)
-    j_btc = jnp.mean(jax.nn.softplus(-s[1] * (out_fake.f_bt - out_real.f_bt))) / s[1]
+        if table is not None:
+            p = _project_out(table[0], om)[table[1]]
+        else:
+            e = _condition_vectors(params.head.embed, y, n, d, cond_encoder)
+            p = _project_out(e, om)
+        h_real, h_fake = _separate_features(params, phi_apply, xr, xf, d)
+        nat_real, nat_fake = h_real @ omega, h_fake @ omega
+        align = _rowdot(p, h_fake - h_real)
+    if keep_scale:  # f^N = <omega, s h> with s = ||u||
+        nat_real, nat_fake = norm_u[0] * nat_real, norm_u[0] * nat_fake
+    # f~(x_g, y) - f~(x, y) with f~ = sg(f^N) + f^A
+    margin = sg(nat_fake - nat_real) + align
+    s = w.generator_scales(params.weighting).astype(nat_fake.dtype)
+    if san_loss == "logistic":  # both -log sigma(s t)/s terms in one pass
+        m = jnp.mean(jax.nn.softplus(-s[:2, None] * jnp.stack([nat_fake, margin])), 1)
+        j_san, j_btc = m[0] / s[0], m[1] / s[1]
+    else:
+        j_san = -jnp.mean(nat_fake)
+        j_btc = jnp.mean(jax.nn.softplus(-s[1] * margin)) / s[1]
     return j_san + aw * j_btc, {"san": j_san, "bt_c": j_btc}
 
 

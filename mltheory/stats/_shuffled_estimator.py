@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mltheory._src._estimator import ParamsMixin
 from mltheory._src._typing import ArrayLike
 from mltheory._src._validation import (
     as_numpy,
@@ -44,7 +45,7 @@ __all__: list[str] = []
 # --------------------------------------------------------------------------- #
 # estimator
 # --------------------------------------------------------------------------- #
-class ShuffledRegression:
+class ShuffledRegression(ParamsMixin):
     r"""Linear regression when some responses are matched to the wrong rows.
 
     A scikit-learn-style estimator over :func:`fit_lap`,
@@ -138,60 +139,6 @@ class ShuffledRegression:
         self.n_draws = n_draws
         self.alpha = alpha
         self.random_state = random_state
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments, as scikit-learn's ``get_params``.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Ignored (there are no nested estimators); kept for compatibility.
-
-        Returns
-        -------
-        dict
-            Parameter name to value.
-
-        Examples
-        --------
-        >>> from mltheory.stats import shuffled
-        >>> shuffled.ShuffledRegression(ridge=0.5).get_params()["ridge"]
-        0.5
-        """
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params: Any) -> ShuffledRegression:
-        """Set constructor arguments, as scikit-learn's ``set_params``.
-
-        Parameters
-        ----------
-        **params : dict
-            Parameter names and values.
-
-        Returns
-        -------
-        ShuffledRegression
-            ``self``.
-
-        Raises
-        ------
-        ValueError
-            If a name is not a parameter.
-
-        Examples
-        --------
-        >>> from mltheory.stats import shuffled
-        >>> shuffled.ShuffledRegression().set_params(n_draws=50).n_draws
-        50
-        """
-        for name, value in params.items():
-            if name not in self._PARAMS:
-                raise ValueError(
-                    f"invalid parameter {name!r} for ShuffledRegression; valid: "
-                    f"{', '.join(self._PARAMS)}."
-                )
-            setattr(self, name, value)
-        return self
 
     def _design(self) -> np.ndarray:
         if self.fit_intercept:

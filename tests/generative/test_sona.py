@@ -507,6 +507,147 @@ def test_sample_mismatched_is_uniform_over_other_classes():
     assert sorted(rolled[:, 0]) == list(np.arange(10.0))
 
 
+def _losses_from_public_pieces(params, phi, x, y, x_fake, y_loser, partner, w, kw):
+    """SONA's D and G losses assembled from sona_apply and the elementary losses
+    (the per-sample form of the head, f^A = <omega_y, Pi_perp h>): the oracle for
+    the fused losses, which score <Pi_perp omega_y, h> once per condition."""
+    keep = kw["keep_scale"]
+    h_r, h_f = phi(params.phi, x), phi(params.phi, x_fake)
+    real = sona.sona_apply(params.head, h_r, y, keep_scale=keep)
+    fake = sona.sona_apply(params.head, h_f, y, keep_scale=keep)
+    if y_loser is None:  # marginal: real row `partner[i]` under y_i
+        loser = sona.sona_apply(params.head, h_r[partner], y, keep_scale=keep)
+    else:  # label: the same row under a mismatched condition
+        loser = sona.sona_apply(params.head, h_r, y_loser, keep_scale=keep)
+
+    def terms(s):
+        return jnp.stack(
+            [
+                sona.san_naturalness_loss(real, fake, kind=kw["san_loss"], scale=s[0]),
+                sona.bt_conditional_loss(real.f_bt, fake.f_bt, scale=s[1]),
+                sona.bt_mismatch_loss(real.f_bt, loser.f_bt, scale=s[2]),
+            ]
+        )
+
+    d_loss = w.combine(terms, params.weighting)[0]
+    s = w.generator_scales(params.weighting)
+    if kw["san_loss"] == "logistic":
+        j_san = jnp.mean(jax.nn.softplus(-s[0] * fake.f_nat)) / s[0]
+    else:  # the SAN reference code's generator loss
+        j_san = -jnp.mean(fake.f_nat)
+    g_loss = (
+        j_san + 0.7 * jnp.mean(jax.nn.softplus(-s[1] * (fake.f_bt - real.f_bt))) / s[1]
+    )
+    return d_loss, g_loss
+
+
+@pytest.mark.parametrize(
+    ("num_classes", "mismatch", "keep_scale", "weighting"),
+    [
+        (4, "marginal", False, "adaptive"),  # class table scored densely
+        (4, "label", True, "uncertainty"),
+        (40, "marginal", True, "hinge"),  # > 32 classes: rows gathered
+        pytest.param(40, "label", False, "fixed", marks=pytest.mark.slow),
+        pytest.param(None, "marginal", False, "adaptive", marks=pytest.mark.slow),
+        (None, "label", True, "adaptive"),  # continuous conditions
+    ],
+)
+def test_fused_losses_equal_the_public_pieces(
+    num_classes, mismatch, keep_scale, weighting
+):
+    w = {
+        "adaptive": sona.adaptive_scales(),
+        "uncertainty": sona.uncertainty_weights(),
+        "fixed": sona.fixed_weights((1.0, 0.5, 2.0)),
+        "hinge": sona.adaptive_scales(),  # with the hinge SAN loss
+    }[weighting]
+    if num_classes is None:
+        head = sona.sona_init(jax.random.key(1), D, cond_dim=3)
+        y = jax.random.normal(jax.random.key(7), (B, 3))
+    else:
+        head = sona.sona_init(jax.random.key(1), D, num_classes=num_classes)
+        y = (jnp.arange(B) * 7) % num_classes
+    state = jax.tree_util.tree_map(
+        lambda a: a + 0.3 * jnp.arange(a.size).reshape(a.shape), w.init(3)
+    )
+    params = sona.SonaDiscriminatorParams(
+        phi=jax.random.normal(jax.random.key(4), (2, D)), head=head, weighting=state
+    )
+    phi = lambda W, x: jnp.tanh(x @ W)
+    x = jax.random.normal(jax.random.key(5), (B, 2))
+    x_fake = jax.random.normal(jax.random.key(6), (B, 2)) + 0.3
+    key = jax.random.key(8)
+    # the pairing the library draws from `key` (see sample_mismatched)
+    from mltheory.generative._sona_losses import _partner_index
+
+    partner = _partner_index(key, B)
+    if mismatch == "label":
+        y_loser = (
+            sona.sample_mismatched(key, y, num_classes)
+            if num_classes
+            else sona.sample_mismatched(key, y)
+        )
+    else:
+        y_loser = None
+    kw = {
+        "keep_scale": keep_scale,
+        "san_loss": "hinge" if weighting == "hinge" else "logistic",
+    }
+
+    def ours(p, xf):
+        d = sona.sona_discriminator_loss(
+            p,
+            phi,
+            x,
+            y,
+            jax.lax.stop_gradient(xf),
+            key,
+            weighting=w,
+            mismatch=mismatch,
+            **kw,
+        )[0]
+        g = sona.sona_generator_loss(
+            jax.lax.stop_gradient(p),
+            phi,
+            xf,
+            y,
+            x,
+            weighting=w,
+            align_weight=0.7,
+            **kw,
+        )[0]
+        return d, g
+
+    def oracle(p, xf):
+        d = _losses_from_public_pieces(
+            p, phi, x, y, jax.lax.stop_gradient(xf), y_loser, partner, w, kw
+        )[0]
+        g = _losses_from_public_pieces(
+            jax.lax.stop_gradient(p), phi, x, y, xf, y_loser, partner, w, kw
+        )[1]
+        return d, g
+
+    @jax.jit
+    def both(p, xf):
+        # D loss w.r.t. params_D, G loss w.r.t. the generated points
+        return [
+            jax.value_and_grad(lambda p, f=f: f(p, xf)[0])(p) for f in (ours, oracle)
+        ] + [
+            jax.value_and_grad(lambda xf, f=f: f(p, xf)[1])(xf) for f in (ours, oracle)
+        ]
+
+    d_ours, d_oracle, g_ours, g_oracle = both(params, x_fake)
+    for (a, ga), (b, gb) in ((d_ours, d_oracle), (g_ours, g_oracle)):
+        # the same function: float64 rounding only
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+        for la, lb in zip(
+            jax.tree_util.tree_leaves(ga), jax.tree_util.tree_leaves(gb), strict=True
+        ):
+            np.testing.assert_allclose(la, lb, rtol=1e-10, atol=1e-13)
+    # the pairing can tell a shift by +k from one by -k
+    assert int(partner[0]) not in (0, B // 2)
+
+
 def test_generator_loss_gradients_split_naturalness_and_alignment(head, labels):
     """J_SAN trains G through f_N only and J_BT-C through f_A only."""
     phi = lambda w, x: x @ w
@@ -708,6 +849,10 @@ def test_bad_discriminator_loss_inputs(head, labels):
         sona.sona_discriminator_loss(params, phi, x[:1], labels[:1], x[:1], k)
     with pytest.raises(ValueError, match="x_fake must have one generated sample"):
         sona.sona_discriminator_loss(params, phi, x, labels, x[:3], k)
+    with pytest.raises(ValueError, match="num_classes must be at most the 4 rows"):
+        sona.sona_discriminator_loss(
+            params, phi, x, labels, x, k, mismatch="label", num_classes=5
+        )
     with pytest.raises(ValueError, match=r"must return features of shape"):
         sona.sona_discriminator_loss(params, lambda w, x: (x @ w)[0], x, labels, x, k)
     with pytest.raises(TypeError, match="weighting must have init, combine"):

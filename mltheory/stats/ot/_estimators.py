@@ -23,6 +23,7 @@ from typing import Any, Literal
 import jax.numpy as jnp
 import numpy as np
 
+from mltheory._src._estimator import ParamsMixin
 from mltheory._src._validation import check_in, check_scalar, describe
 from mltheory._src._x64 import float64_scope
 from mltheory.exceptions import NotFittedError
@@ -83,10 +84,9 @@ def _discrete_conjugate(phi_x: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.n
     return out
 
 
-class _BaseOTMap(abc.ABC):
+class _BaseOTMap(ParamsMixin, abc.ABC):
     """Parameters, fitting plumbing, curves and scoring shared by the estimators."""
 
-    _PARAMS: tuple[str, ...] = ()
     tail: str
     basis: str
     n_basis: int | None
@@ -97,65 +97,6 @@ class _BaseOTMap(abc.ABC):
     cv_results_: dict[str, Any] | None
     _dtype: Any
     _train_x: Any
-
-    # --- scikit-learn protocol ------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments, as scikit-learn's ``get_params``.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Ignored (no nested estimators); kept for compatibility.
-
-        Returns
-        -------
-        dict
-            Parameter name to value.
-
-        Examples
-        --------
-        >>> from mltheory.stats import ot
-        >>> ot.GaussianOTMap(reg=1e-6).get_params()["reg"]
-        1e-06
-        """
-        return {name: getattr(self, name) for name in self._PARAMS}
-
-    def set_params(self, **params: Any) -> Any:
-        """Set constructor arguments, as scikit-learn's ``set_params``.
-
-        Parameters
-        ----------
-        **params : dict
-            Parameter names and values.
-
-        Returns
-        -------
-        estimator
-            ``self``.
-
-        Raises
-        ------
-        ValueError
-            If a name is not a parameter.
-
-        Examples
-        --------
-        >>> from mltheory.stats import ot
-        >>> ot.GaussianOTMap().set_params(n_components=3).n_components
-        3
-        """
-        for name, value in params.items():
-            if name not in self._PARAMS:
-                raise ValueError(
-                    f"invalid parameter {name!r} for {type(self).__name__}; valid: "
-                    f"{', '.join(self._PARAMS)}."
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._PARAMS)
-        return f"{type(self).__name__}({args})"
 
     # --- inputs -------------------------------------------------------------------
     def _check_common_params(self) -> tuple[str, str, int | None]:
