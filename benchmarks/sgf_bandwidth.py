@@ -102,11 +102,12 @@ def main() -> None:
 
     def ours(blocked):
         def run():
-            sgf._BLOCK_BYTES = 768 * 1024 if blocked else 1 << 62
+            default = sgf._BLOCK_BYTES
+            sgf._BLOCK_BYTES = 768 * 1024 if blocked else None
             try:
                 return bench._ours(inp)[0]
             finally:
-                sgf._BLOCK_BYTES = 768 * 1024
+                sgf._BLOCK_BYTES = default
 
         return run
 

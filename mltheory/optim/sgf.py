@@ -590,7 +590,12 @@ def _finish(
 
 # Row blocks of the fused Euler–Maruyama pass: each block of X is read once
 # per step from memory and, for its second product, again from the core's L2.
-_BLOCK_BYTES = 768 * 1024  # one block of X, sized to stay in a 1 MiB L2
+# Off (None): measured on an idle two-core machine (benchmarks/sgf_bandwidth.py,
+# X 16 MB), the blocked step runs on one thread, 122 ms against 64 ms for the
+# two whole products, which XLA spreads over both cores; it only won under
+# heavy load, when X is evicted from L3 between time slices. Kept, tested and
+# measured (set it to e.g. 768 * 1024) for machines where that trade differs.
+_BLOCK_BYTES: int | None = None
 _MAX_BLOCKS = 64  # unrolled in the step; larger X gets larger blocks
 
 
@@ -608,6 +613,8 @@ def _row_blocks(n: int, d: int, itemsize: int) -> tuple[tuple[int, int], ...] | 
     anyway). Otherwise blocks of about ``_BLOCK_BYTES`` (at least one row), at
     most ``_MAX_BLOCKS`` of them; the last one may be shorter.
     """
+    if _BLOCK_BYTES is None:
+        return None
     row_bytes = d * itemsize
     if n * row_bytes <= _BLOCK_BYTES or n < 2:
         return None
@@ -823,11 +830,8 @@ def simulate_sgf(
 
     For Euler–Maruyama and drift-implicit EM the two data terms are one
     product, :math:`X^\top\big(\ell_k \odot (\sqrt{\tau/\delta}\,\Delta B_k
-    - \Delta/\delta)\big)`. On CPU, when :math:`X` is larger than about
-    768 KiB, this product and :math:`X\theta_k` run together over blocks of rows
-    (at most 64 blocks), so that each block is read from memory once per
-    step and once more from cache: the same sums in another order, equal to
-    the unblocked step to rounding.
+    - \Delta/\delta)\big)`, so a step reads :math:`X` twice: once for
+    :math:`X\theta_k` and once for this product.
 
     References
     ----------

@@ -169,9 +169,12 @@ def test_trajectory_is_a_pytree(data):
     assert dataclasses.replace(traj, test_loss=None).test_loss is None
 
 
-def test_row_blocks_cover_the_rows_once_in_order():
+def test_row_blocks_cover_the_rows_once_in_order(monkeypatch):
     from mltheory.optim import sgf
 
+    # Off by default (slower on an idle machine; see the comment in sgf.py).
+    assert sgf._BLOCK_BYTES is None and sgf._row_blocks(2000, 1000, 8) is None
+    monkeypatch.setattr(sgf, "_BLOCK_BYTES", 768 * 1024)
     assert sgf._row_blocks(N, D, 8) is None  # 160 kB: stays in cache as one block
     blocks = sgf._row_blocks(2000, 1000, 8)  # the benchmark's X, 16 MB
     assert blocks[0] == (0, 98) and blocks[-1][1] == 2000 and len(blocks) == 21
@@ -205,7 +208,7 @@ def test_row_blocked_step_equals_the_two_product_step(data, monkeypatch, case):
     if case == "implicit_ridge":
         kw.update(method="drift_implicit_em", ridge=0.3, reg_grad=jnp.tanh)
 
-    monkeypatch.setattr(sgf, "_BLOCK_BYTES", 1 << 40)
+    monkeypatch.setattr(sgf, "_BLOCK_BYTES", None)
     plain = simulate_sgf(key, X, y, theta0, **kw)
     # 34 rows per block: 6 blocks, the last one of 30 rows
     monkeypatch.setattr(sgf, "_BLOCK_BYTES", 34 * D * 8)
