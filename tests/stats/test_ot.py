@@ -457,7 +457,7 @@ def test_repair_hessians_from_held_trig_terms_equal_direct_ones(rng):
     scale, lower, width = rng.uniform(0.5, 2, d), -np.ones(d), rng.uniform(1.5, 3, d)
     j = [jnp.asarray(a) for a in (Z, B, coef, F, scale, lower, width)]
     direct = np.asarray(_sieve._hess_phi(*j))
-    C, S, outer = _sieve._hinge_terms(j[0], j[3], j[5], j[6])
+    C, S, outer = _sieve._point_trig_terms(j[0], j[3], j[5], j[6])
     held = np.asarray(_sieve._hess_from_terms(C, S, outer, j[1], j[2], j[4]))
     np.testing.assert_allclose(held, direct, rtol=1e-12, atol=1e-9)
     lam = _sieve._min_eigs_np(Z, B, coef, F, scale, lower, width)
@@ -476,9 +476,7 @@ def _features_1d(x, res):
     # u, u^2/2 with u = (x - c)/s, then cos and sin of 2 pi l (x - lower)/width
     center, scale, lower, width, ell = _geometry_1d(res)
     u = (x - center) / scale
-    phase = (
-        2 * np.pi * np.outer((x - res.lower[0]) / res.width[0], res.frequencies[:, 0])
-    )
+    phase = 2 * np.pi * np.outer((x - lower) / width, ell)
     return np.column_stack([u, 0.5 * u**2, np.cos(phase), np.sin(phase)])
 
 
@@ -574,7 +572,7 @@ def test_newton_matrix_of_the_repair_equals_autodiff_hessian(rng):
         wx = wy = jnp.full(n, 1.0 / n)
         eps, mu = jnp.asarray(0.05), jnp.asarray(0.3)
         pen = jnp.asarray(np.r_[np.zeros(p - 2 * k), np.full(2 * k, 0.1)])
-        trig = _sieve._hinge_terms(
+        trig = _sieve._point_trig_terms(
             jnp.asarray(X), jnp.asarray(F), jnp.asarray(lower), jnp.asarray(width)
         )
         Fs, sc = jnp.asarray(F / width[None, :]), jnp.asarray(scale)

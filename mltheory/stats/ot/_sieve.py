@@ -28,8 +28,11 @@ which equals the semi-dual :math:`\frac1n\sum\varphi(X_i) + \frac1m\sum
 \varphi^*(Y_k)` up to constants. :math:`\hat J` is convex in
 :math:`\theta` (linear plus log-sum-exp of affine functions); L-BFGS
 (:func:`optax.lbfgs`) minimises it through an annealed sequence of
-:math:`\varepsilon`. The estimated map is :math:`\hat T(x) = x +
-\nabla\psi_{\hat\theta}(P_D x)` on the active coordinates.
+:math:`\varepsilon`. If the potential is not convex at some source points,
+an interior-point Newton method replaces the fit by the minimiser of
+:math:`\hat J` under :math:`\nabla^2\varphi_\theta(X_i) \succeq 0`. The
+estimated map is :math:`\hat T(x) = x + \nabla\psi_{\hat\theta}(P_D x)` on
+the active coordinates.
 
 This construction generalises the truncated-wavelet semi-dual estimator of
 Hütter and Rigollet (arXiv:1905.05828) to the gamma-smooth frequency sets of
@@ -555,7 +558,7 @@ def _hess_phi(
     return out
 
 
-def _hinge_terms(
+def _point_trig_terms(
     Z: Array, F: Array, lower: Array, width: Array
 ) -> tuple[Array, Array, Array]:
     """What the Hessians at fixed points need besides the parameters.
@@ -563,7 +566,7 @@ def _hinge_terms(
     The cosines and sines of the phases at the rows of ``Z`` (n, K) and the
     frequency outer products ``(F/width)(F/width)^T`` per frequency, flattened to
     (K, D*D): the Hessian is linear in the parameters, so a repair evaluates
-    the trigonometric functions once instead of at every L-BFGS evaluation.
+    the trigonometric functions once instead of at every evaluation.
     """
     zt = (Z - lower[None, :]) / width[None, :]
     phase = (
@@ -579,7 +582,7 @@ def _hinge_terms(
 def _hess_from_terms(
     C: Array, S: Array, outer: Array, B: Array, coef: Array, scale: Array
 ) -> Array:
-    """:func:`_hess_phi` at the points of :func:`_hinge_terms` (same formula)."""
+    """:func:`_hess_phi` at the points of :func:`_point_trig_terms` (same formula)."""
     d, k = scale.shape[0], C.shape[1]
     base = jnp.eye(d, dtype=B.dtype) + B / (scale[:, None] * scale[None, :])
     w = C * coef[None, :k] + S * coef[None, k:]  # (n, K)
@@ -867,7 +870,7 @@ def _barrier_newton(
     eps: Array,
     pen: Array,
     cost: Cost,
-    hinge_trig: tuple[Array, Array, Array],
+    point_trig: tuple[Array, Array, Array],
     Fs: Array,
     scale: Array,
     *,
@@ -885,7 +888,7 @@ def _barrier_newton(
     points. Returns ``(theta, value, steps, last decrement)``.
     """
     p = theta0.shape[0]
-    hC, hS, outer = hinge_trig
+    hC, hS, outer = point_trig
     n_pts = hC.shape[0]
 
     def hessians(theta: Array) -> Array:
@@ -1031,7 +1034,7 @@ def _repair_convexity(
     steps = 0
     for _ in range(3):
         theta = _shrink_to_feasible(theta, lam[idx], d)
-        trig = _hinge_terms(jnp.asarray(Xd[idx]), Fj, lower, width)
+        trig = _point_trig_terms(jnp.asarray(Xd[idx]), Fj, lower, width)
         th = jnp.asarray(theta)
         for rel in _BARRIER_MU:
             mu = jnp.asarray(rel * scale_cost)
@@ -1643,7 +1646,9 @@ def fit_gamma_sieve_map(
     margin : float, default=0.0
         Relative margin of the box around the source sample's range.
     convexify : bool, default=True
-        Refit with the hinge penalty when the potential is not convex.
+        If the fitted potential is not convex at some source points, replace
+        the fit by the semi-dual's minimiser under convexity at every source
+        point (an interior-point Newton method).
 
     Returns
     -------
