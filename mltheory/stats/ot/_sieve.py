@@ -920,7 +920,9 @@ def _barrier_newton(
     def step(carry: tuple[Array, ...]) -> tuple[Array, ...]:
         theta, value, grad, it, _ = carry
         M = newton_matrix(theta)
-        M = M + (1e-12 * jnp.trace(M) / p + 1e-300) * jnp.eye(p)
+        # a Levenberg shift at float32's resolution of the matrix, so that
+        # its rounding cannot make the Cholesky factorisation fail
+        M = M + (1e-6 * jnp.trace(M) / p + 1e-300) * jnp.eye(p)
         direction = -jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(M), True), grad)
         direction = jnp.where(jnp.all(jnp.isfinite(direction)), direction, -grad)
         slope = grad @ direction
