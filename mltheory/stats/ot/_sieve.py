@@ -628,13 +628,20 @@ def _ctransform_terms(
     cost terms of :func:`_cost_terms` (log-weights folded in); ``P[k, i]``
     are the soft-min weights, so that ``d(wy @ g)/df = -wy @ P``.
     """
-    base = f - hx + eps * jnp.log(wx)
+    P, log_total = _soft_min(f - hx + eps * jnp.log(wx), inner, eps)
+    return wy @ (hy - eps * log_total), wy @ P
+
+
+def _soft_min(base: Array, inner: Array, eps: Array) -> tuple[Array, Array]:
+    """Soft-min weights ``P[k, i]`` of ``(base_i + inner_ki)/eps`` over i.
+
+    Also returns the row log-sum-exps (max-shifted: one exponential per entry).
+    """
     S = (base[None, :] + inner) / eps
     top = jnp.max(S, axis=1, keepdims=True)
     E = jnp.exp(S - top)
     total = jnp.sum(E, axis=1, keepdims=True)
-    g = hy - eps * (jnp.log(total[:, 0]) + top[:, 0])
-    return wy @ g, wy @ (E / total)
+    return E / total, jnp.log(total[:, 0]) + top[:, 0]
 
 
 @jax.custom_vjp
@@ -810,9 +817,7 @@ def _semidual_hessian(
         r, gram = carry
         Yb, wb = block
         inner = jnp.matmul(Yb - centre[None, :], Xc.T, precision=lax.Precision.HIGHEST)
-        S = (base[None, :] + inner) / eps
-        E = jnp.exp(S - jnp.max(S, axis=1, keepdims=True))
-        P = E / jnp.sum(E, axis=1, keepdims=True)
+        P, _ = _soft_min(base, inner, eps)
         G = _gemm32(P * jnp.sqrt(wb)[:, None], Phi)
         return (r + wb @ P, gram + _gemm32(G.T, G)), None
 
