@@ -29,6 +29,13 @@ median ratio and its min–max over the rounds; a case with a goal is marked
 ``meets`` (the worst round meets it), ``MISSES`` (the best round misses it) or
 ``SPREAD`` (the rounds straddle the goal: not a result to rely on).
 
+A side that runs in under ``_MIN_ROUND_S`` (20 ms) would make a round of
+one call mostly timer and scheduler noise. After the warm-up, one more call
+of each side measures them, and every round then runs both sides the same
+number of back-to-back calls: enough for the faster side to take 20 ms, at
+most 1000, and at most 2 s of the slower side. The reported times are per
+call. A side with ``needs_warmup = False`` is always called once per round.
+
 Beside each result the environment is recorded: the CPU model, the cores, the
 BLAS kernel and thread counts of every thread pool (threadpoolctl), the
 thread-related environment variables, and the load average before and after
@@ -41,6 +48,7 @@ import argparse
 import datetime
 import importlib.util
 import json
+import math
 import os
 import platform
 import statistics
@@ -151,10 +159,25 @@ def environment() -> dict[str, Any]:
 # --------------------------------------------------------------------------
 
 
-def _once(fn: Any, inputs: Any) -> tuple[float, Any]:
+_MIN_ROUND_S = 0.02  # shortest round worth timing (see the module docstring)
+
+
+def _once(fn: Any, inputs: Any, calls: int = 1) -> tuple[float, Any]:
+    """Seconds per call of ``calls`` back-to-back calls, and the last output."""
     start = time.perf_counter()
-    out = jax.block_until_ready(fn(inputs))
-    return time.perf_counter() - start, out
+    for _ in range(calls):
+        out = jax.block_until_ready(fn(inputs))
+    return (time.perf_counter() - start) / calls, out
+
+
+def calls_per_round(baseline: Any, ours: Any, inputs: Any) -> int:
+    """Calls per round: the faster side takes ``_MIN_ROUND_S``, the slower <= 2 s."""
+    if not all(getattr(fn, "needs_warmup", True) for fn in (baseline, ours)):
+        return 1
+    times = [_once(fn, inputs)[0] for fn in (ours, baseline)]
+    enough = math.ceil(_MIN_ROUND_S / max(min(times), 1e-9))
+    cap = max(1, math.floor(2.0 / max(max(times), 1e-9)))
+    return int(max(1, min(enough, cap, 1000)))
 
 
 def measure(
@@ -162,20 +185,23 @@ def measure(
 ) -> tuple[list[float], list[float], Any, Any]:
     """Warm both sides up, then time them in rounds (ours first in each round).
 
-    Returns the per-round times of each side and one output of each. A side
-    with ``needs_warmup = False`` has its first run timed (in round 1).
+    Returns the per-round times (per call) of each side and one output of
+    each. A side with ``needs_warmup = False`` has its first run timed (in
+    round 1). Short sides run several calls per round
+    (:func:`calls_per_round`).
     """
     outs: dict[str, Any] = {}
     for label, fn in (("ours", ours), ("base", baseline)):
         if getattr(fn, "needs_warmup", True):
             outs[label] = jax.block_until_ready(fn(inputs))  # compile, not timed
+    calls = calls_per_round(baseline, ours, inputs)
     ours_t: list[float] = []
     base_t: list[float] = []
     for _ in range(rounds):
-        t, out = _once(ours, inputs)
+        t, out = _once(ours, inputs, calls)
         ours_t.append(t)
         outs.setdefault("ours", out)
-        t, out = _once(baseline, inputs)
+        t, out = _once(baseline, inputs, calls)
         base_t.append(t)
         outs.setdefault("base", out)
     return base_t, ours_t, outs["base"], outs["ours"]

@@ -457,11 +457,150 @@ def test_repair_hessians_from_held_trig_terms_equal_direct_ones(rng):
     scale, lower, width = rng.uniform(0.5, 2, d), -np.ones(d), rng.uniform(1.5, 3, d)
     j = [jnp.asarray(a) for a in (Z, B, coef, F, scale, lower, width)]
     direct = np.asarray(_sieve._hess_phi(*j))
-    C, S, outer = _sieve._hinge_terms(j[0], j[3], j[5], j[6])
+    C, S, outer = _sieve._point_trig_terms(j[0], j[3], j[5], j[6])
     held = np.asarray(_sieve._hess_from_terms(C, S, outer, j[1], j[2], j[4]))
     np.testing.assert_allclose(held, direct, rtol=1e-12, atol=1e-9)
     lam = _sieve._min_eigs_np(Z, B, coef, F, scale, lower, width)
     np.testing.assert_allclose(np.linalg.eigvalsh(held)[:, 0], lam, atol=1e-8)
+
+
+def _geometry_1d(res):
+    return [
+        np.asarray(a, float)
+        for a in (res.center[0], res.scale[0], res.lower[0], res.width[0])
+    ] + [np.asarray(res.frequencies[:, 0], float)]
+
+
+def _features_1d(x, res):
+    # psi's features for d = 1, written from the module docstring's formula:
+    # u, u^2/2 with u = (x - c)/s, then cos and sin of 2 pi l (x - lower)/width
+    center, scale, lower, width, ell = _geometry_1d(res)
+    u = (x - center) / scale
+    phase = 2 * np.pi * np.outer((x - lower) / width, ell)
+    return np.column_stack([u, 0.5 * u**2, np.cos(phase), np.sin(phase)])
+
+
+def _curvature_rows_1d(x, res):
+    # phi''(x) = 1 + (row . theta): linear in theta = (beta, B, a, b)
+    _, scale, lower, width, ell = _geometry_1d(res)
+    phase = 2 * np.pi * np.outer((x - lower) / width, ell)
+    c = (2 * np.pi * ell / width) ** 2
+    zero = np.zeros((x.size, 1))
+    B = np.full((x.size, 1), 1.0 / scale**2)
+    return np.hstack([zero, B, -c * np.cos(phase), -c * np.sin(phase)])
+
+
+def test_convexity_repair_reaches_the_constrained_optimum():
+    # In one dimension phi'' >= 0 at the source points is a set of linear
+    # constraints on theta, so the repaired fit must attain the minimum of
+    # the semi-dual under them as found by a generic solver (SciPy SLSQP) on
+    # an independent NumPy semi-dual. The barrier method stops within
+    # D mu = 1e-6 x the cost scale of it (plus the last Newton decrement).
+    from scipy.optimize import LinearConstraint, minimize
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1.0, 1.0, (64, 1))
+    Y = 3.0 * np.sort(X, axis=0) ** 3
+    g = ot.GammaSmoothness([1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        free = ot.fit_gamma_sieve_map(X, Y, g, T=5.0, convexify=False)
+    assert free.convexity_violation > 1.0  # the repair has work to do
+    res = ot.fit_gamma_sieve_map(X, Y, g, T=5.0)
+    assert float(res.convexity_violation) == 0.0
+    x = X[:, 0]
+    Phi = _features_1d(x, res)
+    rows = _curvature_rows_1d(x, res)
+    eps = float(res.epsilon)
+    half = 0.5 * (Y - X.T) ** 2  # (m, n)
+
+    def J(theta):
+        psi = Phi @ theta
+        s = -(half + psi[None, :]) / eps
+        P = np.exp(s - logsumexp(s, axis=1, keepdims=True))
+        value = psi.mean() + eps * np.mean(logsumexp(s, axis=1) - np.log(x.size))
+        return value, Phi.T @ (1.0 / x.size - P.mean(axis=0))
+
+    ours = np.concatenate(
+        [
+            np.asarray(res.linear),
+            np.asarray(res.quadratic).ravel(),
+            np.asarray(res.coef),
+        ]
+    )
+    assert J(ours)[0] == pytest.approx(float(res.objective), abs=1e-12)
+    assert (1.0 + rows @ ours).min() > 0.0  # strictly convex at the points
+    ref = minimize(
+        J,
+        np.zeros_like(ours),
+        jac=True,
+        method="SLSQP",
+        constraints=[LinearConstraint(rows, -1.0, np.inf)],
+        options={"ftol": 1e-15, "maxiter": 2000},
+    )
+    assert ref.success, ref.message
+    assert (1.0 + rows @ ref.x).min() > -1e-9
+    scale = float(np.median((X - Y.T) ** 2))
+    gap = J(ours)[0] - ref.fun
+    assert -1e-9 < gap < 3e-6 * scale, (gap, scale)
+    # the constraints bind at the optimum (else an unconstrained solver
+    # would pass too)
+    assert (1.0 + rows @ ref.x).min() < 1e-6
+
+
+def test_newton_matrix_of_the_repair_equals_autodiff_hessian(rng):
+    # the barrier Newton matrix is assembled from closed forms (soft-min
+    # weights of the semi-dual, eigenbasis rows of -log det H); it must equal
+    # jax.hessian of the barrier objective (its products run in float32:
+    # agreement to ~1e-5 relative)
+    import jax.numpy as jnp
+
+    from mltheory._src._x64 import float64_scope
+    from mltheory.stats.ot import _sieve
+
+    with float64_scope():
+        d, k, n = 2, 6, 32
+        F = np.array([[1, 0], [0, 1], [1, 1], [1, -1], [2, 0], [0, 2]])
+        X = rng.uniform(-1, 1, (n, d))
+        Y = X + 0.2 * rng.standard_normal((n, d))
+        center, scale = X.mean(0), X.std(0)
+        lower, width = X.min(0) - 0.1, X.max(0) - X.min(0) + 0.2
+        Phi = jnp.asarray(_sieve._design_np(X, F, center, scale, lower, width, True))
+        p = Phi.shape[1]
+        theta = jnp.asarray(0.01 * rng.standard_normal(p))
+        wx = wy = jnp.full(n, 1.0 / n)
+        eps, mu = jnp.asarray(0.05), jnp.asarray(0.3)
+        pen = jnp.asarray(np.r_[np.zeros(p - 2 * k), np.full(2 * k, 0.1)])
+        trig = _sieve._point_trig_terms(
+            jnp.asarray(X), jnp.asarray(F), jnp.asarray(lower), jnp.asarray(width)
+        )
+        Fs, sc = jnp.asarray(F / width[None, :]), jnp.asarray(scale)
+        Xj, Yj = jnp.asarray(X), jnp.asarray(Y)
+
+        def barrier(t):
+            _, B, coef = _sieve._unpack(t, d, k, True)
+            H = _sieve._hess_from_terms(*trig, B, coef, sc)
+            log_det = jnp.mean(jnp.linalg.slogdet(H)[1])
+            return _sieve._objective(t, Phi, Xj, Yj, wx, wy, eps, pen) - mu * log_det
+
+        ref = np.asarray(jax.hessian(barrier)(theta))
+        _, B, coef = _sieve._unpack(theta, d, k, True)
+        H = _sieve._hess_from_terms(*trig, B, coef, sc)
+        lam, rows, diag = _sieve._constraint_rows(
+            H, trig[0], trig[1], Fs, sc, d=d, quad=True
+        )
+        jj, ll = np.triu_indices(d)
+        w = np.where(np.asarray(diag), 1.0, 2.0) / np.asarray(lam[:, jj] * lam[:, ll])
+        A = (np.asarray(rows) * np.sqrt(w)[..., None]).reshape(-1, p)
+        psi = Phi @ theta
+        ours = (
+            np.asarray(_sieve._semidual_hessian(psi, Phi, Xj, Yj, wx, wy, eps))
+            + 2 * np.diag(np.asarray(pen))
+            + float(mu) / n * A.T @ A
+        )
+    assert np.abs(ref).max() > 1.0  # a non-trivial matrix
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=3e-5 * np.abs(ref).max())
 
 
 def test_sieve_auto_budget_is_reproducible(gamma_pair):

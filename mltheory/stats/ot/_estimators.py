@@ -675,7 +675,9 @@ class GammaSieveOTMap(_BaseOTMap):
     margin : float, default=0.0
         Relative margin of the box around the source range.
     convexify : bool, default=True
-        Repair a non-convex fit with a Hessian penalty.
+        If the fitted potential is not convex at some source points, replace
+        the fit by the semi-dual's minimiser under convexity at every source
+        point (an interior-point Newton method).
     basis : {"sine", "fourier", "legendre", "bspline", "fpca"}, default="sine"
         Basis for :class:`~mltheory.numerics.FunctionalData` input.
     n_basis : int or None, default=None

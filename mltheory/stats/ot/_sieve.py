@@ -28,8 +28,11 @@ which equals the semi-dual :math:`\frac1n\sum\varphi(X_i) + \frac1m\sum
 \varphi^*(Y_k)` up to constants. :math:`\hat J` is convex in
 :math:`\theta` (linear plus log-sum-exp of affine functions); L-BFGS
 (:func:`optax.lbfgs`) minimises it through an annealed sequence of
-:math:`\varepsilon`. The estimated map is :math:`\hat T(x) = x +
-\nabla\psi_{\hat\theta}(P_D x)` on the active coordinates.
+:math:`\varepsilon`. If the potential is not convex at some source points,
+an interior-point Newton method replaces the fit by the minimiser of
+:math:`\hat J` under :math:`\nabla^2\varphi_\theta(X_i) \succeq 0`. The
+estimated map is :math:`\hat T(x) = x + \nabla\psi_{\hat\theta}(P_D x)` on
+the active coordinates.
 
 This construction generalises the truncated-wavelet semi-dual estimator of
 Hütter and Rigollet (arXiv:1905.05828) to the gamma-smooth frequency sets of
@@ -70,8 +73,14 @@ _N_STAGES = 4  # epsilon annealing: eps * 2^3, 2^2, 2, 1
 _STAGE_TOL = 1e-4  # gradient tolerance of the warm-up stages
 _CV_TOL = 1e-6  # gradient tolerance of the cross-validation fits
 _CONVEX_TOL = 1e-6
-_REPAIR_CHUNK = 50  # L-BFGS iterations between convexity checks of a repair
-_HINGE_WORK = 5e7  # flops of the Hessian eigendecompositions per evaluation
+# Convexity repair (log-barrier Newton): barrier weights relative to the cost
+# scale, followed in turn; the start keeps lambda_min >= 1 - _START_SHRINK at
+# the repair's points; Newton steps per weight; flops of the constraint block
+# of one Newton matrix (points beyond it are subsampled, violators first).
+_BARRIER_MU = (1e-3, 1e-4, 1e-5, 1e-6)
+_START_SHRINK = 0.95
+_NEWTON_MAXITER = 50
+_BARRIER_WORK = 2e10
 _MAX_CANDIDATES = 6
 
 
@@ -121,9 +130,9 @@ class OTMapResult:
     tail : str
         The tail rule.
     converged : bool
-        Whether the last (unpenalised) stage met the gradient tolerance; a
-        convexity repair that follows is judged by ``convexity_violation``
-        instead (its stiff penalty rarely lets the gradient reach ``tol``).
+        Whether the fit met its tolerance: the L-BFGS gradient tolerance
+        ``tol`` or, after a convexity repair, the repair's Newton decrement
+        tolerance (the barrier weight of its last stage).
 
     Examples
     --------
@@ -549,7 +558,7 @@ def _hess_phi(
     return out
 
 
-def _hinge_terms(
+def _point_trig_terms(
     Z: Array, F: Array, lower: Array, width: Array
 ) -> tuple[Array, Array, Array]:
     """What the Hessians at fixed points need besides the parameters.
@@ -557,7 +566,7 @@ def _hinge_terms(
     The cosines and sines of the phases at the rows of ``Z`` (n, K) and the
     frequency outer products ``(F/width)(F/width)^T`` per frequency, flattened to
     (K, D*D): the Hessian is linear in the parameters, so a repair evaluates
-    the trigonometric functions once instead of at every L-BFGS evaluation.
+    the trigonometric functions once instead of at every evaluation.
     """
     zt = (Z - lower[None, :]) / width[None, :]
     phase = (
@@ -573,47 +582,12 @@ def _hinge_terms(
 def _hess_from_terms(
     C: Array, S: Array, outer: Array, B: Array, coef: Array, scale: Array
 ) -> Array:
-    """:func:`_hess_phi` at the points of :func:`_hinge_terms` (same formula)."""
+    """:func:`_hess_phi` at the points of :func:`_point_trig_terms` (same formula)."""
     d, k = scale.shape[0], C.shape[1]
     base = jnp.eye(d, dtype=B.dtype) + B / (scale[:, None] * scale[None, :])
     w = C * coef[None, :k] + S * coef[None, k:]  # (n, K)
     curv = jnp.matmul(w, outer, precision=lax.Precision.HIGHEST)
     return base[None] - (2.0 * jnp.pi) ** 2 * curv.reshape(C.shape[0], d, d)
-
-
-_SOFT = 1e-2  # width of the smoothed hinge on Hessian eigenvalues
-
-
-def _soft_neg(lam: Array) -> tuple[Array, Array]:
-    """f(lam) = (tau softplus(-lam/tau))^2, a smooth min(lam, 0)^2, and f'."""
-    sp = _SOFT * jax.nn.softplus(-lam / _SOFT)
-    return sp**2, -2.0 * sp * jax.nn.sigmoid(-lam / _SOFT)
-
-
-@jax.custom_vjp
-def _neg_part_sq(H: Array) -> Array:
-    """Smoothed squared negative part of the spectrum of symmetric matrices.
-
-    sum_j f(lambda_j) with f a smoothed min(lambda, 0)^2; its gradient
-    V diag(f'(lambda)) V^T stays finite when eigenvalues coincide (autodiff
-    through eigh would divide by their gaps).
-    """
-    return jnp.sum(_soft_neg(jnp.linalg.eigvalsh(H))[0], axis=-1)
-
-
-def _neg_part_sq_fwd(H: Array) -> tuple[Array, tuple[Array, Array]]:
-    lam, V = jnp.linalg.eigh(H)
-    val, slope = _soft_neg(lam)
-    return jnp.sum(val, axis=-1), (slope, V)
-
-
-def _neg_part_sq_bwd(res: tuple[Array, Array], g: Array) -> tuple[Array]:
-    slope, V = res
-    d = slope * g[..., None]
-    return ((V * d[..., None, :]) @ jnp.swapaxes(V, -1, -2),)
-
-
-_neg_part_sq.defvjp(_neg_part_sq_fwd, _neg_part_sq_bwd)
 
 
 # Cost blocks up to this many entries (64 MB in float64) are evaluated in one
@@ -721,7 +695,7 @@ def _objective(
     return wx @ psi - mean_g + jnp.sum(pen * theta * theta)
 
 
-@partial(jax.jit, static_argnames=("maxiter", "d", "k", "quad", "hinge"))
+@partial(jax.jit, static_argnames=("maxiter",))
 def _lbfgs(
     theta0: Array,
     Phi: Array,
@@ -732,27 +706,12 @@ def _lbfgs(
     eps: Array,
     pen: Array,
     tol: Array,
-    hinge_trig: tuple[Array, Array, Array],
-    kappa: Array,
-    geom: tuple[Array, Array, Array, Array],
     cost: Cost,
     *,
     maxiter: int,
-    d: int,
-    k: int,
-    quad: bool,
-    hinge: bool,
 ) -> tuple[Array, Array, Array, Array]:
-    scale = geom[1]
-    hC, hS, outer = hinge_trig
-
     def fun(theta: Array) -> Array:
-        val = _objective(theta, Phi, Xd, Yd, wx, wy, eps, pen, cost)
-        if hinge:
-            _, B, coef = _unpack(theta, d, k, quad)
-            H = _hess_from_terms(hC, hS, outer, B, coef, scale)
-            val = val + kappa * jnp.mean(_neg_part_sq(H))
-        return val
+        return _objective(theta, Phi, Xd, Yd, wx, wy, eps, pen, cost)
 
     opt = optax.lbfgs(memory_size=20)
     value_and_grad = optax.value_and_grad_from_state(fun)
@@ -783,24 +742,9 @@ def _run_lbfgs(
     eps: float,
     tol: float,
     opts: _Options,
-    *,
-    hinge: tuple[Any, ...] | None = None,
-    maxiter: int | None = None,
 ) -> tuple[Array, float, int, float]:
-    """One L-BFGS run on the padded problem (optionally with the Hessian hinge)."""
+    """One L-BFGS run on the padded problem."""
     Phi, Xp, Yp, wx, wy, pen, cost = padded
-    if hinge is None:
-        # k and quad only shape the hinge penalty: fixed here (one compile)
-        trig, kappa, gj, d, k, quad = (
-            (jnp.zeros((1, 0)), jnp.zeros((1, 0)), jnp.zeros((0, 1))),
-            0.0,
-            (jnp.zeros(1),) * 4,
-            1,
-            0,
-            False,
-        )
-    else:
-        trig, kappa, gj, d, k, quad = hinge
     theta, val, it, gm = _lbfgs(
         theta,
         Phi,
@@ -811,17 +755,318 @@ def _run_lbfgs(
         jnp.asarray(eps),
         pen,
         jnp.asarray(tol),
-        trig,
-        jnp.asarray(kappa),
-        gj,
         cost,
-        maxiter=opts.maxiter if maxiter is None else maxiter,
-        d=d,
-        k=k,
-        quad=quad,
-        hinge=hinge is not None,
+        maxiter=opts.maxiter,
     )
     return theta, float(val), int(it), float(gm)
+
+
+# --------------------------------------------------------------------------
+# Convexity repair: the semi-dual under the constraint that the Hessian of
+# phi is positive semi-definite at the repair's points, by a log-barrier
+# (interior-point) Newton method. The constraints are linear matrix
+# inequalities in theta and J is convex, so the barrier problems are convex
+# and their minimisers follow the central path to the constrained optimum.
+# --------------------------------------------------------------------------
+
+
+def _gemm32(a: Array, b: Array) -> Array:
+    """A float32 product returned in float64: for Newton matrices only.
+
+    The Newton matrix only steers the step; the objective, its gradient and
+    the line search stay in float64, so the iterates converge to the float64
+    minimiser. The products are the repair's cost (three n x p x p or
+    m x n x p products per step) and run 3x faster in float32.
+    """
+    return jnp.matmul(a.astype(jnp.float32), b.astype(jnp.float32)).astype(jnp.float64)
+
+
+def _semidual_hessian(
+    psi: Array,
+    Phi: Array,
+    Xd: Array,
+    Yd: Array,
+    wx: Array,
+    wy: Array,
+    eps: Array,
+) -> Array:
+    """Hessian in theta of the smoothed semi-dual (the rho term excluded).
+
+    With P the soft-min weights of the c-transform (rows: targets),
+    ``(1/eps) Phi^T (diag(P^T wy) - P^T diag(wy) P) Phi``; the target rows
+    are taken in chunks so that at most ~2^22 weights are alive at once.
+    """
+    n, m = Xd.shape[0], Yd.shape[0]
+    rows = max(1, min(m, (1 << 22) // n))
+    while m % rows:
+        rows //= 2
+    centre = jnp.mean(Xd, axis=0)
+    Xc = Xd - centre[None, :]
+    base = -psi - 0.5 * jnp.sum(Xc * Xc, axis=1) + eps * jnp.log(wx)
+
+    def chunk(
+        carry: tuple[Array, Array], block: tuple[Array, Array]
+    ) -> tuple[tuple[Array, Array], None]:
+        r, gram = carry
+        Yb, wb = block
+        inner = jnp.matmul(Yb - centre[None, :], Xc.T, precision=lax.Precision.HIGHEST)
+        S = (base[None, :] + inner) / eps
+        E = jnp.exp(S - jnp.max(S, axis=1, keepdims=True))
+        P = E / jnp.sum(E, axis=1, keepdims=True)
+        G = _gemm32(P * jnp.sqrt(wb)[:, None], Phi)
+        return (r + wb @ P, gram + _gemm32(G.T, G)), None
+
+    p = Phi.shape[1]
+    blocks = (Yd.reshape(m // rows, rows, -1), wy.reshape(m // rows, rows))
+    (r, gram), _ = lax.scan(chunk, (jnp.zeros(n), jnp.zeros((p, p))), blocks)
+    return (_gemm32(Phi.T, r[:, None] * Phi) - gram) / eps
+
+
+def _constraint_rows(
+    H: Array,
+    hC: Array,
+    hS: Array,
+    Fs: Array,
+    scale: Array,
+    *,
+    d: int,
+    quad: bool,
+) -> tuple[Array, Array, Array]:
+    """Eigenvalues of the Hessians and the derivatives of their eigenbasis entries.
+
+    For each point i and eigenpair indices j <= l, the row
+    ``d(v_j^T H_i v_l)/dtheta`` (H_i is affine in theta): zero on beta,
+    ``(v_ja v_lb + v_jb v_la)/(s_a s_b)`` on B (halved on its diagonal) and
+    ``-(2 pi)^2 (C or S)_il (F_l.v_j)(F_l.v_l)`` on the trigonometric terms.
+    Returns ``(lam (n, d), rows (n, pairs, p), pair_is_diagonal (pairs,))``.
+    """
+    lam, V = jnp.linalg.eigh(H)
+    v = jnp.swapaxes(V, -1, -2)  # v[i, j] is the j-th eigenvector at point i
+    jj, ll = np.triu_indices(d)
+    proj = jnp.einsum("kd,njd->njk", Fs, v)  # F_l . v_j
+    q = proj[:, jj, :] * proj[:, ll, :]
+    parts = [jnp.zeros((*q.shape[:2], d), H.dtype)]
+    if quad:
+        a, b = np.triu_indices(d)
+        vj, vl = v[:, jj, :], v[:, ll, :]
+        sym = vj[..., a] * vl[..., b] + vj[..., b] * vl[..., a]
+        half = jnp.asarray(np.where(a == b, 0.5, 1.0))
+        parts.append(sym * (half / (scale[a] * scale[b]))[None, None, :])
+    c = (2.0 * jnp.pi) ** 2
+    parts += [-c * hC[:, None, :] * q, -c * hS[:, None, :] * q]
+    return lam, jnp.concatenate(parts, axis=-1), jnp.asarray(jj == ll)
+
+
+@partial(jax.jit, static_argnames=("d", "k", "quad", "maxiter"))
+def _barrier_newton(
+    theta0: Array,
+    mu: Array,
+    tol: Array,
+    Phi: Array,
+    Xd: Array,
+    Yd: Array,
+    wx: Array,
+    wy: Array,
+    eps: Array,
+    pen: Array,
+    cost: Cost,
+    point_trig: tuple[Array, Array, Array],
+    Fs: Array,
+    scale: Array,
+    *,
+    d: int,
+    k: int,
+    quad: bool,
+    maxiter: int,
+) -> tuple[Array, Array, Array, Array]:
+    """Damped Newton on ``J - mu mean_i log det H_i`` from a feasible point.
+
+    Stops when the Newton decrement ``g^T H^{-1} g`` is at most ``tol`` (an
+    upper bound on twice the remaining gap) or after ``maxiter`` steps. The
+    backtracking line search rejects any step that leaves a Hessian with a
+    non-positive eigenvalue, so every iterate is strictly convex at the
+    points. Returns ``(theta, value, steps, last decrement)``.
+    """
+    p = theta0.shape[0]
+    hC, hS, outer = point_trig
+    n_pts = hC.shape[0]
+
+    def hessians(theta: Array) -> Array:
+        _, B, coef = _unpack(theta, d, k, quad)
+        return _hess_from_terms(hC, hS, outer, B, coef, scale)
+
+    def fun(theta: Array) -> Array:
+        lam = jnp.linalg.eigvalsh(hessians(theta))
+        inside = jnp.all(lam > 0.0)
+        log_det = jnp.sum(jnp.log(jnp.where(lam > 0.0, lam, 1.0))) / n_pts
+        val = _objective(theta, Phi, Xd, Yd, wx, wy, eps, pen, cost) - mu * log_det
+        return jnp.where(inside, val, jnp.inf)
+
+    value_and_grad = jax.value_and_grad(fun)
+
+    def newton_matrix(theta: Array) -> Array:
+        psi = jnp.matmul(Phi, theta, precision=lax.Precision.HIGHEST)
+        hess = _semidual_hessian(psi, Phi, Xd, Yd, wx, wy, eps) + 2.0 * jnp.diag(pen)
+        lam, rows, diag = _constraint_rows(
+            hessians(theta), hC, hS, Fs, scale, d=d, quad=quad
+        )
+        # Hessian of -log det H: sum over eigenpairs of (v_j^T dH v_l)^2 /
+        # (lam_j lam_l), each off-diagonal pair counted twice
+        jj, ll = np.triu_indices(d)
+        weight = jnp.where(diag, 1.0, 2.0)[None, :] / (lam[:, jj] * lam[:, ll])
+        A = (rows * jnp.sqrt(weight)[..., None]).reshape(-1, p)
+        return hess + (mu / n_pts) * _gemm32(A.T, A)
+
+    def step(carry: tuple[Array, ...]) -> tuple[Array, ...]:
+        theta, value, grad, it, _ = carry
+        M = newton_matrix(theta)
+        M = M + (1e-12 * jnp.trace(M) / p + 1e-300) * jnp.eye(p)
+        direction = -jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(M), True), grad)
+        direction = jnp.where(jnp.all(jnp.isfinite(direction)), direction, -grad)
+        slope = grad @ direction
+
+        def shorter(ls: tuple[Array, Array, Array]) -> Array:
+            t, val, _ = ls
+            return ~(val <= value + 1e-4 * t * slope) & (t > 1e-12)
+
+        def halve(ls: tuple[Array, Array, Array]) -> tuple[Array, Array, Array]:
+            t = 0.5 * ls[0]
+            val, g = value_and_grad(theta + t * direction)
+            return t, val, g
+
+        # start at 0.99 of the longest step that keeps every Hessian positive
+        # definite (fraction to the boundary), not at 1: a step past the
+        # boundary would only be halved back, one evaluation per halving
+        H0 = hessians(theta)
+        L = jnp.linalg.cholesky(H0)
+        dH = hessians(theta + direction) - H0
+        W = jax.scipy.linalg.solve_triangular(L, dH, lower=True)
+        W = jax.scipy.linalg.solve_triangular(L, jnp.swapaxes(W, -1, -2), lower=True)
+        lowest = jnp.min(jnp.linalg.eigvalsh(0.5 * (W + jnp.swapaxes(W, -1, -2))))
+        t0 = jnp.where(lowest < 0.0, jnp.minimum(1.0, -0.99 / lowest), 1.0)
+        first = value_and_grad(theta + t0 * direction)
+        t, val, g = lax.while_loop(shorter, halve, (t0, *first))
+        moved = t > 1e-12
+        return (
+            jnp.where(moved, theta + t * direction, theta),
+            jnp.where(moved, val, value),
+            jnp.where(moved, g, grad),
+            it + 1,
+            jnp.where(moved, -slope, 0.0),
+        )
+
+    def cond(carry: tuple[Array, ...]) -> Array:
+        _, _, _, it, decrement = carry
+        return (it < maxiter) & (decrement > tol)
+
+    value, grad = value_and_grad(theta0)
+    init: tuple[Array, ...] = (
+        theta0,
+        value,
+        grad,
+        jnp.asarray(0),
+        jnp.asarray(jnp.inf),
+    )
+    theta, value, _, it, decrement = lax.while_loop(cond, step, init)
+    return theta, value, it, decrement
+
+
+def _shrink_to_feasible(theta: np.ndarray, lam_min: np.ndarray, d: int) -> np.ndarray:
+    """Scale the curvature part of theta until lambda_min >= 1 - _START_SHRINK.
+
+    The Hessian of phi is ``I + M_i(theta)`` with M linear in (B, a, b), so
+    at ``t (B, a, b)`` its eigenvalues are ``1 + t mu_i``: the largest
+    admissible t is closed-form from the most negative ``mu_i = lam_min - 1``.
+    """
+    worst = float(np.max(1.0 - lam_min))
+    t = 1.0 if worst <= _START_SHRINK else _START_SHRINK / worst
+    out = theta.copy()
+    out[d:] *= t
+    return out
+
+
+def _repair_convexity(
+    theta: np.ndarray,
+    fit: dict[str, Any],
+    X: np.ndarray,
+    g4: tuple[np.ndarray, ...],
+    eps: float,
+    scale_cost: float,
+    opts: _Options,
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Minimise the semi-dual subject to a convex potential at the source points.
+
+    Interior point: from a strictly convex start (the fit with its curvature
+    scaled down), Newton on the barrier problems for decreasing weights
+    ``mu`` (``_BARRIER_MU`` times the cost scale); the result is strictly
+    convex at the repair's points and within ``D mu`` of the constrained
+    optimum in objective. Points beyond the work budget are subsampled
+    (violators of the unpenalised fit first); violators found afterwards
+    are added and the repair restarts from the current, shrunk, iterate.
+    Returns ``(theta, lambda_min at every source point, Newton steps,
+    converged)``; converged: the last barrier problem met its decrement
+    tolerance and no source point is left non-convex.
+    """
+    F, d, quad = fit["F"], fit["d"], fit["quad"]
+    k = F.shape[0]
+    p = theta.shape[0]
+    Phi, Xp, Yp, wx, wy, pen, cost = fit["padded"]
+    Phi, pen = Phi[:, :p], pen[:p]
+    Xd = X[:, :d]
+    Fj = jnp.asarray(F)
+    lower, width = jnp.asarray(g4[2]), jnp.asarray(g4[3])
+    Fs = jnp.asarray(F / g4[3][None, :])
+    scale = jnp.asarray(g4[1])
+    budget = max(256, int(_BARRIER_WORK // (d * (d + 1) // 2 * p * p)))
+    pick = np.random.default_rng(opts.random_state)
+
+    def eigs(th: np.ndarray) -> np.ndarray:
+        _, B, coef = _unpack_np(th, d, k, quad)
+        return _min_eigs_np(Xd, B, coef, F, g4[1], g4[2], g4[3])
+
+    lam = eigs(theta)
+    idx = np.arange(X.shape[0])
+    if X.shape[0] > budget:
+        bad = np.flatnonzero(lam < -_CONVEX_TOL)
+        rest = np.setdiff1d(idx, bad)
+        fill = pick.choice(rest, max(budget - bad.size, 0), replace=False)
+        idx = np.union1d(bad[:budget], fill)
+    steps = 0
+    for _ in range(3):
+        theta = _shrink_to_feasible(theta, lam[idx], d)
+        trig = _point_trig_terms(jnp.asarray(Xd[idx]), Fj, lower, width)
+        th = jnp.asarray(theta)
+        for rel in _BARRIER_MU:
+            mu = jnp.asarray(rel * scale_cost)
+            th, _, it, decrement = _barrier_newton(
+                th,
+                mu,
+                mu,
+                Phi,
+                Xp,
+                Yp,
+                wx,
+                wy,
+                jnp.asarray(eps),
+                pen,
+                cost,
+                trig,
+                Fs,
+                scale,
+                d=d,
+                k=k,
+                quad=quad,
+                maxiter=_NEWTON_MAXITER,
+            )
+            steps += int(it)
+        theta = np.asarray(th)
+        lam = eigs(theta)
+        outside = np.setdiff1d(np.flatnonzero(lam < -_CONVEX_TOL), idx)
+        if not outside.size:
+            break
+        idx = np.union1d(idx, outside)
+    converged = float(decrement) <= float(mu) and not outside.size
+    return theta, lam, steps, converged
 
 
 def _phi_np(
@@ -1246,70 +1491,57 @@ def _fit(
         return result, cv_results
     eps = opts.eps if opts.eps is not None else _default_eps(X[:, :d], Y[:, :d])
     fit = _solve_T(X, Y, g, T, geom, opts, eps=eps, stages=_N_STAGES)
-    F, quad, theta = fit["F"], fit["quad"], fit["theta_pad"]
+    F, quad = fit["F"], fit["quad"]
+    theta = np.asarray(fit["theta"])
     k = F.shape[0]
     Fj = jnp.asarray(F)
     g4 = geom.head(d)
-    gj = tuple(jnp.asarray(a) for a in g4)
-    Xd = X[:, :d]
-    _, B, coef = _unpack_np(np.asarray(theta), d, k, quad)
-    lam = _min_eigs_np(Xd, B, coef, F, g4[1], g4[2], g4[3])
+    _, B, coef = _unpack_np(theta, d, k, quad)
+    lam = _min_eigs_np(X[:, :d], B, coef, F, g4[1], g4[2], g4[3])
     bad = lam < -_CONVEX_TOL
     n_iter = fit["n_iter"]
-    # convergence is that of the unpenalised fit; a repair is judged by the
-    # convexity it reaches (its stiff penalty stalls L-BFGS's gradient near
-    # 1e-3 while the map no longer changes), reported by its own warning
-    main_gmax = fit["gmax"]
+    # without a repair, convergence is that of the L-BFGS fit; with one, that
+    # of the repair (it starts from a shrunk copy of the fit, so the fit's
+    # own accuracy does not carry over)
+    converged = fit["gmax"] <= opts.tol
+    message = (
+        f"L-BFGS stopped after maxiter={opts.maxiter} iterations with gradient "
+        f"{fit['gmax']:.2e} > tol={opts.tol:g}; raise maxiter or tol."
+    )
     if bad.any() and opts.convexify:
-        # Refit the last stage with a penalty on the negative part of the
-        # Hessian spectrum at the source points (all of them when the
-        # eigendecompositions are cheap), raising kappa until convex.
         scale = _cost_scale(X[:, :d], Y[:, :d])
-        budget = max(256, int(_HINGE_WORK // max(d, 1) ** 3))
-        pick = np.random.default_rng(opts.random_state)
-        for kappa in (1e2 * scale, 1e4 * scale):
-            if X.shape[0] <= budget:
-                idx = np.arange(X.shape[0])
-            else:
-                extra = pick.choice(X.shape[0], budget, replace=False)
-                idx = np.union1d(np.flatnonzero(bad)[:budget], extra)
-            trig = _hinge_terms(jnp.asarray(X[idx, :d]), Fj, gj[2], gj[3])
-            hinge = (trig, kappa, gj, d, k, quad)
-            # in chunks, stopping as soon as the potential is convex at every
-            # source point (the penalty's gradient stalls long before tol)
-            chunk = min(_REPAIR_CHUNK, opts.maxiter)
-            for _ in range(-(-opts.maxiter // chunk)):
-                theta, value, it, _ = _run_lbfgs(
-                    theta,
-                    fit["padded"],
-                    eps,
-                    opts.tol,
-                    opts,
-                    hinge=hinge,
-                    maxiter=chunk,
-                )
-                fit["value"] = value
-                n_iter += it
-                _, B, coef = _unpack_np(np.asarray(theta), d, k, quad)
-                lam = _min_eigs_np(Xd, B, coef, F, g4[1], g4[2], g4[3])
-                bad = lam < -_CONVEX_TOL
-                if not bad.any() or it < chunk:
-                    break
-            if not bad.any():
-                break
+        theta, lam, steps, converged = _repair_convexity(
+            theta, fit, X, g4, eps, scale, opts
+        )
+        message = (
+            f"the convexity repair stopped after {steps} Newton steps short of its "
+            "tolerance; the potential is convex at the points but not the "
+            "constrained optimum. Lower T or raise rho."
+        )
+        bad = lam < -_CONVEX_TOL
+        n_iter += steps
+        Phi, Xp, Yp, wx, wy, pen, cost = fit["padded"]
+        n_par = theta.shape[0]
+        fit["value"] = float(
+            _objective(
+                jnp.asarray(theta),
+                Phi[:, :n_par],
+                Xp,
+                Yp,
+                wx,
+                wy,
+                jnp.asarray(eps),
+                pen[:n_par],
+                cost,
+            )
+        )
     if not np.isfinite(fit["value"]) or not np.isfinite(np.asarray(theta)).all():
         raise DivergenceError(
             f"the semi-dual became non-finite at T={T:g} (eps={eps:.3g}); the "
             "smoothing is too small for the data scale: pass a larger eps."
         )
-    converged = main_gmax <= opts.tol
     if not converged:
-        warnings.warn(
-            f"L-BFGS stopped after maxiter={opts.maxiter} iterations with gradient "
-            f"{main_gmax:.2e} > tol={opts.tol:g}; raise maxiter or tol.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
     if bad.any():
         warnings.warn(
             f"the fitted potential is not convex at {bad.mean():.1%} of the source "
@@ -1414,7 +1646,9 @@ def fit_gamma_sieve_map(
     margin : float, default=0.0
         Relative margin of the box around the source sample's range.
     convexify : bool, default=True
-        Refit with the hinge penalty when the potential is not convex.
+        If the fitted potential is not convex at some source points, replace
+        the fit by the semi-dual's minimiser under convexity at every source
+        point (an interior-point Newton method).
 
     Returns
     -------
