@@ -857,6 +857,42 @@ def _constraint_rows(
     return lam, jnp.concatenate(parts, axis=-1), jnp.asarray(jj == ll)
 
 
+def _barrier_newton_matrix(
+    theta: Array,
+    mu: Array,
+    Phi: Array,
+    Xd: Array,
+    Yd: Array,
+    wx: Array,
+    wy: Array,
+    eps: Array,
+    pen: Array,
+    point_trig: tuple[Array, Array, Array],
+    Fs: Array,
+    scale: Array,
+    *,
+    d: int,
+    k: int,
+    quad: bool,
+) -> Array:
+    """Hessian of ``J(theta) - mu mean_i log det H_i(theta)`` (float32 products).
+
+    The semi-dual part from its soft-min weights; the barrier part as a sum
+    over points and eigenpairs of ``(v_j^T dH_i v_l)^2 / (lam_j lam_l)``,
+    each off-diagonal pair counted twice.
+    """
+    hC, hS, outer = point_trig
+    psi = jnp.matmul(Phi, theta, precision=lax.Precision.HIGHEST)
+    hess = _semidual_hessian(psi, Phi, Xd, Yd, wx, wy, eps) + 2.0 * jnp.diag(pen)
+    _, B, coef = _unpack(theta, d, k, quad)
+    H = _hess_from_terms(hC, hS, outer, B, coef, scale)
+    lam, rows, diag = _constraint_rows(H, hC, hS, Fs, scale, d=d, quad=quad)
+    jj, ll = np.triu_indices(d)
+    weight = jnp.where(diag, 1.0, 2.0)[None, :] / (lam[:, jj] * lam[:, ll])
+    A = (rows * jnp.sqrt(weight)[..., None]).reshape(-1, theta.shape[0])
+    return hess + (mu / hC.shape[0]) * _gemm32(A.T, A)
+
+
 @partial(jax.jit, static_argnames=("d", "k", "quad", "maxiter"))
 def _barrier_newton(
     theta0: Array,
@@ -904,23 +940,28 @@ def _barrier_newton(
 
     value_and_grad = jax.value_and_grad(fun)
 
-    def newton_matrix(theta: Array) -> Array:
-        psi = jnp.matmul(Phi, theta, precision=lax.Precision.HIGHEST)
-        hess = _semidual_hessian(psi, Phi, Xd, Yd, wx, wy, eps) + 2.0 * jnp.diag(pen)
-        lam, rows, diag = _constraint_rows(
-            hessians(theta), hC, hS, Fs, scale, d=d, quad=quad
-        )
-        # Hessian of -log det H: sum over eigenpairs of (v_j^T dH v_l)^2 /
-        # (lam_j lam_l), each off-diagonal pair counted twice
-        jj, ll = np.triu_indices(d)
-        weight = jnp.where(diag, 1.0, 2.0)[None, :] / (lam[:, jj] * lam[:, ll])
-        A = (rows * jnp.sqrt(weight)[..., None]).reshape(-1, p)
-        return hess + (mu / n_pts) * _gemm32(A.T, A)
-
     def step(carry: tuple[Array, ...]) -> tuple[Array, ...]:
         theta, value, grad, it, _ = carry
-        M = newton_matrix(theta)
-        M = M + (1e-12 * jnp.trace(M) / p + 1e-300) * jnp.eye(p)
+        M = _barrier_newton_matrix(
+            theta,
+            mu,
+            Phi,
+            Xd,
+            Yd,
+            wx,
+            wy,
+            eps,
+            pen,
+            point_trig,
+            Fs,
+            scale,
+            d=d,
+            k=k,
+            quad=quad,
+        )
+        # a Levenberg shift at float32's resolution of the matrix, so that
+        # its rounding cannot make the Cholesky factorisation fail
+        M = M + (1e-6 * jnp.trace(M) / p + 1e-300) * jnp.eye(p)
         direction = -jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(M), True), grad)
         direction = jnp.where(jnp.all(jnp.isfinite(direction)), direction, -grad)
         slope = grad @ direction
