@@ -9,22 +9,30 @@ weights, and ``X^T v``: two O(nd) products that each read all of X. Measured
 here, in one process, interleaved over rounds (median and min of wall and CPU
 seconds):
 
-* ``read X (matvec)``: ``X @ theta`` alone, 200 times in a ``lax.scan``: the
-  rate at which one core streams X from where it lives between steps (L3 or
-  memory). This is the STREAM-like read: the product is the fastest read of X
-  the compiled program has.
-* ``read L2 block (matvec)``: the same bytes, but one 98-row block (784 kB)
-  read 21 times, so from the core's L2.
+* ``read X (X theta)``: ``X @ theta`` alone, 200 times in a ``lax.scan``: the
+  rate at which the threads stream X from where it lives between steps (L3 or
+  memory). XLA:CPU splits it among its threads by rows.
+* ``X^T v, one product``: ``(v^T X)^T`` alone, 200 times; XLA:CPU splits it
+  among its threads by columns, so each thread reads a strip of every row.
+* ``X^T v, 4 row blocks``: the same sum as one batched product over 4 row
+  blocks of X, then added (what ``simulate_sgf`` runs on CPU, ``_xt_dot``):
+  each block is streamed row after row.
+* ``read L2 block (matvec)``: the same bytes as a whole X, but one 98-row
+  block (784 kB) read 21 times, so from a core's L2.
 * ``draws``: the Brownian increments alone, drawn as ``simulate_sgf`` draws
   them (100 steps at a time; 200 x 2000 normals).
-* ``ours, two products`` / ``ours, row-blocked``: the whole
-  :func:`simulate_sgf` call with the blocked pass switched off / on.
+* ``ours (default)``: the whole :func:`simulate_sgf` call as the benchmark
+  makes it; ``ours, one X^T v product``: the same with ``sgf._XT_PARTS = 1``
+  (before 2026-12-05, session 4); ``ours, row-blocked``: with the row-blocked
+  pass switched on (``sgf._BLOCK_BYTES``).
 * ``diffrax``: the benchmark's baseline (Euler, ``UnsafeBrownianPath``).
 
-The floor of a step that reads X once from its home and once from L2 is
-``16 MB / read_X + 16 MB / read_L2``; with the draws, 200 steps of it give the
-fastest ``ours`` this core allows, and divided by diffrax's time, the best
-ratio the case can show on this machine.
+The floor of the two-product step is two reads of X at the ``X theta`` rate
+plus the draws: 200 steps of it give the fastest ``ours`` that these two XLA
+products allow, and divided by diffrax's time, the best ratio the case can
+show on this machine. The row-blocked floor (X once from its home, once from
+L2) is printed too; XLA runs that pass on one thread, so it is a single-core
+floor.
 """
 
 from __future__ import annotations
@@ -65,6 +73,15 @@ def _read_x(X, theta):
     return lax.scan(body, theta, None, length=STEPS)[0]
 
 
+@functools.partial(jax.jit, static_argnames=("parts",))
+def _xt_product(X, v, parts):
+    def body(u, _):
+        g = sgf._xt_dot(X, u, parts)
+        return u + 1e-30 * jnp.concatenate([g, g]), None  # a dependence
+
+    return lax.scan(body, v, None, length=STEPS)[0]
+
+
 @jax.jit
 def _read_block(Xb, theta):
     reps = 2000 // Xb.shape[0]
@@ -100,23 +117,29 @@ def main() -> None:
     theta = jnp.full((d, 1), 1e-3)
     block = X[:98]
 
-    def ours(blocked):
+    def ours(blocked=False, parts=None):
         def run():
-            default = sgf._BLOCK_BYTES
+            default = sgf._BLOCK_BYTES, sgf._XT_PARTS
             sgf._BLOCK_BYTES = 768 * 1024 if blocked else None
+            sgf._XT_PARTS = default[1] if parts is None else parts
             try:
                 return bench._ours(inp)[0]
             finally:
-                sgf._BLOCK_BYTES = default
+                sgf._BLOCK_BYTES, sgf._XT_PARTS = default
 
         return run
 
+    v = jnp.full((n, 1), 1e-3)
+    parts = sgf._xt_parts(n, d, X.dtype.itemsize, True)
     cases = {
-        "read X (matvec)": lambda: _read_x(X, theta),
+        "read X (X theta)": lambda: _read_x(X, theta),
+        "X^T v, one product": lambda: _xt_product(X, v, 1),
+        f"X^T v, {parts} row blocks": lambda: _xt_product(X, v, parts),
         "read L2 block (matvec)": lambda: _read_block(block, theta),
         "draws": lambda: _draws(jax.random.key(1), n, inp["grid"].dt),
-        "ours, two products": ours(False),
-        "ours, row-blocked": ours(True),
+        "ours (default)": ours(),
+        "ours, one X^T v product": ours(parts=1),
+        "ours, row-blocked": ours(blocked=True),
         "diffrax": lambda: bench._baseline(inp)[0],
     }
     for f in cases.values():
@@ -133,15 +156,15 @@ def main() -> None:
     low = {k: np.min(np.array(v), axis=0) for k, v in times.items()}
     print(f"# load {load0:.1f} -> {load1:.1f}; {rounds} rounds; X {n}x{d} float64")
     head = ("wall med", "wall min", "cpu med", "cpu min")
-    print(f"{'case':26s} " + " ".join(f"{h:>9s}" for h in head))
+    print(f"{'case':28s} " + " ".join(f"{h:>9s}" for h in head))
     for k in cases:
         print(
-            f"{k:26s} {med[k][0] * 1e3:8.1f}m {low[k][0] * 1e3:8.1f}m "
+            f"{k:28s} {med[k][0] * 1e3:8.1f}m {low[k][0] * 1e3:8.1f}m "
             f"{med[k][1] * 1e3:8.1f}m {low[k][1] * 1e3:8.1f}m"
         )
     x_bytes = X.size * X.dtype.itemsize
     for label, i in (("wall", 0), ("cpu", 1)):
-        bw_x = STEPS * x_bytes / low["read X (matvec)"][i]
+        bw_x = STEPS * x_bytes / low["read X (X theta)"][i]
         bw_l2 = STEPS * x_bytes / low["read L2 block (matvec)"][i]
         floor_two = STEPS * 2 * x_bytes / bw_x + low["draws"][i]
         floor_one = STEPS * (x_bytes / bw_x + x_bytes / bw_l2) + low["draws"][i]
@@ -152,7 +175,9 @@ def main() -> None:
             f"Floor (products + draws, nothing else): two products "
             f"{floor_two * 1e3:.1f} ms (ratio {floor_two / base:.3f}), row-blocked "
             f"{floor_one * 1e3:.1f} ms (ratio {floor_one / base:.3f}); measured "
-            f"{low['ours, two products'][i] * 1e3:.1f} / "
+            f"default {low['ours (default)'][i] * 1e3:.1f} ms (ratio "
+            f"{low['ours (default)'][i] / base:.3f}), one X^T v product "
+            f"{low['ours, one X^T v product'][i] * 1e3:.1f}, row-blocked "
             f"{low['ours, row-blocked'][i] * 1e3:.1f} ms"
         )
 

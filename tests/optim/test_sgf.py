@@ -223,6 +223,59 @@ def test_row_blocked_step_equals_the_two_product_step(data, monkeypatch, case):
     assert float(jnp.max(jnp.abs(moved))) > 0.05  # it moved
 
 
+def test_xt_parts_choice(monkeypatch):
+    from mltheory.optim import sgf
+
+    # the benchmark's X (16 MB) on CPU: 4 row blocks; small X or an
+    # accelerator: one product; 4 must divide n, else 2, else one product
+    assert sgf._xt_parts(2000, 1000, 8, True) == 4
+    assert sgf._xt_parts(2000, 1000, 8, False) == 1
+    assert sgf._xt_parts(N, D, 8, True) == 1  # 160 kB
+    assert sgf._xt_parts(2002, 1000, 8, True) == 2
+    assert sgf._xt_parts(2001, 1000, 8, True) == 1
+    monkeypatch.setattr(sgf, "_XT_PARTS", 1)
+    assert sgf._xt_parts(2000, 1000, 8, True) == 1
+
+
+@pytest.mark.parametrize(
+    "case", ["em_square", "em_two_columns", "implicit_ridge", "heun_drift"]
+)
+def test_split_xt_product_equals_the_single_product(data, monkeypatch, case):
+    """X^T v summed over 4 row blocks (the CPU default for X over 2 MB) is the
+    same update: same key, same draws, the same sums in another order, so
+    equal to rounding (1e-11 allows the growth over 20 steps and is far below
+    the O(1) change of a misaligned block of rows or of weights)."""
+    from mltheory.optim import sgf
+
+    X, y, _ = data
+    kw = dict(tau=0.5, grid=TimeGrid(1.0, 20), record_every=10, loss=square)
+    key = jax.random.key(7)
+    theta0 = 0.1 * jax.random.normal(jax.random.key(8), (D,))
+    if case == "em_two_columns":
+        theta0 = 0.1 * jax.random.normal(jax.random.key(8), (D, 2))
+        y = jnp.stack([y, jnp.tanh(y)], axis=1)
+        kw["loss"] = lambda r, yi: jnp.sum(jnp.logaddexp(0.0, -r * yi))
+        key = jax.random.split(key, 2)  # and a batch of seeds
+    if case == "implicit_ridge":
+        kw.update(method="drift_implicit_em", ridge=0.3, reg_grad=jnp.tanh)
+    if case == "heun_drift":
+        kw.update(method="heun_drift", ridge=0.3)
+
+    monkeypatch.setattr(sgf, "_XT_PARTS", 1)
+    single = simulate_sgf(key, X, y, theta0, **kw)
+    monkeypatch.setattr(sgf, "_XT_PARTS", 4)
+    monkeypatch.setattr(sgf, "_XT_PARTS_MIN_BYTES", 0)
+    assert sgf._xt_parts(N, D, 8, True) == 4
+    split = simulate_sgf(key, X, y, theta0, **kw)
+    scale = float(jnp.max(jnp.abs(single.theta_final)))
+    np.testing.assert_allclose(
+        split.theta_final, single.theta_final, rtol=0, atol=1e-11 * scale
+    )
+    np.testing.assert_allclose(split.train_loss, single.train_loss, rtol=1e-11)
+    moved = single.theta_final.reshape(-1, *theta0.shape) - theta0[None]
+    assert float(jnp.max(jnp.abs(moved))) > 0.05  # it moved
+
+
 # --- SGD ----------------------------------------------------------------------
 
 
