@@ -488,7 +488,7 @@ def _cast_like(tree: PyTree, like: PyTree) -> PyTree:
 # chunk of steps is drawn in one batched call (one pass of the counter-based
 # generator instead of one small loop per step, ~0.2 ms each on CPU), bounded
 # so that memory stays O(noise) whatever record_every is.
-_DRAW_CHUNK_ELEMENTS = 1 << 18
+_DRAW_CHUNK_ELEMENTS = 1 << 19  # 4 MB of float64
 
 
 def _draw_chunk(record_every: int, noise_size: int) -> int:
