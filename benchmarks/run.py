@@ -29,10 +29,11 @@ median ratio and its min–max over the rounds; a case with a goal is marked
 ``meets`` (the worst round meets it), ``MISSES`` (the best round misses it) or
 ``SPREAD`` (the rounds straddle the goal: not a result to rely on).
 
-A side that runs in under ``_MIN_ROUND_S`` (20 ms) would make a round of
-one call mostly timer and scheduler noise. After the warm-up, one more call
+A side that runs in under ``_MIN_ROUND_S`` (0.2 s, the total that
+:meth:`timeit.Timer.autorange` aims for) would make a round of one call
+sensitive to timer and scheduler noise. After the warm-up, one more call
 of each side measures them, and every round then runs both sides the same
-number of back-to-back calls: enough for the faster side to take 20 ms, at
+number of back-to-back calls: enough for the faster side to take 0.2 s, at
 most 1000, and at most 2 s of the slower side. The reported times are per
 call. A side with ``needs_warmup = False`` is always called once per round.
 
@@ -159,7 +160,7 @@ def environment() -> dict[str, Any]:
 # --------------------------------------------------------------------------
 
 
-_MIN_ROUND_S = 0.02  # shortest round worth timing (see the module docstring)
+_MIN_ROUND_S = 0.2  # shortest round worth timing, as timeit.Timer.autorange
 
 
 def _once(fn: Any, inputs: Any, calls: int = 1) -> tuple[float, Any]:
