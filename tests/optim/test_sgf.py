@@ -183,18 +183,10 @@ def test_row_blocks_cover_the_rows_once_in_order(monkeypatch):
     assert len(many) <= sgf._MAX_BLOCKS and many[-1][1] == 10**6
 
 
-@pytest.mark.parametrize("case", ["em_square", "em_two_columns", "implicit_ridge"])
-def test_row_blocked_step_equals_the_two_product_step(data, monkeypatch, case):
-    """The row-blocked fused pass (used for X larger than L2) is the same
-    Euler-Maruyama update: same key, same draws, the same sums in another
-    order, so equal to rounding (~1e-15 relative per step; 1e-11 allows the
-    growth over 20 steps and is far below the O(1) change of a wrong noise,
-    a wrong block boundary or a dropped block)."""
-    from mltheory.optim import sgf
-
+def _reordered_sum_case(data, case):
+    """Inputs of one simulate_sgf call for the tests of re-ordered sums below."""
     X, y, _ = data
-    grid = TimeGrid(1.0, 20)
-    kw = dict(tau=0.5, grid=grid, record_every=10)
+    kw = dict(tau=0.5, grid=TimeGrid(1.0, 20), record_every=10, loss=square)
     key = jax.random.key(7)
     theta0 = 0.1 * jax.random.normal(jax.random.key(8), (D,))
     if case == "em_two_columns":
@@ -203,24 +195,39 @@ def test_row_blocked_step_equals_the_two_product_step(data, monkeypatch, case):
         y = jnp.stack([y, jnp.tanh(y)], axis=1)
         kw["loss"] = lambda r, yi: jnp.sum(jnp.logaddexp(0.0, -r * yi))
         key = jax.random.split(key, 2)  # and a batch of seeds
-    else:
-        kw["loss"] = square
     if case == "implicit_ridge":
         kw.update(method="drift_implicit_em", ridge=0.3, reg_grad=jnp.tanh)
+    if case == "heun_drift":
+        kw.update(method="heun_drift", ridge=0.3)
+    return (key, X, y, theta0), kw
 
+
+def _assert_same_update(other, reference, theta0):
+    # equal to rounding: 1e-11 allows the growth over 20 steps and is far
+    # below the O(1) change of a wrong noise or a misaligned block of rows
+    scale = float(jnp.max(jnp.abs(reference.theta_final)))
+    np.testing.assert_allclose(
+        other.theta_final, reference.theta_final, rtol=0, atol=1e-11 * scale
+    )
+    np.testing.assert_allclose(other.train_loss, reference.train_loss, rtol=1e-11)
+    moved = reference.theta_final.reshape(-1, *theta0.shape) - theta0[None]
+    assert float(jnp.max(jnp.abs(moved))) > 0.05  # it moved
+
+
+@pytest.mark.parametrize("case", ["em_square", "em_two_columns", "implicit_ridge"])
+def test_row_blocked_step_equals_the_two_product_step(data, monkeypatch, case):
+    """The row-blocked fused pass (used for X larger than L2) is the same
+    Euler-Maruyama update: same key, same draws, the same sums in another
+    order, so equal to rounding (~1e-15 relative per step)."""
+    from mltheory.optim import sgf
+
+    args, kw = _reordered_sum_case(data, case)
     monkeypatch.setattr(sgf, "_BLOCK_BYTES", None)
-    plain = simulate_sgf(key, X, y, theta0, **kw)
+    plain = simulate_sgf(*args, **kw)
     # 34 rows per block: 6 blocks, the last one of 30 rows
     monkeypatch.setattr(sgf, "_BLOCK_BYTES", 34 * D * 8)
     assert sgf._row_blocks(N, D, 8)[-2:] == ((136, 170), (170, 200))
-    blocked = simulate_sgf(key, X, y, theta0, **kw)
-    scale = float(jnp.max(jnp.abs(plain.theta_final)))
-    np.testing.assert_allclose(
-        blocked.theta_final, plain.theta_final, rtol=0, atol=1e-11 * scale
-    )
-    np.testing.assert_allclose(blocked.train_loss, plain.train_loss, rtol=1e-11)
-    moved = plain.theta_final.reshape(-1, *theta0.shape) - theta0[None]
-    assert float(jnp.max(jnp.abs(moved))) > 0.05  # it moved
+    _assert_same_update(simulate_sgf(*args, **kw), plain, args[3])
 
 
 def test_xt_parts_choice(monkeypatch):
@@ -242,38 +249,16 @@ def test_xt_parts_choice(monkeypatch):
 )
 def test_split_xt_product_equals_the_single_product(data, monkeypatch, case):
     """X^T v summed over 4 row blocks (the CPU default for X over 2 MB) is the
-    same update: same key, same draws, the same sums in another order, so
-    equal to rounding (1e-11 allows the growth over 20 steps and is far below
-    the O(1) change of a misaligned block of rows or of weights)."""
+    same update: same key, same draws, the same sums in another order."""
     from mltheory.optim import sgf
 
-    X, y, _ = data
-    kw = dict(tau=0.5, grid=TimeGrid(1.0, 20), record_every=10, loss=square)
-    key = jax.random.key(7)
-    theta0 = 0.1 * jax.random.normal(jax.random.key(8), (D,))
-    if case == "em_two_columns":
-        theta0 = 0.1 * jax.random.normal(jax.random.key(8), (D, 2))
-        y = jnp.stack([y, jnp.tanh(y)], axis=1)
-        kw["loss"] = lambda r, yi: jnp.sum(jnp.logaddexp(0.0, -r * yi))
-        key = jax.random.split(key, 2)  # and a batch of seeds
-    if case == "implicit_ridge":
-        kw.update(method="drift_implicit_em", ridge=0.3, reg_grad=jnp.tanh)
-    if case == "heun_drift":
-        kw.update(method="heun_drift", ridge=0.3)
-
+    args, kw = _reordered_sum_case(data, case)
     monkeypatch.setattr(sgf, "_XT_PARTS", 1)
-    single = simulate_sgf(key, X, y, theta0, **kw)
+    single = simulate_sgf(*args, **kw)
     monkeypatch.setattr(sgf, "_XT_PARTS", 4)
     monkeypatch.setattr(sgf, "_XT_PARTS_MIN_BYTES", 0)
     assert sgf._xt_parts(N, D, 8, True) == 4
-    split = simulate_sgf(key, X, y, theta0, **kw)
-    scale = float(jnp.max(jnp.abs(single.theta_final)))
-    np.testing.assert_allclose(
-        split.theta_final, single.theta_final, rtol=0, atol=1e-11 * scale
-    )
-    np.testing.assert_allclose(split.train_loss, single.train_loss, rtol=1e-11)
-    moved = single.theta_final.reshape(-1, *theta0.shape) - theta0[None]
-    assert float(jnp.max(jnp.abs(moved))) > 0.05  # it moved
+    _assert_same_update(simulate_sgf(*args, **kw), single, args[3])
 
 
 # --- SGD ----------------------------------------------------------------------
