@@ -16,14 +16,16 @@ permutation is known (Ota and Imaizumi, arXiv:2601.14872):
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import jax
 import numpy as np
 
-from mltheory._src._progress import progress
+from mltheory.numerics import parallel
 from mltheory.reproduce._plotting import (
     PALETTE,
     finish_axes,
@@ -42,6 +44,64 @@ _ALPHA = 0.05
 
 def _seed(key: jax.Array) -> np.random.SeedSequence:
     return np.random.SeedSequence(np.asarray(jax.random.key_data(key)).tolist())
+
+
+def _children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """``seed.spawn(n)`` without spawn's memory: the same ``n`` children at
+    every call, so a study run twice from one seed gives the same numbers."""
+    return [
+        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, i))
+        for i in range(n)
+    ]
+
+
+# Replications per task of the sweep: small enough for a progress bar that
+# moves and for a cluster to spread a study, large enough that a task is
+# mostly work (one replication is a few ms to a few tens of ms).
+_REPS_PER_CHUNK = 10
+
+
+def _replicate(
+    one: Callable[[np.random.Generator, Any], tuple[Any, ...]],
+    seed: np.random.SeedSequence,
+    params: np.ndarray,
+    *,
+    desc: str,
+    executor: cf.Executor | None = None,
+) -> tuple[np.ndarray, ...]:
+    """``one(rng, param)`` for every row of ``params``, through ``parallel.sweep``.
+
+    Each replication draws from its own generator, seeded by its row of the
+    states spawned from ``seed``; so a row's result does not depend on the
+    chunking or on the executor that runs it (this process, a thread pool, a
+    Dask cluster), and the same ``seed`` gives the same bits everywhere.
+    ``one`` returns a tuple of numbers or arrays; the result stacks each
+    entry, one row per replication, in the order of ``params``.
+    """
+    states = np.stack([s.generate_state(4) for s in _children(seed, len(params))])
+
+    def chunk(rows: tuple[Any, Any]) -> tuple[np.ndarray, ...]:
+        # The replications are host code (LAP and least-squares solves), one
+        # problem each: they run one after another inside a task.
+        outs = [
+            one(np.random.default_rng(np.asarray(state)), param)
+            for state, param in zip(
+                np.asarray(rows[0]), np.asarray(rows[1]), strict=True
+            )
+        ]
+        return tuple(np.stack(column) for column in zip(*outs, strict=True))
+
+    return tuple(
+        np.asarray(a)
+        for a in parallel.sweep(
+            chunk,
+            (states, np.asarray(params)),
+            executor=executor,
+            chunk_size=_REPS_PER_CHUNK,
+            pad=False,
+            desc=desc,
+        )
+    )
 
 
 def _binomial_se(p: float, reps: int) -> float:
@@ -158,26 +218,36 @@ def _plot_test(res: dict, out_dir: Path) -> Path:
 
 
 def _localisation_study(
-    seed: np.random.SeedSequence, size: str
+    seed: np.random.SeedSequence,
+    size: str,
+    *,
+    executor: cf.Executor | None = None,
 ) -> tuple[dict, list[Check]]:
-    rng = np.random.default_rng(seed)
     reps = 30 if size == "quick" else 200
     ms = np.asarray([0, 10, 25, 50, 100, 200])
     sigmas = (0.1, 0.03, 0.01)
-    coverage = np.zeros((len(sigmas), ms.size))
-    set_size = np.zeros((len(sigmas), ms.size))
-    jobs = [(i, s) for i, s in enumerate(sigmas) for _ in range(reps)]
-    for i, sigma in progress(jobs, desc="shuffled: candidate sets"):
+
+    def one(rng: np.random.Generator, level: int) -> tuple[np.ndarray, np.ndarray]:
+        sigma = sigmas[int(level)]  # an index: the grid travels as JAX arrays
         data = shuffled.simulate_shuffled(30, 2, k=4, sigma=sigma, rng=rng)
         cands = shuffled.repro_candidate_set(
             data.X, data.Y, n_draws=int(ms[-1]), rng=rng
         )
-        for j, m in enumerate(ms):  # nested sets: one run gives every M
-            sub = cands.first(int(m))
-            coverage[i, j] += sub.contains(data.perm)
-            set_size[i, j] += len(sub.perms)
-    coverage /= reps
-    set_size /= reps
+        subs = [cands.first(int(m)) for m in ms]  # nested sets: one run, every M
+        return (
+            np.asarray([sub.contains(data.perm) for sub in subs], dtype=float),
+            np.asarray([len(sub.perms) for sub in subs], dtype=float),
+        )
+
+    hit, n_perms = _replicate(
+        one,
+        seed,
+        np.repeat(np.arange(len(sigmas)), reps),
+        desc="shuffled: candidate sets",
+        executor=executor,
+    )
+    coverage = hit.reshape(len(sigmas), reps, ms.size).mean(axis=1)
+    set_size = n_perms.reshape(len(sigmas), reps, ms.size).mean(axis=1)
     checks = [
         Check.at_least(
             f"candidate coverage gain from M=0 to M={ms[-1]} at sigma=0.1",
@@ -237,38 +307,64 @@ def _plot_localisation(res: dict, out_dir: Path) -> Path:
 
 
 def _estimator_study(
-    seed: np.random.SeedSequence, size: str
+    seed: np.random.SeedSequence,
+    size: str,
+    *,
+    executor: cf.Executor | None = None,
 ) -> tuple[dict, list[Check]]:
-    rng = np.random.default_rng(seed)
+    tiny_seed, coef_seed = _children(seed, 2)
     n_tiny = 40 if size == "quick" else 200
-    lap_obj, bf_obj, same = [], [], 0
-    for _ in progress(range(n_tiny), desc="shuffled: LAP vs brute force"):
+
+    def tiny(rng: np.random.Generator, _: Any) -> tuple[float, float, bool]:
         data = shuffled.simulate_shuffled(7, 2, k=3, sigma=0.3, rng=rng)
         fit = shuffled.fit_lap(data.X, data.Y, rng=rng)
         exact = shuffled.least_squares_bruteforce(data.X, data.Y, penalty=fit.penalty)
-        lap_obj.append(fit.objective)
-        bf_obj.append(exact.objective)
-        same += bool(np.array_equal(fit.perm, exact.perm))
+        return (
+            fit.objective,
+            exact.objective,
+            bool(np.array_equal(fit.perm, exact.perm)),
+        )
+
+    lap_obj, bf_obj, same_perm = _replicate(
+        tiny,
+        tiny_seed,
+        np.zeros(n_tiny, dtype=int),
+        desc="shuffled: LAP vs brute force",
+        executor=executor,
+    )
+    same = int(same_perm.sum())
     reps = 30 if size == "quick" else 200
     n = 100
-    cover = {"union": 0, "lap_only": 0, "ignore": 0}
-    width = {"union": 0.0, "lap_only": 0.0}
-    for _ in progress(range(reps), desc="shuffled: coefficient sets"):
+    names = ("union", "lap_only", "ignore")
+
+    def coefficient_sets(rng: np.random.Generator, _: Any) -> tuple[np.ndarray, ...]:
         data = shuffled.simulate_shuffled(n, 2, frac=0.2, sigma=0.3, rng=rng)
         cands = shuffled.repro_candidate_set(data.X, data.Y, n_draws=30, rng=rng)
-        union = shuffled.coefficient_confidence_set(data.X, data.Y, candidates=cands)
-        lap_only = shuffled.coefficient_confidence_set(
-            data.X, data.Y, candidates=cands.point_estimate, alpha_loc=1e-3
+        regions = (
+            shuffled.coefficient_confidence_set(data.X, data.Y, candidates=cands),
+            shuffled.coefficient_confidence_set(
+                data.X, data.Y, candidates=cands.point_estimate, alpha_loc=1e-3
+            ),
+            shuffled.coefficient_confidence_set(
+                data.X, data.Y, candidates=np.arange(n), alpha_loc=1e-3
+            ),
         )
-        ignore = shuffled.coefficient_confidence_set(
-            data.X, data.Y, candidates=np.arange(n), alpha_loc=1e-3
+        covered = np.asarray([r.contains(data.beta) for r in regions], dtype=float)
+        widths = np.asarray(
+            [float(np.mean(np.diff(r.intervals, axis=1))) for r in regions[:2]]
         )
-        cover["union"] += union.contains(data.beta)
-        cover["lap_only"] += lap_only.contains(data.beta)
-        cover["ignore"] += ignore.contains(data.beta)
-        width["union"] += float(np.mean(np.diff(union.intervals, axis=1)))
-        width["lap_only"] += float(np.mean(np.diff(lap_only.intervals, axis=1)))
-    rates = {k: v / reps for k, v in cover.items()}
+        return covered, widths
+
+    covered, widths = _replicate(
+        coefficient_sets,
+        coef_seed,
+        np.zeros(reps, dtype=int),
+        desc="shuffled: coefficient sets",
+        executor=executor,
+    )
+    cover = dict(zip(names, covered.sum(axis=0), strict=True))
+    width = dict(zip(names[:2], widths.sum(axis=0), strict=True))
+    rates = {k: float(v / reps) for k, v in cover.items()}
     checks = [
         Check.at_least(
             f"LAP = brute-force permutation (n=7, {n_tiny} problems)",
@@ -291,7 +387,7 @@ def _estimator_study(
         "bf_obj": np.asarray(bf_obj),
         "same": same / n_tiny,
         "rates": rates,
-        "width": {k: v / reps for k, v in width.items()},
+        "width": {k: float(v / reps) for k, v in width.items()},
         "reps": reps,
     }, checks
 
